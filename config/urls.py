@@ -1,0 +1,21 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView, TemplateView
+
+from config.health import healthz
+
+admin.site.site_header = "Reader support"
+admin.site.site_title = "Reader support"
+
+urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("demo/", TemplateView.as_view(template_name="demo/article.html"), name="demo-article"),
+    path("", include("campaigns.urls")),
+    path("", include("payments.urls")),
+    path("", include("surveys.urls")),
+]
+
+if settings.EMBEDDED:
+    urlpatterns.append(path("", RedirectView.as_view(pattern_name="demo-article"), name="home"))

@@ -1,0 +1,76 @@
+"""Test infrastructure shared by every app: real services, or a skip that says why.
+
+Tests marked `postgres`, `redis` or `browser` need that real part. On a bare machine without it
+they are skipped with the reason; with TEST_REQUIRE_SERVICES=1 (set by .ci/run) a missing part
+fails the test instead, so CI can never pass by silently skipping.
+"""
+
+import os
+import shutil
+from functools import cache
+
+import pytest
+
+REQUIRE_SERVICES = os.environ.get("TEST_REQUIRE_SERVICES") == "1"
+CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+
+@cache
+def missing_postgres() -> str | None:
+    from django.conf import settings
+
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        return "needs PostgreSQL: set DATABASE_URL to a PostgreSQL database"
+    return None
+
+
+@cache
+def missing_redis() -> str | None:
+    from django.conf import settings
+
+    if not settings.REDIS_URL:
+        return "needs Redis: set REDIS_URL"
+    import redis
+
+    try:
+        redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as error:
+        return f"needs Redis: {settings.REDIS_URL} does not answer ({error})"
+    return None
+
+
+@cache
+def missing_browser() -> str | None:
+    if not shutil.which(CHROMIUM_PATH):
+        return (
+            f"needs Chromium at {CHROMIUM_PATH} (Debian package 'chromium'; or set CHROMIUM_PATH)"
+        )
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        return "needs the playwright package (make test installs it)"
+    return None
+
+
+REQUIREMENTS = {"postgres": missing_postgres, "redis": missing_redis, "browser": missing_browser}
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    for marker, missing in REQUIREMENTS.items():
+        if item.get_closest_marker(marker) is None:
+            continue
+        reason = missing()
+        if reason is None:
+            continue
+        if REQUIRE_SERVICES:
+            pytest.fail(f"TEST_REQUIRE_SERVICES=1 but this test {reason}", pytrace=False)
+        pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _plain_static_files(settings):
+    """Serve static files unhashed: tests do not run collectstatic, production does."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }

@@ -1,0 +1,34 @@
+"""The staff roles, as Django groups, and the permissions each one holds.
+
+Each app adds its models here as it grows; a migration in this app re-applies the roles after
+the app's own migrations (see `staff/migrations/`); `manage.py roles_sync` does the same by hand.
+
+Entries are "app_label.model" (or "app_label.*" for every model of the app) mapped to the actions
+the role may take: the standard "view", "add", "change", "delete", or a custom permission codename.
+"""
+
+from collections.abc import Iterable
+
+EDITORIAL = "editorial"
+FINANCE = "finance"
+SUPPORT = "support"
+
+ALL = ("view", "add", "change", "delete")
+READ = ("view",)
+
+ROLES: dict[str, dict[str, Iterable[str]]] = {
+    # Campaigns (copy, targeting, variants, kill switch) and surveys (questions, results, draws).
+    EDITORIAL: {
+        "campaigns.*": ALL,
+        "surveys.*": ALL,
+    },
+    # Contributions, payments and reports; campaigns only to read attribution.
+    FINANCE: {
+        "payments.*": READ,
+        "campaigns.*": READ,
+    },
+    # Look up a supporter, resend a receipt, cancel a subscription.
+    SUPPORT: {
+        "payments.*": READ,
+    },
+}

@@ -1,0 +1,80 @@
+"""Settings come from the environment; production refuses to start half-configured."""
+
+import os
+import secrets
+import subprocess
+import sys
+
+from django.conf import settings
+
+PRODUCTION_ENV = {
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/unused",
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "SECRET_KEY": secrets.token_urlsafe(60),
+    "ALLOWED_HOSTS": "support.example.com",
+}
+
+
+# The test run's own relaxations (see [tool.pytest.ini_options] env) must not leak into the child.
+TEST_ONLY_VARIABLES = {"DJANGO_DEBUG", "SECURE_SSL_REDIRECT"}
+
+
+def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    base = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in PRODUCTION_ENV and k not in TEST_ONLY_VARIABLES
+    }
+    return subprocess.run(  # noqa: S603 - fixed arguments
+        [sys.executable, "manage.py", *args],
+        cwd=settings.BASE_DIR,
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_production_is_clean_under_check_deploy():
+    result = manage("check", "--deploy", "--fail-level", "WARNING", env=PRODUCTION_ENV)
+
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    env = {**PRODUCTION_ENV, "SECRET_KEY": ""}
+
+    result = manage("check", env=env)
+
+    assert result.returncode != 0
+    assert "SECRET_KEY must be set" in result.stderr
+
+
+def test_production_refuses_to_start_without_allowed_hosts():
+    env = {**PRODUCTION_ENV, "ALLOWED_HOSTS": ""}
+
+    result = manage("check", env=env)
+
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS must list" in result.stderr
+
+
+def test_embedded_default_migrates_and_seeds_the_demo(tmp_path):
+    env = {"VAR_DIR": str(tmp_path)}
+
+    migrate = manage("migrate", "--noinput", env=env)
+    seed = manage("seed_demo", env=env)
+
+    assert migrate.returncode == 0, migrate.stderr
+    assert seed.returncode == 0, seed.stderr
+    assert "Demo ready." in seed.stdout
+    assert "user 'admin'" in seed.stdout
+    assert (tmp_path / "db.sqlite3").exists()
+
+
+def test_seed_demo_refuses_outside_the_embedded_default():
+    result = manage("seed_demo", env=PRODUCTION_ENV)
+
+    assert result.returncode != 0
+    assert "only runs in the embedded default" in result.stderr
