@@ -8,9 +8,13 @@ that could reach production by accident. Every variable is listed in the README.
 
 import secrets
 
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
 
 from config.env import BASE_DIR, env, var_dir
+
+# Lets generic classes such as ModelAdmin[Model] be subscripted at run time, as the stubs allow.
+django_stubs_ext.monkeypatch()
 
 VAR_DIR = var_dir()
 VAR_DIR.mkdir(parents=True, exist_ok=True)

@@ -1,23 +1,6 @@
 from django.db import migrations
 
-
-def apply_roles(apps, schema_editor):
-    from django.contrib.auth.management import create_permissions
-    from django.contrib.contenttypes.management import create_contenttypes
-
-    from staff.services import roles_sync
-
-    # Permissions are normally created after `migrate` ends; the roles need them now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_contenttypes(app_config, verbosity=0, apps=apps)
-        create_permissions(app_config, verbosity=0, apps=apps)
-        app_config.models_module = None
-    roles_sync(
-        group_model=apps.get_model("auth", "Group"),
-        permission_model=apps.get_model("auth", "Permission"),
-        content_type_model=apps.get_model("contenttypes", "ContentType"),
-    )
+from staff.migrations_support import apply_roles
 
 
 class Migration(migrations.Migration):

@@ -35,3 +35,31 @@ def test_staff_without_a_role_sees_no_app(client):
 
     assert response.status_code == 200
     assert response.context["available_apps"] == []
+
+
+@pytest.mark.django_db
+def test_every_role_entry_names_models_that_exist():
+    from django.contrib.contenttypes.models import ContentType
+
+    for grants in ROLES.values():
+        for target in grants:
+            app_label, model = target.split(".")
+            types = ContentType.objects.filter(app_label=app_label)
+            if model != "*":
+                types = types.filter(model=model)
+            assert types.exists(), f"{target} in staff/roles.py matches no model"
+
+
+@pytest.mark.django_db
+def test_editorial_edits_campaigns_and_finance_only_reads_them(client):
+    client.force_login(staff_member(EDITORIAL))
+    assert client.get("/admin/campaigns/campaign/add/").status_code == 200
+    assert client.get("/admin/surveys/survey/add/").status_code == 200
+
+    client.force_login(staff_member(FINANCE))
+    assert client.get("/admin/campaigns/campaign/").status_code == 200
+    assert client.get("/admin/campaigns/campaign/add/").status_code == 403
+    assert client.get("/admin/surveys/survey/").status_code == 403
+
+    client.force_login(staff_member(SUPPORT))
+    assert client.get("/admin/campaigns/campaign/").status_code == 403
