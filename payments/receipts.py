@@ -11,7 +11,7 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from payments.models import Payment, ReceiptSend
+from payments.models import Payment, ReceiptSend, Supporter
 from payments.money import money_format
 
 FREQUENCY_WORDS = {"one_off": "one-off", "monthly": "monthly", "annual": "annual"}
@@ -128,3 +128,31 @@ def receipts_missing_enqueue() -> int:
         receipt_send_task.delay(payment_pk)
         count += 1
     return count
+
+
+def receipt_resend_by_id(*, payment_pk: int) -> None:
+    payment = (
+        Payment.objects.select_related("contribution__supporter")
+        .filter(pk=payment_pk, status=Payment.Status.SUCCEEDED)
+        .first()
+    )
+    if payment is not None:
+        receipt_resend(payment=payment)
+
+
+def sign_in_email_send(*, supporter_pk: int, url: str) -> None:
+    """Send a self-service sign-in link (the link itself shows a button; see the views)."""
+    supporter = Supporter.objects.filter(pk=supporter_pk).first()
+    if supporter is None:
+        return
+    context = {
+        "url": url,
+        "publisher": settings.PAYMENTS_PUBLISHER_NAME,
+        "minutes": settings.PAYMENTS_SIGN_IN_LINK_MINUTES,
+    }
+    message = EmailMultiAlternatives(
+        subject=f"Your sign-in link for {settings.PAYMENTS_PUBLISHER_NAME}",
+        body=render_to_string("payments/email/sign_in.txt", context),
+        to=[supporter.email],
+    )
+    message.send()

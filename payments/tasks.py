@@ -43,3 +43,15 @@ def receipt_send(payment_pk: int) -> None:
 def payment_failed_notice_send(payment_pk: int) -> None:
     """Tell a supporter once that a payment failed, with a link to update their card."""
     receipts.payment_failed_notice_send(payment_pk=payment_pk)
+
+
+@shared_task(ignore_result=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def receipt_resend(payment_pk: int) -> None:
+    """Send a copy of a receipt a reader or staff asked for."""
+    receipts.receipt_resend_by_id(payment_pk=payment_pk)
+
+
+@shared_task(ignore_result=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def sign_in_email_send(supporter_pk: int, url: str) -> None:
+    """E-mail a self-service sign-in link."""
+    receipts.sign_in_email_send(supporter_pk=supporter_pk, url=url)
