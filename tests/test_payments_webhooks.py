@@ -165,7 +165,7 @@ def test_a_completed_one_off_checkout_records_one_payment_with_fees_and_one_rece
     assert "one-off" in receipt.body
     assert "not a charitable donation" in receipt.body
     assert "/support/account/" in receipt.body
-    assert "€10.00" in receipt.alternatives[0][0]
+    assert "€10.00" in receipt.alternatives[0][0]  # type: ignore[attr-defined]
 
 
 def test_sepa_is_pending_until_stripe_says_it_succeeded(client, campaign, fake_stripe):

@@ -26,7 +26,7 @@ WEBHOOK_SECRET = "whsec_test_" + "0" * 32
 
 
 def stripe_object(kind: str, **overrides: Any) -> dict[str, Any]:
-    data = copy.deepcopy(OBJECTS[kind])
+    data: dict[str, Any] = copy.deepcopy(OBJECTS[kind])
     data.update(overrides)
     return data
 
