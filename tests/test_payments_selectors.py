@@ -7,7 +7,7 @@ import pytest
 from campaigns.models import Campaign
 from payments.models import Payment
 from payments.selectors import CampaignConversions, campaign_conversions
-from payments.tests.fixtures import AMOUNTS, campaign, contribution_make  # noqa: F401
+from payments.tests.fixtures import AMOUNTS, campaign_fixture, contribution_make  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

@@ -15,9 +15,9 @@ from payments import receipts
 from payments.models import Contribution, Dispute, Payment, Refund, Subscription, WebhookEvent
 from payments.tasks import webhook_events_sweep
 from payments.tests.fixtures import (  # noqa: F401 - fixtures
-    campaign,
+    campaign_fixture,
     contribution_make,
-    fake_stripe,
+    fake_stripe_fixture,
     intent_add,
     mirrored_subscription,
     subscription_add,

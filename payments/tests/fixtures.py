@@ -17,8 +17,8 @@ AMOUNTS = {
 }
 
 
-@pytest.fixture
-def campaign(db: None) -> Campaign:
+@pytest.fixture(name="campaign")
+def campaign_fixture(db: None) -> Campaign:
     return Campaign.objects.create(
         name="Keep local news open",
         slug="keep-local-news-open",
@@ -28,8 +28,8 @@ def campaign(db: None) -> Campaign:
     )
 
 
-@pytest.fixture
-def fake_stripe(settings: Any, monkeypatch: pytest.MonkeyPatch) -> FakeStripeHttp:
+@pytest.fixture(name="fake_stripe")
+def fake_stripe_fixture(settings: Any, monkeypatch: pytest.MonkeyPatch) -> FakeStripeHttp:
     """Stripe mode with a test key, and Stripe's network replaced by a recording fake."""
     settings.PAYMENTS_DEMO = False
     settings.STRIPE_SECRET_KEY = "sk_test_fake"
