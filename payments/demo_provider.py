@@ -113,7 +113,7 @@ def _charge_create(
     created = _now()
     intent_id, charge_id, txn_id = _new_id("pi"), _new_id("ch"), _new_id("txn")
     fee = _demo_fee(amount)
-    _save(
+    txn = _save(
         {
             "id": txn_id,
             "object": "balance_transaction",
@@ -127,7 +127,7 @@ def _charge_create(
             "status": "pending",
         }
     )
-    _save(
+    charge = _save(
         {
             "id": charge_id,
             "object": "charge",
@@ -151,6 +151,8 @@ def _charge_create(
     )
     return _save(
         {
+            # What Stripe would return with expand=["latest_charge.balance_transaction"].
+            "demo_expanded": {"charge": charge, "balance_transaction": txn},
             "id": intent_id,
             "object": "payment_intent",
             "amount": amount,
@@ -351,8 +353,8 @@ class DemoGateway:
 
     def payment_intent_details(self, *, payment_intent_id: str) -> ChargeDetails:
         intent = _load(payment_intent_id)
-        charge = _load(intent["latest_charge"])
-        txn = _load(charge["balance_transaction"])
+        charge = intent["demo_expanded"]["charge"]
+        txn = intent["demo_expanded"]["balance_transaction"]
         return ChargeDetails(
             payment_intent_id=intent["id"],
             status="succeeded" if intent["status"] == "succeeded" else "pending",

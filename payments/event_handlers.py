@@ -63,7 +63,10 @@ def _contribution_lock(metadata: dict[str, Any] | None, reference: Any = None) -
     if not raw.isdigit():
         raise EventNotApplicable("no contribution id in the object's metadata")
     contribution = (
-        Contribution.objects.select_for_update().select_related("supporter").filter(pk=raw).first()
+        Contribution.objects.select_for_update(of=("self",))
+        .select_related("supporter")
+        .filter(pk=raw)
+        .first()
     )
     if contribution is None:
         raise EventNotApplicable(f"contribution {raw} is not in this ledger")
