@@ -274,6 +274,14 @@ def checkout_session_async_failed(session: dict[str, Any], created: datetime) ->
     _contribution_save(contribution)
 
 
+def checkout_session_expired(session: dict[str, Any], created: datetime) -> None:
+    """checkout.session.expired: the reader left without paying; nothing was taken."""
+    contribution = _contribution_lock(session.get("metadata"), session.get("client_reference_id"))
+    if contribution.status == Contribution.Status.PENDING:
+        contribution.status = Contribution.Status.EXPIRED
+        _contribution_save(contribution)
+
+
 def _invoice_subscription(invoice: dict[str, Any], created: datetime) -> Subscription:
     parent = invoice.get("parent") or {}
     details = parent.get("subscription_details") or {}
@@ -489,6 +497,7 @@ HANDLERS: dict[str, Handler] = {
     "checkout.session.completed": checkout_session_changed,
     "checkout.session.async_payment_succeeded": checkout_session_changed,
     "checkout.session.async_payment_failed": checkout_session_async_failed,
+    "checkout.session.expired": checkout_session_expired,
     "invoice.paid": invoice_changed,
     "invoice.payment_failed": invoice_changed,
     "customer.subscription.created": subscription_changed,

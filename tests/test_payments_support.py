@@ -4,7 +4,7 @@ import pytest
 from django.core.cache import cache
 
 from payments.models import Contribution, DemoObject, Payment, Supporter, WebhookEvent
-from payments.tests.fixtures import campaign_fixture  # noqa: F401
+from payments.tests.fixtures import campaign_fixture, fake_stripe_fixture  # noqa: F401
 from payments.webhooks import webhook_event_process
 
 pytestmark = pytest.mark.django_db
@@ -269,3 +269,65 @@ def test_thank_you_page_for_an_unknown_session_is_a_polite_404(client):
 
     assert response.status_code == 404
     assert "could not find" in response.content.decode()
+
+
+def test_a_required_challenge_that_was_not_solved_is_refused(client, campaign, settings):
+    settings.TURNSTILE_SITE_KEY = "site-key"
+    settings.TURNSTILE_SECRET_KEY = "secret-key"
+
+    page = client.get("/support/keep-local-news-open/").content.decode()
+    response = client.post("/support/keep-local-news-open/", form())
+
+    assert 'data-sitekey="site-key"' in page
+    assert response.status_code == 400
+    assert "not a robot" in response.content.decode()
+    assert not Contribution.objects.exists()
+
+
+def test_in_stripe_mode_the_checkout_is_embedded_in_our_page(client, campaign, fake_stripe):
+    from payments.tests.stripe_fakes import stripe_object
+
+    fake_stripe.created["/v1/checkout/sessions"] = stripe_object(
+        "checkout.session",
+        id="cs_test_embedded",
+        client_secret="cs_test_embedded_secret_x",
+        url=None,
+    )
+
+    response = client.post("/support/keep-local-news-open/", form())
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-client-secret="cs_test_embedded_secret_x"' in html
+    assert "js.stripe.com" in html
+    contribution = Contribution.objects.get()
+    assert contribution.provider == "stripe"
+    assert contribution.stripe_checkout_session_id == "cs_test_embedded"
+    sent = fake_stripe.requests[0]["params"]
+    assert sent["ui_mode"] == "embedded_page"
+    assert sent["line_items[0][price_data][unit_amount]"] == "1000"
+    assert sent["return_url"].startswith("http://testserver/support/thanks/?session_id=")
+
+
+def test_stripe_being_down_is_explained_and_nothing_is_charged(client, campaign, fake_stripe):
+    response = client.post("/support/keep-local-news-open/", form())  # the fake answers 404
+
+    assert response.status_code == 503
+    assert "Nothing was charged" in response.content.decode()
+
+
+def test_an_abandoned_checkout_expires(client, campaign, fake_stripe):
+    from payments.tests.stripe_fakes import event, post_event, stripe_object
+
+    contribution = start(client)
+    session = stripe_object(
+        "checkout.session",
+        status="expired",
+        client_reference_id=str(contribution.pk),
+        metadata={"contribution_id": str(contribution.pk)},
+    )
+    post_event(client, event("checkout.session.expired", session))
+    apply_all_events()
+
+    contribution.refresh_from_db()
+    assert contribution.status == Contribution.Status.EXPIRED
