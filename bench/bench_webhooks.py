@@ -175,15 +175,16 @@ def _apply_with_worker(count: int) -> float | None:
     return (done.count() - 1) / span if span > 0 else float("inf")
 
 
-def _apply_in_process() -> tuple[int, float]:
+def _apply_in_process() -> tuple[int, float, float]:
+    """Apply what is left as the worker task would; return count, wall and CPU seconds."""
     from payments.models import WebhookEvent
     from payments.webhooks import webhook_event_process
 
     pks = list(WebhookEvent.objects.filter(status="received").values_list("pk", flat=True))
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for pk in pks:
         webhook_event_process(event_pk=pk)
-    return len(pks), time.perf_counter() - started
+    return len(pks), time.perf_counter() - started, time.process_time() - cpu
 
 
 def run(count: int, copies: int) -> None:
@@ -212,16 +213,20 @@ def run(count: int, copies: int) -> None:
     rate = _apply_with_worker(count)
     if rate is not None:
         print(f"applied by one Celery worker (solo):    {rate:8.0f} events/s")
-    applied, seconds = _apply_in_process()
+    applied, seconds, cpu = _apply_in_process()
     if applied:
-        print(f"applied in-process (left over):         {applied / seconds:8.0f} events/s")
+        print(
+            f"applied in-process (what is left):      {applied / seconds:8.0f} events/s "
+            f"({1000 * cpu / applied:.1f} ms CPU per event in this process; "
+            f"load average {os.getloadavg()[0]:.1f})"
+        )
     if rate is None:
         rate = applied / seconds if seconds else 0.0
 
     # Duplicates once more, after applying: nothing may change.
     if mixed:
         _post_all(client, mixed)
-        _apply_in_process()
+        assert _apply_in_process()[0] == 0
     totals = Payment.objects.aggregate(gross=Sum("gross_minor"))
     assert Payment.objects.count() == count, "a payment was counted twice or lost"
     assert totals["gross"] == expected_gross, "totals changed under duplicates"

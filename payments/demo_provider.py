@@ -10,6 +10,7 @@ on while a Stripe key is set.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 import time
 from dataclasses import dataclass
@@ -318,8 +319,10 @@ class DemoGateway:
     name = "demo"
 
     def checkout_session_create(self, *, request: CheckoutRequest) -> CheckoutSession:
-        key = f"contribution-{request.contribution_id}-checkout"
-        session_id = "cs_demo_" + hashlib.sha256(key.encode()).hexdigest()[:24]
+        # Derived from our row (idempotent) but keyed, so nobody can guess another reader's.
+        key = f"contribution-{request.contribution_id}-checkout".encode()
+        secret = settings.PAYMENTS_DEMO_WEBHOOK_SECRET.encode()
+        session_id = "cs_demo_" + hmac.new(secret, key, hashlib.sha256).hexdigest()[:32]
         existing = demo_checkout_session(session_id=session_id)
         url = reverse("payments:demo-checkout", args=[session_id])
         if existing is None:

@@ -53,7 +53,7 @@ def webhook_payload_verify(*, payload: bytes, signature: str, secret: str, toler
     """Check a webhook's signature and age with Stripe's own verification."""
     try:
         stripe.WebhookSignature.verify_header(payload, signature, secret, tolerance)
-    except stripe.SignatureVerificationError as error:
+    except (stripe.SignatureVerificationError, UnicodeDecodeError) as error:
         raise WebhookSignatureInvalid(str(error)) from error
 
 

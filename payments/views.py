@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from functools import wraps
 from typing import Any
 
 from django.conf import settings
@@ -31,6 +33,24 @@ BUSY_MESSAGE = (
     "We have received many attempts from your connection or for this e-mail address. "
     "Please wait a while and try again."
 )
+
+
+def embeddable(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Let the publisher's pages show this page in an iframe (and only theirs, when configured).
+
+    Inside a cross-site iframe the browser withholds our SameSite cookies, so the CSRF check
+    cannot work there; these pages hold no signed-in state to protect, and the abuse defences
+    (rate limits, honeypot, challenge) guard them instead.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        ancestors = " ".join(["'self'", *settings.PUBLISHER_ORIGINS])
+        response["Content-Security-Policy"] = f"frame-ancestors {ancestors}"
+        return response
+
+    return xframe_options_exempt(csrf_exempt(wrapper))
 
 
 def checkout_limits() -> tuple[RateLimit, RateLimit]:
@@ -109,7 +129,7 @@ def _support_page(
 
 
 @never_cache
-@xframe_options_exempt
+@embeddable
 @require_http_methods(["GET", "POST"])
 def support(request: HttpRequest, slug: str) -> HttpResponse:
     """The support page of a campaign: choose, validate, then go to checkout."""
@@ -192,7 +212,7 @@ def support(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @never_cache
-@xframe_options_exempt
+@embeddable
 def thanks(request: HttpRequest) -> HttpResponse:
     """Thank the reader and set the supporter marker (link fragment and postMessage)."""
     session_id = request.GET.get("session_id", "")[:255]
@@ -247,7 +267,7 @@ def _demo_session(session_id: str) -> dict[str, object]:
 
 
 @never_cache
-@xframe_options_exempt
+@embeddable
 @require_http_methods(["GET", "POST"])
 def demo_checkout(request: HttpRequest, session_id: str) -> HttpResponse:
     """A local stand-in for Stripe Checkout that accepts Stripe's test cards."""
@@ -278,7 +298,7 @@ def demo_checkout(request: HttpRequest, session_id: str) -> HttpResponse:
 
 
 @never_cache
-@xframe_options_exempt
+@embeddable
 @require_http_methods(["GET", "POST"])
 def demo_authenticate(request: HttpRequest, session_id: str) -> HttpResponse:
     """The demo's 3-D Secure step: the reader approves or fails the authentication."""

@@ -331,3 +331,17 @@ def test_an_abandoned_checkout_expires(client, campaign, fake_stripe):
 
     contribution.refresh_from_db()
     assert contribution.status == Contribution.Status.EXPIRED
+
+
+def test_the_support_page_works_inside_the_publishers_iframe(campaign, settings):
+    from django.test import Client
+
+    settings.PUBLISHER_ORIGINS = ["https://news.example.com"]
+    browser = Client(enforce_csrf_checks=True)  # a cross-site iframe gets no SameSite cookies
+
+    page = browser.get("/support/keep-local-news-open/")
+    response = browser.post("/support/keep-local-news-open/", form())
+
+    assert "X-Frame-Options" not in page
+    assert page["Content-Security-Policy"] == "frame-ancestors 'self' https://news.example.com"
+    assert response.status_code == 302

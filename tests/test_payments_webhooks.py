@@ -584,3 +584,14 @@ def test_replay_command_explains_bad_arguments():
         call_command("replay_webhooks")
     with pytest.raises(CommandError, match="No stored event"):
         call_command("replay_webhooks", "evt_missing")
+
+
+def test_a_body_that_is_not_utf8_is_refused_not_crashed(client, fake_stripe):
+    response = client.post(
+        "/stripe/webhook/",
+        data=b"\xff\xfe{",
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE="t=1,v1=abc",
+    )
+
+    assert response.status_code == 400
