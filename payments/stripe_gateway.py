@@ -22,7 +22,7 @@ from stripe.params import (
     SubscriptionUpdateParams,
 )
 from stripe.params.billing_portal import SessionCreateParams as PortalSessionCreateParams
-from stripe.params.checkout import SessionCreateParams
+from stripe.params.checkout import SessionCreateParams, SessionCreateParamsLineItemPriceData
 
 from payments.gateway import (
     BalanceEntry,
@@ -88,7 +88,7 @@ class StripeGateway:
     def checkout_session_create(self, *, request: CheckoutRequest) -> CheckoutSession:
         """Create the Checkout Session for a contribution (idempotent per contribution)."""
         metadata = {"contribution_id": str(request.contribution_id)}
-        price_data: Any = {
+        price_data: SessionCreateParamsLineItemPriceData = {
             "currency": request.currency.lower(),
             "unit_amount": request.amount_minor,
             "product_data": {"name": request.product_name},

@@ -595,3 +595,25 @@ def test_a_body_that_is_not_utf8_is_refused_not_crashed(client, fake_stripe):
     )
 
     assert response.status_code == 400
+
+
+def test_cancellation_after_stripe_gives_up_on_payment_is_recorded(client, campaign, fake_stripe):
+    contribution = contribution_make(campaign, frequency="monthly", amount_minor=500)
+    mirrored_subscription(contribution, "sub_gave_up")
+    gave_up = subscription_add(fake_stripe, contribution, status="canceled", sub_id="sub_gave_up")
+    gave_up["canceled_at"] = gave_up["ended_at"] = int(time.time())
+    gave_up["cancellation_details"] = {
+        "comment": None,
+        "feedback": None,
+        "reason": "payment_failed",
+    }
+
+    deliver(client, event("customer.subscription.deleted", gave_up))
+
+    subscription = Subscription.objects.get()
+    assert (subscription.status, subscription.stripe_cancellation_reason) == (
+        "canceled",
+        "payment_failed",
+    )
+    contribution.refresh_from_db()
+    assert contribution.status == Contribution.Status.CANCELED
