@@ -345,3 +345,27 @@ def test_the_support_page_works_inside_the_publishers_iframe(campaign, settings)
     assert "X-Frame-Options" not in page
     assert page["Content-Security-Policy"] == "frame-ancestors 'self' https://news.example.com"
     assert response.status_code == 302
+
+
+def test_supporter_addresses_are_unique_whatever_the_case_in_the_database():
+    from django.db import IntegrityError, transaction
+
+    Supporter.objects.create(email="ada@example.org")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Supporter.objects.create(email="ADA@Example.org")
+
+
+@pytest.mark.parametrize(("currency", "smallest"), [("GBP", "£1.00"), ("USD", "$1.00")])
+def test_other_currencies_use_their_own_symbols_and_limits(client, campaign, currency, smallest):
+    campaign.currency = currency
+    campaign.save()
+
+    response = client.post(
+        "/support/keep-local-news-open/", form(amount="custom", custom_amount="0.99")
+    )
+
+    assert response.status_code == 400
+    assert f"The smallest amount we can accept is {smallest}." in response.content.decode()
+    ok = client.post("/support/keep-local-news-open/", form(amount="custom", custom_amount="3"))
+    assert ok.status_code == 302
+    assert Contribution.objects.get().currency == currency

@@ -617,3 +617,18 @@ def test_cancellation_after_stripe_gives_up_on_payment_is_recorded(client, campa
     )
     contribution.refresh_from_db()
     assert contribution.status == Contribution.Status.CANCELED
+
+
+def test_the_sweep_requeues_a_receipt_a_lost_task_never_sent(client, campaign, fake_stripe):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    payment = paid_one_off(client, campaign, fake_stripe)
+    assert receipts.receipts_missing_enqueue() == 0  # too recent: its own task is on the way
+    Payment.objects.filter(pk=payment.pk).update(paid_at=timezone.now() - timedelta(minutes=10))
+
+    assert receipts.receipts_missing_enqueue() == 1
+
+    receipts.receipt_send(payment_pk=payment.pk)
+    assert receipts.receipts_missing_enqueue() == 0
