@@ -306,6 +306,8 @@ def _invoice_subscription(invoice: dict[str, Any], created: datetime) -> Subscri
 
 def invoice_changed(invoice: dict[str, Any], created: datetime) -> None:
     """invoice.paid / invoice.payment_failed: one payment of a recurring contribution."""
+    if not invoice.get("amount_due") and not invoice.get("amount_paid"):
+        raise EventNotApplicable("the invoice is for nothing (no money moved)")
     subscription = _invoice_subscription(invoice, created)
     contribution = subscription.contribution
     gateway = gateway_get()
