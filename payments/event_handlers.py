@@ -62,12 +62,7 @@ def _contribution_lock(metadata: dict[str, Any] | None, reference: Any = None) -
     raw = str((metadata or {}).get("contribution_id") or reference or "")
     if not raw.isdigit():
         raise EventNotApplicable("no contribution id in the object's metadata")
-    contribution = (
-        Contribution.objects.select_for_update(of=("self",))
-        .select_related("supporter")
-        .filter(pk=raw)
-        .first()
-    )
+    contribution = Contribution.objects.select_for_update().filter(pk=raw).first()
     if contribution is None:
         raise EventNotApplicable(f"contribution {raw} is not in this ledger")
     return contribution

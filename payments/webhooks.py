@@ -103,7 +103,11 @@ def webhook_event_process(*, event_pk: int) -> str:
     try:
         with transaction.atomic():
             _commit_without_waiting_for_disk()
-            event = WebhookEvent.objects.select_for_update().get(pk=event_pk)
+            event = (
+                WebhookEvent.objects.select_for_update()
+                .only("type", "payload", "created", "status")
+                .get(pk=event_pk)
+            )
             if event.status in finished:
                 return event.status
             handler = HANDLERS.get(event.type)
@@ -111,7 +115,13 @@ def webhook_event_process(*, event_pk: int) -> str:
             if handler is not None:
                 handler(event.payload["data"]["object"], event.created)
                 status = WebhookEvent.Status.PROCESSED
-            _event_finish(event_pk=event_pk, status=status, error="")
+            # The row is locked by us: no need to check its status again.
+            WebhookEvent.objects.filter(pk=event_pk).update(
+                status=status,
+                attempts=F("attempts") + 1,
+                last_error="",
+                processed_at=timezone.now(),
+            )
             return status
     except EventNotApplicable as reason:
         status, error = WebhookEvent.Status.IGNORED, str(reason)
