@@ -4,7 +4,8 @@ by one worker, against PostgreSQL, with a duplicate-heavy mix that must not chan
 Run: `DATABASE_URL=postgres://... REDIS_URL=redis://... SECRET_KEY=... ALLOWED_HOSTS=localhost
 .venv/bin/python -m bench bench_webhooks`. It works in a throwaway test database it creates and
 drops. Sizes: BENCH_WEBHOOK_EVENTS (distinct events, default 1000), BENCH_WEBHOOK_COPIES (deliveries
-of each, default 3), BENCH_WEBHOOK_WORKER=0 (skip the Celery worker). Baseline: the same number of requests rejected at signature verification.
+of each, default 3), BENCH_WEBHOOK_WORKER=0 (skip the Celery worker). Baseline: the same
+number of requests rejected at signature verification.
 With REDIS_URL set, a real Celery worker (solo pool) applies the queued events and its rate is
 taken from the first to the last `processed_at`; without it, the events are applied in-process.
 Target: at least 300 events applied per second.
@@ -26,6 +27,7 @@ def _setup() -> Any:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
     os.environ.setdefault("ALLOWED_HOSTS", "localhost")
+    os.environ.setdefault("PAYMENTS_DEMO", "true")
     import django
 
     django.setup()

@@ -279,8 +279,9 @@ STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_LIVEMODE = STRIPE_SECRET_KEY.startswith(("sk_live_", "rk_live_"))
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", default=300)
-# The demo provider (a local checkout with Stripe's test cards) runs only without a Stripe key.
-PAYMENTS_DEMO = env.bool("PAYMENTS_DEMO", default=not STRIPE_SECRET_KEY)
+# The demo provider (a local checkout with Stripe's test cards) runs only without a Stripe key:
+# by default in the embedded demo; in production only when asked for by name.
+PAYMENTS_DEMO = env.bool("PAYMENTS_DEMO", default=EMBEDDED and not STRIPE_SECRET_KEY)
 if PAYMENTS_DEMO and STRIPE_SECRET_KEY:
     raise ImproperlyConfigured("PAYMENTS_DEMO cannot be on while STRIPE_SECRET_KEY is set.")
 if not PAYMENTS_DEMO and not STRIPE_SECRET_KEY:
