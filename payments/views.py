@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
@@ -228,6 +230,8 @@ def thanks(request: HttpRequest) -> HttpResponse:
     failed = contribution.status in (Contribution.Status.FAILED, Contribution.Status.EXPIRED)
     confirmed = contribution.first_paid_at is not None
     back = contribution.article_url + "#rs-supporter" if contribution.article_url else ""
+    # Card payments are confirmed within seconds: look again for a short while.
+    recent = timezone.now() - contribution.created_at < timedelta(minutes=2)
     return render(
         request,
         "payments/thanks.html",
@@ -237,6 +241,7 @@ def thanks(request: HttpRequest) -> HttpResponse:
             "confirmed": confirmed,
             "failed": failed,
             "article_link": back,
+            "refresh": recent and not confirmed and not failed,
         },
     )
 

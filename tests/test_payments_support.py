@@ -369,3 +369,13 @@ def test_other_currencies_use_their_own_symbols_and_limits(client, campaign, cur
     ok = client.post("/support/keep-local-news-open/", form(amount="custom", custom_amount="3"))
     assert ok.status_code == 302
     assert Contribution.objects.get().currency == currency
+
+
+def test_the_thank_you_page_looks_again_while_the_payment_is_being_confirmed(client, campaign):
+    contribution = start(client)
+
+    page = client.get(f"/support/thanks/?session_id={contribution.stripe_checkout_session_id}")
+
+    html = page.content.decode()
+    assert "We are confirming" in html
+    assert '<meta http-equiv="refresh" content="3">' in html
