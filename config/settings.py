@@ -327,6 +327,11 @@ PAYMENTS_SIGN_IN_LINK_MINUTES = env.int("PAYMENTS_SIGN_IN_LINK_MINUTES", default
 # Events stored but not applied for this long are applied by the periodic sweep.
 PAYMENTS_WEBHOOK_SWEEP_AFTER_SECONDS = env.int("PAYMENTS_WEBHOOK_SWEEP_AFTER_SECONDS", default=60)
 PAYMENTS_WEBHOOK_MAX_ATTEMPTS = env.int("PAYMENTS_WEBHOOK_MAX_ATTEMPTS", default=8)
+# Celery closes the database connection before and after every task unless told to reuse it; a
+# new PostgreSQL connection per task costs more than applying a webhook event. Reuse it, and let
+# Django's own rules (DATABASE_CONN_MAX_AGE, health checks) retire it before each task (see
+# payments/apps.py).
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_BEAT_SCHEDULE["payments-webhook-sweep"] = {
     "task": "payments.tasks.webhook_events_sweep",
     "schedule": 60.0,
