@@ -60,7 +60,7 @@ CONTRIBUTION_STATUS_BY_SUBSCRIPTION = {
 
 def _contribution_lock(metadata: dict[str, Any] | None, reference: Any = None) -> Contribution:
     raw = str((metadata or {}).get("contribution_id") or reference or "")
-    if not raw.isdigit():
+    if not raw.isdecimal():
         raise EventNotApplicable("no contribution id in the object's metadata")
     contribution = Contribution.objects.select_for_update().filter(pk=raw).first()
     if contribution is None:

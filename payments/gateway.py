@@ -186,6 +186,6 @@ def subscription_state_from(data: dict[str, Any]) -> SubscriptionState:
         ended_at=stripe_time(data.get("ended_at")),
         cancellation_reason=details.get("reason") or "",
         cancellation_feedback=details.get("feedback") or "",
-        contribution_id=int(str(contribution_id)) if str(contribution_id or "").isdigit() else None,
+        contribution_id=int(str(contribution_id)) if str(contribution_id or "").isdecimal() else None,
         customer_id=stripe_id(data.get("customer")),
     )

@@ -75,7 +75,7 @@ def _initial(campaign: Campaign, request: HttpRequest) -> dict[str, object]:
     presets, default = campaign_presets(campaign, frequency) if frequency else ([], None)
     initial: dict[str, object] = {"frequency": frequency, "amount": default}
     asked = request.GET.get("amount", "")
-    if asked.isdigit():
+    if asked.isdecimal():
         if int(asked) in presets:
             initial["amount"] = int(asked)
         else:

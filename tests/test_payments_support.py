@@ -49,6 +49,12 @@ def test_support_page_offers_the_campaigns_frequencies_and_presets(client, campa
     assert "Demo payments" in html
 
 
+def test_unicode_digits_are_not_amounts(client, campaign):
+    assert client.get("/support/keep-local-news-open/?amount=²").status_code == 200
+    response = client.post("/support/keep-local-news-open/", form(amount="²"))
+    assert response.status_code == 400
+
+
 def test_junk_query_parameters_fall_back_to_the_defaults(client, campaign):
     response = client.get(
         "/support/keep-local-news-open/?amount=-5&frequency=weekly&placement=<script>&article=javascript:alert(1)"
@@ -84,6 +90,10 @@ def test_unknown_or_draft_campaigns_are_not_found(client, campaign):
             "The largest amount we can accept online is €5,000.00.",
         ),
         ({"amount": "custom", "custom_amount": "ten"}, "custom_amount", "as a number"),
+        ({"amount": "custom", "custom_amount": "inf"}, "custom_amount", "as a number"),
+        ({"amount": "custom", "custom_amount": "sNaN"}, "custom_amount", "as a number"),
+        ({"amount": "custom", "custom_amount": "1e400"}, "custom_amount", "as a number"),
+        ({"amount": "custom", "custom_amount": "-5"}, "custom_amount", "The smallest amount"),
         (
             {"amount": "custom", "custom_amount": "10.505"},
             "custom_amount",
