@@ -63,6 +63,22 @@ def test_demo_contribution_from_support_page_to_receipt_and_admin(
     link = page.get_by_role("link", name="Back to the article")
     assert link.get_attribute("href") == "https://news.example.com/story#rs-supporter"
 
+    # Inside the publisher's iframe, the thank-you page tells the parent page (embed.js).
+    thanks_url = page.url
+    page.goto(f"{live_server.url}/demo/")
+    page.evaluate(
+        """url => {
+            window.received = [];
+            addEventListener("message", event => window.received.push(event.data));
+            const frame = document.createElement("iframe");
+            frame.src = url;
+            document.body.append(frame);
+        }""",
+        thanks_url,
+    )
+    page.wait_for_function("window.received.length > 0")
+    assert page.evaluate("window.received") == [{"type": "reader-support:supporter"}]
+
     receipt = wait_for(lambda: receipt_on_disk(email), timeout=30, what="the receipt on disk")
     assert "€25.00" in str(receipt)
     contribution = Contribution.objects.get(supporter__email=email)
