@@ -238,6 +238,10 @@ def run(count: int, copies: int) -> None:
     assert totals["gross"] == expected_gross, "totals changed under duplicates"
     assert not WebhookEvent.objects.exclude(status="processed").exists()
     print(f"payments: {count}, gross {totals['gross']} minor units (as expected)")
+    print(
+        f"applied / baseline: {rate / (count / baseline):.3f} "
+        f"(the machine's speed cancels out; load average now {os.getloadavg()[0]:.1f})"
+    )
     verdict = "meets" if rate >= TARGET_APPLIED_PER_SECOND else "MISSES"
     print(f"target {TARGET_APPLIED_PER_SECOND} applied/s: {verdict}")
 
