@@ -120,7 +120,9 @@ class StripeGateway:
             params["cancel_url"] = request.cancel_url
         try:
             session = self.client.v1.checkout.sessions.create(
-                params, {"idempotency_key": f"contribution-{request.contribution_id}-checkout"}
+                params,
+                # One session per contribution and page kind (the hosted page is the fallback).
+                {"idempotency_key": f"contribution-{request.contribution_id}-{request.ui_mode}"},
             )
         except stripe.StripeError as error:
             raise _translate(error) from error

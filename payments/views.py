@@ -9,6 +9,7 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
+from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -26,11 +27,12 @@ from payments.forms import SupportForm, attribution_from, campaign_frequencies, 
 from payments.gateway import GatewayError
 from payments.models import Contribution
 from payments.money import fee_cover_minor, money_format
-from payments.services import Attribution, contribution_start
+from payments.services import Attribution, checkout_session_open, contribution_start
 from payments.webhooks import WebhookRejected, webhook_event_receive
 
 logger = logging.getLogger(__name__)
 
+FALLBACK_SALT = "payments.checkout-hosted"
 BUSY_MESSAGE = (
     "We have received many attempts from your connection or for this e-mail address. "
     "Please wait a while and try again."
@@ -206,9 +208,37 @@ def support(request: HttpRequest, slug: str) -> HttpResponse:
                 "campaign": campaign,
                 "client_secret": session.client_secret,
                 "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
-                "fallback_url": session.url,
+                "fallback": signing.dumps(started.contribution.pk, salt=FALLBACK_SALT),
             },
         )
+    assert session.url
+    return redirect(session.url)
+
+
+@never_cache
+@embeddable
+@require_POST
+def checkout_hosted(request: HttpRequest, token: str) -> HttpResponse:
+    """Fallback: pay on Stripe's own page when the embedded form cannot load."""
+    try:
+        contribution_id = signing.loads(token, salt=FALLBACK_SALT, max_age=3600)
+    except signing.BadSignature:
+        return render(request, "payments/unavailable.html", status=404)
+    contribution = (
+        Contribution.objects.select_related("supporter", "campaign")
+        .filter(pk=contribution_id)
+        .first()
+    )
+    if contribution is None:
+        return render(request, "payments/unavailable.html", status=404)
+    try:
+        session = checkout_session_open(
+            contribution=contribution,
+            ui_mode="hosted_page",
+            base_url=request.build_absolute_uri("/").rstrip("/"),
+        )
+    except GatewayError as error:
+        return render(request, "payments/unavailable.html", {"message": str(error)}, status=409)
     assert session.url
     return redirect(session.url)
 

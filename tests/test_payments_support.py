@@ -1,5 +1,7 @@
 """The support page, the demo checkout and the thank-you page, through the test client."""
 
+import re
+
 import pytest
 from django.core.cache import cache
 
@@ -389,3 +391,28 @@ def test_the_thank_you_page_looks_again_while_the_payment_is_being_confirmed(cli
     html = page.content.decode()
     assert "We are confirming" in html
     assert '<meta http-equiv="refresh" content="3">' in html
+
+
+def test_the_embedded_checkout_falls_back_to_stripes_hosted_page(client, campaign, fake_stripe):
+    from payments.tests.stripe_fakes import stripe_object
+
+    fake_stripe.created["/v1/checkout/sessions"] = stripe_object(
+        "checkout.session", id="cs_test_embedded", client_secret="secret_x", url=None
+    )
+    page = client.post("/support/keep-local-news-open/", form()).content.decode()
+    fallback = re.search(r'action="(/support/checkout/[^"]+/hosted/)"', page)
+    assert fallback is not None
+    fake_stripe.created["/v1/checkout/sessions"] = stripe_object(
+        "checkout.session", id="cs_test_hosted"
+    )
+
+    response = client.post(fallback.group(1))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("https://checkout.stripe.com/pay/")
+    hosted = fake_stripe.requests[-1]
+    assert hosted["params"]["ui_mode"] == "hosted_page"
+    assert hosted["params"]["success_url"].startswith("http://testserver/support/thanks/")
+    assert hosted["headers"]["Idempotency-Key"].endswith("-hosted_page")
+    assert Contribution.objects.get().stripe_checkout_session_id == "cs_test_hosted"
+    assert client.post("/support/checkout/forged/hosted/").status_code == 404
