@@ -632,3 +632,27 @@ def test_the_sweep_requeues_a_receipt_a_lost_task_never_sent(client, campaign, f
 
     receipts.receipt_send(payment_pk=payment.pk)
     assert receipts.receipts_missing_enqueue() == 0
+
+
+def test_a_broker_outage_at_intake_still_answers_200_and_keeps_the_event(
+    client, campaign, fake_stripe, monkeypatch, django_capture_on_commit_callbacks
+):
+    from kombu.exceptions import OperationalError
+
+    from payments import tasks
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    # The outage is simulated at the broker client: stopping the shared Redis would hit other tests.
+    monkeypatch.setattr(tasks.webhook_event_apply, "apply_async", broker_down)
+    contribution = contribution_make(campaign)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_event(
+            client,
+            event("checkout.session.completed", session_completed(contribution, intent_id="pi_x")),
+        )
+
+    assert response.status_code == 200
+    assert WebhookEvent.objects.get().status == WebhookEvent.Status.RECEIVED
