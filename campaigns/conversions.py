@@ -1,0 +1,17 @@
+"""The one door to payments' attributed conversions (see payments.selectors.campaign_conversions)."""
+
+from collections.abc import Collection
+from datetime import datetime
+
+from campaigns.stats import ConversionRow
+
+
+def conversion_rows(
+    *, campaign_ids: Collection[int], since: datetime | None = None, until: datetime | None = None
+) -> list[ConversionRow]:
+    """Return payments' conversion rows for these campaigns (none until payments provides them)."""
+    try:
+        from payments.selectors import campaign_conversions
+    except ImportError:
+        return []
+    return list(campaign_conversions(campaign_ids=campaign_ids, since=since, until=until))

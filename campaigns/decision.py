@@ -1,0 +1,258 @@
+"""Which appeal a reader sees: targeting, caps, dismissal, kill switches and variant bucketing.
+
+Everything here works on the compiled campaigns (see `compiled.py`) and on what the embed script
+sends about the page and the reader; it never touches the database.
+
+The reader's state lives in their browser. The script sends it as query parameters:
+- `rid`: the first-party id (random, made by the script);
+- `returning=1` for a reader first seen before today, `supporter=1` for a reader who gave;
+- `reads`: ages in whole days of the articles read recently, e.g. `0,0,1,6`;
+- `history`: per campaign, the age in seconds of the last dismissal and of recent views:
+  `<slug>~<dismissed age or empty>~<view age>,<view age>` joined by `.`,
+  e.g. `spring~~60,86400.autumn~3600~`.
+"""
+
+import hashlib
+import re
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from campaigns.compiled import Compiled, CompiledCampaign, CompiledVariant
+from campaigns.models import DEVICE_CLASSES, Placement
+
+MAX_QUERY_LENGTH = 4096
+MAX_HISTORY_CAMPAIGNS = 30
+MAX_AGES = 100
+_SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,80}$")
+_RID = re.compile(r"^[-a-zA-Z0-9_]{8,64}$")
+_TOKEN = re.compile(r"^[-a-z0-9_ ]{1,100}$")
+
+
+class BadRequest(ValueError):
+    """The request cannot be answered; the message says why, in plain words."""
+
+
+@dataclass(frozen=True)
+class PageContext:
+    placements: tuple[str, ...]
+    path: str = "/"
+    section: str = ""
+    tags: frozenset[str] = frozenset()
+    sensitive: bool = False
+    country: str = ""
+    device: str = ""
+
+
+@dataclass(frozen=True)
+class CampaignHistory:
+    dismissed_age: int | None = None
+    view_ages: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReaderState:
+    rid: str = ""
+    returning: bool = False
+    supporter: bool = False
+    read_ages: tuple[int, ...] = ()
+    history: Mapping[str, CampaignHistory] = field(default_factory=dict)
+
+
+def _ages(text: str, what: str) -> tuple[int, ...]:
+    if not text:
+        return ()
+    items = text.split(",")
+    if len(items) > MAX_AGES:
+        raise BadRequest(f"{what}: at most {MAX_AGES} values.")
+    try:
+        ages = tuple(int(item) for item in items)
+    except ValueError:
+        raise BadRequest(f"{what}: expected whole numbers separated by commas.") from None
+    if any(age < 0 for age in ages):
+        raise BadRequest(f"{what}: ages cannot be negative.")
+    return ages
+
+
+def _flag(params: Mapping[str, str], name: str) -> bool:
+    value = params.get(name, "")
+    if value in ("", "0", "false"):
+        return False
+    if value in ("1", "true"):
+        return True
+    raise BadRequest(f"{name}: use 1 or 0.")
+
+
+def _path_of(url: str) -> str:
+    """Return the path of a page URL (or path) without query or fragment."""
+    if "://" in url:
+        url = url.split("://", 1)[1]
+        url = "/" + url.split("/", 1)[1] if "/" in url else "/"
+    return url.split("?", 1)[0].split("#", 1)[0] or "/"
+
+
+def page_parse(params: Mapping[str, str], *, country: str = "") -> PageContext:
+    """Validate what the script says about the page."""
+    raw = params.get("placements", "")
+    if not raw:
+        raise BadRequest("placements: say which placements the page has (banner, epic, survey).")
+    placements = tuple(dict.fromkeys(p.strip() for p in raw.split(",") if p.strip()))
+    unknown = [p for p in placements if p not in Placement.values]
+    if unknown:
+        raise BadRequest(f"placements: unknown placement {unknown[0][:20]!r}.")
+    section = params.get("section", "").strip().lower()
+    if section and not _TOKEN.match(section):
+        raise BadRequest("section: letters, digits, spaces, - and _ only, up to 100.")
+    tags = frozenset(t.strip().lower() for t in params.get("tags", "").split(",") if t.strip())
+    if len(tags) > 50 or any(not _TOKEN.match(t) for t in tags):
+        raise BadRequest("tags: up to 50 tags of letters, digits, spaces, - and _.")
+    device = params.get("device", "")
+    if device and device not in DEVICE_CLASSES:
+        raise BadRequest("device: use mobile, tablet or desktop.")
+    country = country.strip().upper()
+    return PageContext(
+        placements=placements,
+        path=_path_of(params.get("url", "/"))[:2000],
+        section=section,
+        tags=tags,
+        sensitive=_flag(params, "sensitive"),
+        country=country if len(country) == 2 and country.isalpha() else "",
+        device=device,
+    )
+
+
+def reader_parse(params: Mapping[str, str]) -> ReaderState:
+    """Validate what the script says about the reader."""
+    rid = params.get("rid", "")
+    if rid and not _RID.match(rid):
+        raise BadRequest("rid: 8 to 64 letters, digits, - or _.")
+    history: dict[str, CampaignHistory] = {}
+    raw = params.get("history", "")
+    entries = raw.split(".") if raw else []
+    if len(entries) > MAX_HISTORY_CAMPAIGNS:
+        raise BadRequest(f"history: at most {MAX_HISTORY_CAMPAIGNS} campaigns.")
+    for entry in entries:
+        parts = entry.split("~")
+        if len(parts) != 3 or not _SLUG.match(parts[0]):
+            raise BadRequest("history: expected slug~dismissed-age~view-ages entries.")
+        dismissed = _ages(parts[1], "history")
+        history[parts[0]] = CampaignHistory(
+            dismissed_age=dismissed[0] if dismissed else None, view_ages=_ages(parts[2], "history")
+        )
+    return ReaderState(
+        rid=rid,
+        returning=_flag(params, "returning"),
+        supporter=_flag(params, "supporter"),
+        read_ages=_ages(params.get("reads", ""), "reads"),
+        history=history,
+    )
+
+
+def page_targets(campaign: CompiledCampaign, page: PageContext, now: float) -> bool:
+    """Say whether the campaign is running and aimed at this page (whoever reads it)."""
+    if campaign.starts_at is not None and now < campaign.starts_at:
+        return False
+    if campaign.ends_at is not None and now >= campaign.ends_at:
+        return False
+    if campaign.sections_include and page.section not in campaign.sections_include:
+        return False
+    if page.section in campaign.sections_exclude:
+        return False
+    if campaign.tags_include and not (page.tags & campaign.tags_include):
+        return False
+    if page.tags & campaign.tags_exclude:
+        return False
+    if campaign.url_pattern is not None and not campaign.url_pattern.match(page.path):
+        return False
+    if campaign.countries and page.country not in campaign.countries:
+        return False
+    return not (campaign.devices and page.device not in campaign.devices)
+
+
+def reader_allowed(campaign: CompiledCampaign, reader: ReaderState) -> bool:
+    """Say whether this reader may see the campaign now: audience, caps and dismissal."""
+    if reader.supporter and not campaign.include_supporters:
+        return False
+    if campaign.readers == "new" and reader.returning:
+        return False
+    if campaign.readers == "returning" and not reader.returning:
+        return False
+    if campaign.min_articles_read:
+        window = campaign.articles_window_days
+        if sum(1 for age in reader.read_ages if age < window) < campaign.min_articles_read:
+            return False
+    history = reader.history.get(campaign.slug)
+    if history is None:
+        return True
+    if history.dismissed_age is not None and history.dismissed_age < campaign.dismiss_seconds:
+        return False
+    if campaign.max_views:
+        recent = sum(1 for age in history.view_ages if age < campaign.max_views_seconds)
+        if recent >= campaign.max_views:
+            return False
+    return not (
+        campaign.min_gap_seconds
+        and history.view_ages
+        and min(history.view_ages) < campaign.min_gap_seconds
+    )
+
+
+def bucket(rid: str, campaign_slug: str) -> float:
+    """Map a reader and a campaign to a stable point in [0, 1)."""
+    digest = hashlib.sha256(f"{campaign_slug}:{rid}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def variant_choose(campaign: CompiledCampaign, rid: str) -> CompiledVariant:
+    """Return the reader's variant: the same one on every page, in proportion to the weights."""
+    if len(campaign.variants) == 1 or not rid:
+        return campaign.variants[0]
+    point = bucket(rid, campaign.slug)
+    for variant, edge in zip(campaign.variants, campaign.cumulative_weights, strict=True):
+        if point < edge:
+            return variant
+    return campaign.variants[-1]
+
+
+def appeal_payload(
+    campaign: CompiledCampaign, variant: CompiledVariant, placement: str
+) -> dict[str, Any]:
+    return {**campaign.payload, **variant.copy, "variant": variant.key, "placement": placement}
+
+
+@dataclass(frozen=True)
+class Decision:
+    appeals: dict[str, dict[str, Any]]
+    # False when the answer would be the same for any reader of this page (so caches may share it).
+    reader_dependent: bool
+
+
+def decide(
+    compiled: Compiled | None, page: PageContext, reader: ReaderState, now: float | None = None
+) -> Decision:
+    """Return the appeal for each placement of the page: at most one per placement."""
+    if compiled is None or page.sensitive or compiled.kill_all:
+        return Decision(appeals={}, reader_dependent=False)
+    if page.tags & compiled.kill_tags:
+        return Decision(appeals={}, reader_dependent=False)
+    now = time.time() if now is None else now
+    appeals: dict[str, dict[str, Any]] = {}
+    reader_dependent = False
+    verdicts: dict[int, bool] = {}
+    for placement in page.placements:
+        for campaign in compiled.campaigns:
+            if placement not in campaign.placements:
+                continue
+            allowed = verdicts.get(campaign.id)
+            if allowed is None:
+                allowed = page_targets(campaign, page, now)
+                if allowed:
+                    reader_dependent = True
+                    allowed = reader_allowed(campaign, reader)
+                verdicts[campaign.id] = allowed
+            if allowed:
+                variant = variant_choose(campaign, reader.rid)
+                appeals[placement] = appeal_payload(campaign, variant, placement)
+                break
+    return Decision(appeals=appeals, reader_dependent=reader_dependent)
