@@ -173,7 +173,9 @@
     watch(appeal, host);
   }
 
-  function fill(appeal, box, clicked, host) {
+  function fill(appeal, outer, clicked, host) {
+    var box = el("div", { class: "inner" });
+    outer.appendChild(box);
     box.appendChild(el("h2", {}, appeal.headline));
     (appeal.body || "").split(/\n\s*\n/).forEach(function (para) {
       if (para.trim()) box.appendChild(el("p", {}, para.trim()));
@@ -188,15 +190,18 @@
       var fmt = function (v) {
         return goal.kind === "money" ? money(v, appeal.currency) : v.toLocaleString();
       };
-      var meter = el("div", { class: "meter", role: "img",
-        "aria-label": fmt(goal.current) + " of " + fmt(goal.target) });
+      var label = fmt(goal.current) + " of " + fmt(goal.target);
+      var goalRow = el("p", { class: "goal" });
+      var meter = el("span", { class: "meter", role: "img", "aria-label": label });
       var bar = el("span"); bar.style.width = pct + "%";
       meter.appendChild(bar);
-      box.appendChild(meter);
-      box.appendChild(el("p", { class: "goal" }, fmt(goal.current) + " of " + fmt(goal.target)));
+      goalRow.appendChild(meter);
+      goalRow.appendChild(el("span", { "aria-hidden": "true" }, label));
+      box.appendChild(goalRow);
     }
     var amounts = appeal.amounts || {};
     var frequencies = ["monthly", "one_off", "annual"].filter(function (f) { return amounts[f]; });
+    var row = el("div", { class: "row" });
     var picker = el("div", { class: "freq", role: "group", "aria-label": "How often" });
     var presets = el("div", { class: "presets" });
     var cta = el("a", { class: "cta" }, appeal.cta || "Contribute");
@@ -223,18 +228,20 @@
         b.addEventListener("click", function () { choose(f); });
         picker.appendChild(b);
       });
-      box.appendChild(picker);
+      row.appendChild(picker);
     }
-    if (frequencies.length) { choose(frequencies[0]); box.appendChild(presets); }
-    var actions = el("p", { class: "actions" });
-    if (frequencies.length) actions.appendChild(cta);
+    if (frequencies.length) {
+      choose(frequencies[0]);
+      row.appendChild(presets);
+      row.appendChild(cta);
+    }
     if (appeal.survey_url) {
       var survey = el("a", { class: "survey", href: link(appeal, appeal.survey_url,
         { campaign: appeal.campaign }) }, "Take our survey \u2022 Win a prize");
       survey.addEventListener("click", clicked);
-      actions.appendChild(survey);
+      row.appendChild(survey);
     }
-    box.appendChild(actions);
+    box.appendChild(row);
     if (appeal.placement === "banner") {
       var close = el("button", { type: "button", class: "close", "aria-label": "Close" }, "\u00d7");
       close.addEventListener("click", function () {
@@ -246,7 +253,7 @@
         host.remove();
         if (hadFocus) { document.body.setAttribute("tabindex", "-1"); document.body.focus(); }
       });
-      box.appendChild(close);
+      outer.appendChild(close);
     }
   }
 
@@ -274,29 +281,29 @@
   }
 
   var CSS = ":host{all:initial;display:block}"
-    + ".box{font:16px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#121212;"
-    + "background:#fff8e1;border-top:4px solid #b3261e;padding:16px 20px;position:relative;"
+    + ".box{font:16px/1.4 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#121212;"
+    + "background:#fff8e1;border-top:4px solid #b3261e;padding:12px 16px;position:relative;"
     + "box-sizing:border-box}"
-    + ".is-banner{box-shadow:0 -2px 12px rgba(0,0,0,.25);max-height:70vh;overflow:auto;"
+    + ".inner{max-width:60rem;margin:0 auto}"
+    + ".is-banner{box-shadow:0 -2px 12px rgba(0,0,0,.25);max-height:60vh;overflow:auto;"
     + "animation:rs-in .3s ease-out}"
-    + ".is-banner>*{max-width:60rem;margin-left:auto;margin-right:auto}"
-    + ".is-epic{margin:1.5em 0}"
-    + "h2{font-size:1.3em;margin:0 2.5rem .4em 0}p{margin:0 0 .6em}"
+    + ".is-epic{margin:1.5em 0}.is-survey{border:0;background:none;padding:.5em 0}"
+    + "h2{font-size:1.25em;margin:0 2.5rem .3em 0}p{margin:0 0 .4em}"
     + ".counter{font-weight:600}"
-    + ".meter{height:10px;background:#e0d6bd;border-radius:5px;overflow:hidden;max-width:24rem;"
-    + "margin:0 0 .3em}.meter span{display:block;height:100%;background:#1b5e20}"
-    + ".goal{font-size:.9em}"
-    + ".freq,.presets{display:flex;flex-wrap:wrap;gap:8px;margin:0 0 .6em}"
+    + ".goal{display:flex;align-items:center;gap:8px;font-size:.9em}"
+    + ".meter{width:12rem;height:10px;background:#e0d6bd;border-radius:5px;overflow:hidden}"
+    + ".meter span{display:block;height:100%;background:#1b5e20}"
+    + ".row,.freq,.presets{display:flex;flex-wrap:wrap;gap:8px;align-items:center}"
+    + ".row{gap:8px 16px;margin-top:.5em}"
     + "button,a{font:inherit;cursor:pointer;border-radius:4px}"
-    + ".freq button{border:2px solid #121212;background:#fff;color:#121212;padding:4px 12px}"
+    + ".freq button{border:2px solid #121212;background:#fff;color:#121212;padding:4px 10px}"
     + ".freq button[aria-pressed=true]{background:#121212;color:#fff}"
-    + ".amount{border:2px solid #121212;color:#121212;background:#fff;padding:6px 14px;"
+    + ".amount{border:2px solid #121212;color:#121212;background:#fff;padding:4px 12px;"
     + "text-decoration:none;font-weight:600}"
     + ".amount:hover{background:#121212;color:#fff}"
-    + ".actions{display:flex;flex-wrap:wrap;gap:16px;align-items:center}"
-    + ".cta{background:#b3261e;color:#fff;padding:8px 18px;text-decoration:none;font-weight:700}"
+    + ".cta{background:#b3261e;color:#fff;padding:6px 16px;text-decoration:none;font-weight:700}"
     + ".survey{color:#0d47a1;font-weight:600}"
-    + ".close{position:absolute;top:8px;right:8px;width:44px;height:44px;border:0;"
+    + ".close{position:absolute;top:6px;right:6px;width:44px;height:44px;border:0;"
     + "background:transparent;color:#121212;font-size:28px;line-height:1}"
     + "a:focus-visible,button:focus-visible{outline:3px solid #0d47a1;outline-offset:2px}"
     + "@keyframes rs-in{from{transform:translateY(100%)}to{transform:none}}"
