@@ -7,6 +7,7 @@ good copy. Between checks a decision touches neither the database nor the cache.
 """
 
 import fnmatch
+import json
 import logging
 import re
 import threading
@@ -63,6 +64,11 @@ class CompiledCampaign:
     cumulative_weights: tuple[float, ...]
     payload: dict[str, Any]
     variant_keys: frozenset[str] = field(default_factory=frozenset)
+    # The JSON of each (variant key, placement) answer, serialised once at compile time.
+    fragments: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def appeal(self, variant: CompiledVariant, placement: str) -> dict[str, Any]:
+        return {**self.payload, **variant.copy, "variant": variant.key, "placement": placement}
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +79,8 @@ class Compiled:
     kill_all: bool
     kill_tags: frozenset[str]
     compiled_at: float
+    # Filled by the decision code: which campaigns aim at a page, per page seen (bounded).
+    page_memo: dict[Any, Any] = field(default_factory=dict)
 
 
 def _url_pattern(patterns: str) -> re.Pattern[str] | None:
@@ -173,6 +181,13 @@ def campaign_compile(
         cumulative_weights=tuple(cumulative),
         payload=payload,
         variant_keys=frozenset(v.key for v in compiled_variants),
+        fragments={
+            (v.key, p): json.dumps(
+                {**payload, **v.copy, "variant": v.key, "placement": p}, separators=(",", ":")
+            )
+            for v in compiled_variants
+            for p in Placement.values
+        },
     )
 
 

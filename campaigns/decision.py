@@ -17,6 +17,7 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from campaigns.compiled import Compiled, CompiledCampaign, CompiledVariant
@@ -27,7 +28,8 @@ MAX_HISTORY_CAMPAIGNS = 30
 MAX_AGES = 100
 _SLUG = re.compile(r"^[-a-zA-Z0-9_]{1,80}$")
 _RID = re.compile(r"^[-a-zA-Z0-9_]{8,64}$")
-_TOKEN = re.compile(r"^[-a-z0-9_ ]{1,100}$")
+PLACEMENTS = frozenset(Placement.values)
+_TOKEN = re.compile(r"^[-\w ]{1,100}$")
 
 
 class BadRequest(ValueError):
@@ -94,29 +96,43 @@ def _path_of(url: str) -> str:
 
 def page_parse(params: Mapping[str, str], *, country: str = "") -> PageContext:
     """Validate what the script says about the page."""
-    raw = params.get("placements", "")
+    return _page_parse(
+        params.get("placements", ""),
+        params.get("section", ""),
+        params.get("tags", ""),
+        params.get("device", ""),
+        params.get("url", "/"),
+        params.get("sensitive", ""),
+        country,
+    )
+
+
+# Many readers read the same pages: remember the parsed form of recent ones.
+@lru_cache(maxsize=8192)
+def _page_parse(
+    raw: str, section: str, raw_tags: str, device: str, url: str, sensitive: str, country: str
+) -> PageContext:
     if not raw:
         raise BadRequest("placements: say which placements the page has (banner, epic, survey).")
     placements = tuple(dict.fromkeys(p.strip() for p in raw.split(",") if p.strip()))
-    unknown = [p for p in placements if p not in Placement.values]
+    unknown = [p for p in placements if p not in PLACEMENTS]
     if unknown:
         raise BadRequest(f"placements: unknown placement {unknown[0][:20]!r}.")
-    section = params.get("section", "").strip().lower()
+    section = section.strip().lower()
     if section and not _TOKEN.match(section):
         raise BadRequest("section: letters, digits, spaces, - and _ only, up to 100.")
-    tags = frozenset(t.strip().lower() for t in params.get("tags", "").split(",") if t.strip())
+    tags = frozenset(t.strip().lower() for t in raw_tags.split(",") if t.strip())
     if len(tags) > 50 or any(not _TOKEN.match(t) for t in tags):
         raise BadRequest("tags: up to 50 tags of letters, digits, spaces, - and _.")
-    device = params.get("device", "")
     if device and device not in DEVICE_CLASSES:
         raise BadRequest("device: use mobile, tablet or desktop.")
     country = country.strip().upper()
     return PageContext(
         placements=placements,
-        path=_path_of(params.get("url", "/"))[:2000],
+        path=_path_of(url)[:2000],
         section=section,
         tags=tags,
-        sensitive=_flag(params, "sensitive"),
+        sensitive=_flag({"sensitive": sensitive}, "sensitive"),
         country=country if len(country) == 2 and country.isalpha() else "",
         device=device,
     )
@@ -149,12 +165,15 @@ def reader_parse(params: Mapping[str, str]) -> ReaderState:
     )
 
 
-def page_targets(campaign: CompiledCampaign, page: PageContext, now: float) -> bool:
-    """Say whether the campaign is running and aimed at this page (whoever reads it)."""
+def running(campaign: CompiledCampaign, now: float) -> bool:
+    """Say whether the campaign's schedule covers this moment."""
     if campaign.starts_at is not None and now < campaign.starts_at:
         return False
-    if campaign.ends_at is not None and now >= campaign.ends_at:
-        return False
+    return campaign.ends_at is None or now < campaign.ends_at
+
+
+def page_targets(campaign: CompiledCampaign, page: PageContext) -> bool:
+    """Say whether the campaign is aimed at this page (whoever reads it)."""
     if campaign.sections_include and page.section not in campaign.sections_include:
         return False
     if page.section in campaign.sections_exclude:
@@ -215,17 +234,22 @@ def variant_choose(campaign: CompiledCampaign, rid: str) -> CompiledVariant:
     return campaign.variants[-1]
 
 
-def appeal_payload(
-    campaign: CompiledCampaign, variant: CompiledVariant, placement: str
-) -> dict[str, Any]:
-    return {**campaign.payload, **variant.copy, "variant": variant.key, "placement": placement}
-
-
 @dataclass(frozen=True)
 class Decision:
-    appeals: dict[str, dict[str, Any]]
+    chosen: tuple[tuple[str, CompiledCampaign, CompiledVariant], ...]
     # False when the answer would be the same for any reader of this page (so caches may share it).
     reader_dependent: bool
+
+    @property
+    def appeals(self) -> dict[str, dict[str, Any]]:
+        return {p: campaign.appeal(variant, p) for p, campaign, variant in self.chosen}
+
+    def to_json(self) -> str:
+        """Return {"appeals": {placement: appeal}} from the fragments serialised at compile time."""
+        parts = [
+            f'"{p}":{campaign.fragments[(variant.key, p)]}' for p, campaign, variant in self.chosen
+        ]
+        return '{"appeals":{' + ",".join(parts) + "}}"
 
 
 def decide(
@@ -233,26 +257,48 @@ def decide(
 ) -> Decision:
     """Return the appeal for each placement of the page: at most one per placement."""
     if compiled is None or page.sensitive or compiled.kill_all:
-        return Decision(appeals={}, reader_dependent=False)
+        return Decision(chosen=(), reader_dependent=False)
     if page.tags & compiled.kill_tags:
-        return Decision(appeals={}, reader_dependent=False)
+        return Decision(chosen=(), reader_dependent=False)
     now = time.time() if now is None else now
-    appeals: dict[str, dict[str, Any]] = {}
+    chosen: list[tuple[str, CompiledCampaign, CompiledVariant]] = []
     reader_dependent = False
     verdicts: dict[int, bool] = {}
-    for placement in page.placements:
-        for campaign in compiled.campaigns:
-            if placement not in campaign.placements:
+    for placement, candidates in _candidates(compiled, page):
+        for campaign in candidates:
+            if not running(campaign, now):
                 continue
+            reader_dependent = True
             allowed = verdicts.get(campaign.id)
             if allowed is None:
-                allowed = page_targets(campaign, page, now)
-                if allowed:
-                    reader_dependent = True
-                    allowed = reader_allowed(campaign, reader)
-                verdicts[campaign.id] = allowed
+                allowed = verdicts[campaign.id] = reader_allowed(campaign, reader)
             if allowed:
-                variant = variant_choose(campaign, reader.rid)
-                appeals[placement] = appeal_payload(campaign, variant, placement)
+                chosen.append((placement, campaign, variant_choose(campaign, reader.rid)))
                 break
-    return Decision(appeals=appeals, reader_dependent=reader_dependent)
+    return Decision(chosen=tuple(chosen), reader_dependent=reader_dependent)
+
+
+PAGE_MEMO_SIZE = 10_000
+
+
+def _candidates(
+    compiled: Compiled, page: PageContext
+) -> tuple[tuple[str, tuple[CompiledCampaign, ...]], ...]:
+    """Return, per placement of the page, the campaigns aimed at it, best first (memoised)."""
+    found = compiled.page_memo.get(page)
+    if found is None:
+        found = tuple(
+            (
+                placement,
+                tuple(
+                    c
+                    for c in compiled.campaigns
+                    if placement in c.placements and page_targets(c, page)
+                ),
+            )
+            for placement in page.placements
+        )
+        if len(compiled.page_memo) >= PAGE_MEMO_SIZE:
+            compiled.page_memo.clear()
+        compiled.page_memo[page] = found
+    return found

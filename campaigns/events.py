@@ -1,6 +1,10 @@
 """Impression, click and dismissal beacons: counted without a database write, flushed later.
 
-With Redis, each beacon is one HINCRBY on a hash. The periodic flush renames that hash atomically
+With Redis, beacons are counted in a hash. Each web process first adds them up in memory and a
+background thread sends the sums to Redis every CAMPAIGN_EVENTS_BUFFER_SECONDS (one pipelined
+HINCRBY per bucket), and once more when the process exits; 0 sends every beacon at once. So a
+process killed without warning loses at most that many seconds of its beacons, and a Redis
+outage keeps the sums in memory until Redis answers again. The periodic flush renames that hash atomically
 to a key named after a fresh flush id, applies the counts in one transaction that also records the
 flush id (unique), then deletes the renamed key. A flush that dies half-way leaves the renamed key
 behind and the next run finishes it; a flush id already recorded is only deleted, so a batch is
@@ -11,7 +15,11 @@ counts table in SQLite, which every process shares: correct across processes, on
 beacon, fine for a demo.
 """
 
+import atexit
 import logging
+import os
+import threading
+import time
 import uuid
 from collections.abc import Iterable
 from datetime import date
@@ -85,10 +93,61 @@ def counts_apply(counts: dict[Bucket, int]) -> None:
         cursor.execute(sql, params)
 
 
+class EventBuffer:
+    """This process's beacon sums on their way to Redis."""
+
+    def __init__(self) -> None:
+        self._counts: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self._owner_pid = 0
+
+    def add(self, field: str) -> None:
+        with self._lock:
+            self._counts[field] = self._counts.get(field, 0) + 1
+            if self._owner_pid != os.getpid():
+                # First beacon in this process (web servers fork workers): start its sender.
+                self._owner_pid = os.getpid()
+                self._counts = {field: 1}
+                threading.Thread(target=self._send_forever, name="beacon-sender", daemon=True).start()
+                atexit.register(self.drain)
+
+    def _send_forever(self) -> None:
+        while True:
+            time.sleep(settings.CAMPAIGN_EVENTS_BUFFER_SECONDS)
+            self.drain()
+
+    def pending(self) -> int:
+        with self._lock:
+            return sum(self._counts.values())
+
+    def drain(self) -> None:
+        """Send the sums to Redis now; keep them for the next try if Redis does not answer."""
+        with self._lock:
+            counts, self._counts = self._counts, {}
+        if not counts:
+            return
+        try:
+            pipe = redis_client().pipeline(transaction=True)
+            for field, n in counts.items():
+                pipe.hincrby(current_key(), field, n)
+            pipe.execute()
+        except redis.RedisError:
+            logger.warning("campaign events: Redis did not answer; keeping the counts for later")
+            with self._lock:
+                for field, n in counts.items():
+                    self._counts[field] = self._counts.get(field, 0) + n
+
+
+buffer = EventBuffer()
+
+
 def event_record(*, bucket: Bucket) -> None:
     """Count one beacon."""
     if uses_redis():
-        redis_client().hincrby(current_key(), bucket_field(bucket), 1)
+        if settings.CAMPAIGN_EVENTS_BUFFER_SECONDS > 0:
+            buffer.add(bucket_field(bucket))
+        else:
+            redis_client().hincrby(current_key(), bucket_field(bucket), 1)
     else:
         with transaction.atomic():
             counts_apply({bucket: 1})

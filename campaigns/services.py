@@ -50,8 +50,6 @@ def preview_token_make(*, campaign: Campaign, variant_key: str) -> str:
 
 def preview_decide(*, token: str, placements: tuple[str, ...]) -> dict[str, dict[str, Any]] | None:
     """Return the previewed appeal for each of the page's placements, or None for a bad token."""
-    from campaigns.decision import appeal_payload
-
     try:
         data = signing.loads(token, salt=PREVIEW_SALT, max_age=PREVIEW_MAX_AGE)
         campaign = campaigns_query().get(pk=int(data["c"]))
@@ -60,4 +58,4 @@ def preview_decide(*, token: str, placements: tuple[str, ...]) -> dict[str, dict
     compiled = campaign_compile(campaign)
     variant = next((v for v in compiled.variants if v.key == data.get("v")), compiled.variants[0])
     shown = [p for p in placements if p in compiled.placements] or list(placements[:1])
-    return {p: {**appeal_payload(compiled, variant, p), "preview": True} for p in shown}
+    return {p: {**compiled.appeal(variant, p), "preview": True} for p in shown}

@@ -7,6 +7,7 @@ origins in PUBLISHER_ORIGINS (and our own). Neither uses cookies, so neither nee
 import json
 from datetime import UTC, datetime
 from functools import cache
+from urllib.parse import unquote_plus
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -16,16 +17,19 @@ from campaigns import events
 from campaigns.compiled import registry
 from campaigns.decision import (
     MAX_QUERY_LENGTH,
+    PLACEMENTS,
     BadRequest,
     decide,
     page_parse,
     reader_parse,
 )
-from campaigns.models import EventKind, Placement
+from campaigns.models import EventKind
 from campaigns.services import preview_decide
 
 MAX_EVENT_BODY = 2048
+MAX_PARAMETERS = 40
 MAX_EVENTS_PER_BEACON = 10
+EVENT_KINDS = frozenset(EventKind.values)
 EMBED_PATH = settings.BASE_DIR / "static" / "campaigns" / "embed.js"
 
 
@@ -49,7 +53,7 @@ def _origin_allowed(request: HttpRequest, origin: str) -> bool:
 
 def _cors(request: HttpRequest, response: HttpResponse, methods: str) -> HttpResponse:
     """Let the publisher's pages (and only them) read the answer."""
-    origin = request.headers.get("Origin")
+    origin = request.META.get("HTTP_ORIGIN")
     if origin and _origin_allowed(request, origin):
         response["Access-Control-Allow-Origin"] = origin
         if request.method == "OPTIONS":
@@ -68,6 +72,26 @@ def _not_allowed(request: HttpRequest, methods: str) -> HttpResponse:
     response = _error(f"Method {request.method} is not allowed here; use {methods}.", status=405)
     response["Allow"] = methods
     return response
+
+
+def _query(request: HttpRequest) -> dict[str, str]:
+    """Return the query parameters (the last value of each), without building a QueryDict."""
+    query = request.META.get("QUERY_STRING", "")
+    params: dict[str, str] = {}
+    if not query:
+        return params
+    parts = query.split("&")
+    if len(parts) > MAX_PARAMETERS:
+        raise BadRequest("Too many parameters.")
+    for part in parts:
+        key, _, value = part.partition("=")
+        if "%" in value or "+" in value:
+            value = unquote_plus(value)
+        if "%" in key or "+" in key:
+            key = unquote_plus(key)
+        if key:
+            params[key] = value
+    return params
 
 
 @cache
@@ -97,7 +121,7 @@ def decision(request: HttpRequest) -> HttpResponse:
     if len(request.META.get("QUERY_STRING", "")) > MAX_QUERY_LENGTH:
         return _cors(request, _error("The request is too long.", status=414), methods)
     try:
-        params = {key: request.GET[key] for key in request.GET}
+        params = _query(request)
         page = page_parse(params, country=request.META.get(settings.COUNTRY_HEADER, ""))
         preview = params.get("preview")
         if preview:
@@ -111,16 +135,23 @@ def decision(request: HttpRequest) -> HttpResponse:
     except BadRequest as error:
         return _cors(request, _error(str(error)), methods)
     result = decide(registry.current(), page, reader)
-    response = _json({"appeals": result.appeals})
+    response = HttpResponse(result.to_json(), content_type="application/json")
     if result.reader_dependent:
         response["Cache-Control"] = "private, no-store"
     else:
         # Nothing here depends on the reader: any cache may share this answer for a short while.
         response["Cache-Control"] = f"public, max-age={settings.CAMPAIGN_SHARED_CACHE_SECONDS}"
     response = _cors(request, response, methods)
-    if settings.COUNTRY_HEADER.startswith("HTTP_"):
-        response["Vary"] += ", " + settings.COUNTRY_HEADER[5:].replace("_", "-").title()
+    response["Vary"] = _decision_vary(settings.COUNTRY_HEADER)
     return response
+
+
+@cache
+def _decision_vary(country_header: str) -> str:
+    """Return the Vary header of decisions: the origin, and the country when a header gives it."""
+    if country_header.startswith("HTTP_"):
+        return "Origin, " + country_header[5:].replace("_", "-").title()
+    return "Origin"
 
 
 def _event_bucket(item: object) -> events.Bucket:
@@ -128,9 +159,9 @@ def _event_bucket(item: object) -> events.Bucket:
         raise BadRequest("Each event must be an object.")
     kind, slug = item.get("event"), item.get("campaign")
     variant, placement = item.get("variant"), item.get("placement")
-    if kind not in EventKind.values:
+    if kind not in EVENT_KINDS:
         raise BadRequest("event: use view, click or dismiss.")
-    if placement not in Placement.values:
+    if placement not in PLACEMENTS:
         raise BadRequest("placement: use banner, epic or survey.")
     compiled = registry.current()
     campaign = compiled.by_slug.get(slug) if compiled and isinstance(slug, str) else None
@@ -149,7 +180,7 @@ def event_intake(request: HttpRequest) -> HttpResponse:
         return _preflight(request, methods)
     if request.method != "POST":
         return _cors(request, _not_allowed(request, methods), methods)
-    origin = request.headers.get("Origin")
+    origin = request.META.get("HTTP_ORIGIN")
     if origin and not _origin_allowed(request, origin):
         return _error("This site may not send events here.", status=403)
     try:

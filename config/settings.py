@@ -285,6 +285,8 @@ if CAMPAIGN_EVENTS_STORE not in ("redis", "database"):
     raise ImproperlyConfigured("CAMPAIGN_EVENTS_STORE must be redis or database.")
 if CAMPAIGN_EVENTS_STORE == "redis" and not REDIS_URL:
     raise ImproperlyConfigured("CAMPAIGN_EVENTS_STORE=redis needs REDIS_URL.")
+# Seconds each web process adds beacons up in memory before sending them to Redis (0: at once).
+CAMPAIGN_EVENTS_BUFFER_SECONDS = env.float("CAMPAIGN_EVENTS_BUFFER_SECONDS", default=1.0)
 CELERY_BEAT_SCHEDULE["campaign-events-flush"] = {
     "task": "campaigns.tasks.campaign_events_flush",
     "schedule": env.float("CAMPAIGN_EVENTS_FLUSH_SECONDS", default=60.0),

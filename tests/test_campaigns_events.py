@@ -127,3 +127,36 @@ def test_concurrent_flushes_never_double_count(redis_events):
         assert not errors, errors
 
     assert sum(totals(campaign).values()) == sent
+
+
+def test_buffered_beacons_reach_redis_within_the_interval(client, settings, redis_events, campaign):
+    from tests.conftest import wait_for
+
+    settings.CAMPAIGN_EVENTS_BUFFER_SECONDS = 0.2
+    for _ in range(30):
+        send(client)
+
+    wait_for(lambda: events.pending_total() == 30, timeout=5, what="the sender thread")
+    assert campaign_events_flush() == 30
+    assert totals(campaign) == {("control", "view"): 30}
+
+
+def test_buffered_beacons_wait_in_memory_while_redis_is_down(settings, redis_events, campaign):
+    settings.CAMPAIGN_EVENTS_BUFFER_SECONDS = 30
+    bucket = (campaign.pk, "control", "banner", "click", events.date.today())
+    real_url = settings.REDIS_URL
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    events.redis_client.cache_clear()
+    try:
+        for _ in range(3):
+            events.event_record(bucket=bucket)
+        events.buffer.drain()
+        assert events.buffer.pending() == 3
+    finally:
+        settings.REDIS_URL = real_url
+        events.redis_client.cache_clear()
+
+    events.buffer.drain()
+
+    assert events.buffer.pending() == 0
+    assert events.pending_total() == 3

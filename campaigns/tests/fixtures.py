@@ -22,6 +22,7 @@ def fresh_registry() -> Iterator[None]:
 def redis_events(settings) -> Iterator[object]:
     """Count beacons in a real Redis, starting from no pending counts."""
     settings.CAMPAIGN_EVENTS_STORE = "redis"
+    settings.CAMPAIGN_EVENTS_BUFFER_SECONDS = 0  # tests that buffer set it themselves
     client = events.redis_client()
 
     def clear() -> None:
