@@ -94,9 +94,10 @@ def django_setup() -> None:
 
 
 def campaign_create() -> int:
+    from django.db import transaction
+
     from campaigns.models import Campaign, Variant
     from campaigns.services import campaigns_version_bump
-    from django.db import transaction
 
     Campaign.objects.filter(slug=SLUG).delete()
     with transaction.atomic():
@@ -196,8 +197,9 @@ def db_transactions() -> int:
 
 
 def flushed_total(campaign_id: int) -> int:
-    from campaigns.models import EventCount
     from django.db.models import Sum
+
+    from campaigns.models import EventCount
 
     return EventCount.objects.filter(campaign_id=campaign_id).aggregate(n=Sum("count"))["n"] or 0
 
@@ -337,7 +339,9 @@ def main() -> None:
     )
     print(f"{'endpoint':<12}{'req/s':>10}{'p99 ms':>10}{'non-2xx':>10}")
     for name, figure in figures.items():
-        print(f"{name:<12}{figure['rps']:>10.0f}{figure['p99_ms']:>10.2f}{figure['non_2xx']:>10.0f}")
+        print(
+            f"{name:<12}{figure['rps']:>10.0f}{figure['p99_ms']:>10.2f}{figure['non_2xx']:>10.0f}"
+        )
     decision_ratio = figures["decision"]["rps"] / figures["bare GET"]["rps"]
     decision_p99 = figures["decision"]["p99_ms"] / figures["bare GET"]["p99_ms"]
     intake_ratio = figures["intake"]["rps"] / figures["bare POST"]["rps"]

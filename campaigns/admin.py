@@ -21,7 +21,7 @@ from campaigns.services import (
 
 
 def _percent(interval: stats.Interval) -> str:
-    return f"{interval.value:.2%} ({interval.low:.2%}–{interval.high:.2%})"
+    return f"{interval.value:.2%} ({interval.low:.2%}-{interval.high:.2%})"
 
 
 class VariantInline(admin.TabularInline[Variant, Campaign]):
@@ -43,7 +43,14 @@ class CampaignAdmin(admin.ModelAdmin[Campaign]):
         (None, {"fields": ["name", "slug", "status", "priority", "starts_at", "ends_at"]}),
         (
             "Placements",
-            {"fields": ["placement_banner", "banner_position", "placement_epic", "placement_survey"]},
+            {
+                "fields": [
+                    "placement_banner",
+                    "banner_position",
+                    "placement_epic",
+                    "placement_survey",
+                ]
+            },
         ),
         ("Copy", {"fields": ["headline", "body", "cta_label", "counter_text", "survey"]}),
         (
@@ -170,7 +177,7 @@ class CampaignAdmin(admin.ModelAdmin[Campaign]):
                 "conversion_rate": _percent(r.conversion_rate),
                 "revenue": f"{r.revenue_minor / 100:,.2f}",
                 "rpm": (
-                    f"{r.rpm.value / 100:,.2f} ({r.rpm.low / 100:,.2f}–{r.rpm.high / 100:,.2f})"
+                    f"{r.rpm.value / 100:,.2f} ({r.rpm.low / 100:,.2f}-{r.rpm.high / 100:,.2f})"
                 ),
                 "beats_control": "—" if r.beats_control is None else f"{r.beats_control:.0%}",
                 "allocation": "" if r.allocation is None else f"{r.allocation:.0%}",

@@ -1,9 +1,9 @@
-"""The live campaigns compiled into an in-process structure the decision endpoint reads.
+"""The live campaigns, compiled into an in-process structure the decision endpoint reads.
 
-Staff edits bump a version token in the cache (`campaigns_version_bump`). Each process checks that
-token at most every `CAMPAIGN_REFRESH_SECONDS` and recompiles when it changed (or when its copy is
-older than `CAMPAIGN_RECOMPILE_SECONDS`, so counters and goals move). A failed refresh keeps the last
-good copy. Between checks a decision touches neither the database nor the cache.
+Staff edits bump a version token in the cache (`campaigns_version_bump`). Each process checks
+that token at most every `CAMPAIGN_REFRESH_SECONDS` and recompiles when it changed (or when its
+copy is older than `CAMPAIGN_RECOMPILE_SECONDS`, so counters and goals move). A failed refresh
+keeps the last good copy. Between checks a decision touches neither the database nor the cache.
 """
 
 import fnmatch
@@ -102,7 +102,10 @@ def _copy_of(source: Campaign | Variant) -> dict[str, Any]:
 
 
 def campaign_compile(
-    campaign: Campaign, *, progress: dict[str, int] | None = None, allocation: dict[str, float] | None = None
+    campaign: Campaign,
+    *,
+    progress: dict[str, int] | None = None,
+    allocation: dict[str, float] | None = None,
 ) -> CompiledCampaign:
     """Compile one campaign (its variants prefetched) into its in-memory form."""
     placements = {
@@ -111,6 +114,7 @@ def campaign_compile(
         Placement.SURVEY: campaign.placement_survey and campaign.survey_id is not None,
     }
     variants = list(campaign.variants.all())
+    compiled_variants: tuple[CompiledVariant, ...]
     if not variants:
         compiled_variants = (CompiledVariant(key="control", weight=1.0, copy={}),)
     else:

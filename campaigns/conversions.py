@@ -1,4 +1,4 @@
-"""The one door to payments' attributed conversions (see payments.selectors.campaign_conversions)."""
+"""The one door to payments' attributed conversions (payments.selectors.campaign_conversions)."""
 
 from collections.abc import Collection
 from datetime import datetime

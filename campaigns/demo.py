@@ -47,9 +47,7 @@ def demo_seed() -> list[str]:
             "dismiss_days": 7,
         },
     )
-    Variant.objects.update_or_create(
-        campaign=campaign, key="control", defaults={"weight": 50}
-    )
+    Variant.objects.update_or_create(campaign=campaign, key="control", defaults={"weight": 50})
     Variant.objects.update_or_create(
         campaign=campaign,
         key="b",

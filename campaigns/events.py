@@ -4,9 +4,11 @@ With Redis, beacons are counted in a hash. Each web process first adds them up i
 background thread sends the sums to Redis every CAMPAIGN_EVENTS_BUFFER_SECONDS (one pipelined
 HINCRBY per bucket), and once more when the process exits; 0 sends every beacon at once. So a
 process killed without warning loses at most that many seconds of its beacons, and a Redis
-outage keeps the sums in memory until Redis answers again. The periodic flush renames that hash atomically
-to a key named after a fresh flush id, applies the counts in one transaction that also records the
-flush id (unique), then deletes the renamed key. A flush that dies half-way leaves the renamed key
+outage keeps the sums in memory until Redis answers again.
+
+The periodic flush renames that hash atomically to a key named after a fresh flush id, applies
+the counts in one transaction that also records the flush id (unique), then deletes the renamed
+key. A flush that dies half-way leaves the renamed key
 behind and the next run finishes it; a flush id already recorded is only deleted, so a batch is
 never counted twice.
 
@@ -21,7 +23,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date
 from functools import cache
 
@@ -108,7 +110,9 @@ class EventBuffer:
                 # First beacon in this process (web servers fork workers): start its sender.
                 self._owner_pid = os.getpid()
                 self._counts = {field: 1}
-                threading.Thread(target=self._send_forever, name="beacon-sender", daemon=True).start()
+                threading.Thread(
+                    target=self._send_forever, name="beacon-sender", daemon=True
+                ).start()
                 atexit.register(self.drain)
 
     def _send_forever(self) -> None:
@@ -153,10 +157,10 @@ def event_record(*, bucket: Bucket) -> None:
             counts_apply({bucket: 1})
 
 
-def _batch_apply(flush_id: str, raw: dict[bytes, bytes]) -> int:
+def _batch_apply(flush_id: str, raw: Mapping[bytes | str, bytes | str]) -> int:
     counts: dict[Bucket, int] = {}
     for field, value in raw.items():
-        bucket = bucket_parse(field.decode())
+        bucket = bucket_parse(field.decode() if isinstance(field, bytes) else field)
         if bucket is None:
             logger.warning("campaign events: dropping malformed counter field")
             continue

@@ -3,7 +3,6 @@ from django.db import models
 from django.db.models import Q
 
 
-
 class Currency(models.TextChoices):
     EUR = "EUR", "Euro"
     GBP = "GBP", "Pound sterling"
@@ -37,7 +36,7 @@ def csv_values(text: str) -> list[str]:
 
 
 def validate_amounts(amounts: object) -> None:
-    """Check the `amounts` shape: {frequency: {"presets": [minor units], "default": minor units}}."""
+    """Check the shape of `amounts`: {frequency: {"presets": [minor units], "default": ...}}."""
     if not isinstance(amounts, dict):
         raise ValidationError("Amounts must be an object keyed by frequency.")
     for frequency, spec in amounts.items():

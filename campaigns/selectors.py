@@ -54,7 +54,11 @@ def thompson_allocations(
         arms = {}
         for variant in campaign.variants.all():
             conv, revenue = outcomes[(campaign.pk, variant.key)]
-            arms[variant.key] = (impressions.get(campaign.pk, {}).get(variant.key, 0), conv, revenue)
+            arms[variant.key] = (
+                impressions.get(campaign.pk, {}).get(variant.key, 0),
+                conv,
+                revenue,
+            )
         allocations[campaign.pk] = stats.thompson_allocation(arms)
     return allocations
 

@@ -108,7 +108,7 @@ def probability_beats(
     *, control: tuple[int, int], variant: tuple[int, int], draws: int = DRAWS, seed: int = SEED
 ) -> float:
     """Return P(variant's conversion rate > control's); each side is (conversions, impressions)."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - statistics, not secrets
     a = _beta_draws(*control, rng, draws)
     b = _beta_draws(*variant, rng, draws)
     return sum(1 for x, y in zip(a, b, strict=True) if y > x) / draws
@@ -127,8 +127,10 @@ def thompson_allocation(
     if not arms:
         return {}
     total_conversions = sum(c for _, c, _ in arms.values())
-    pooled_gift = sum(r for _, _, r in arms.values()) / total_conversions if total_conversions else 1
-    rng = random.Random(seed)
+    pooled_gift = (
+        sum(r for _, _, r in arms.values()) / total_conversions if total_conversions else 1
+    )
+    rng = random.Random(seed)  # noqa: S311 - statistics, not secrets
     keys = sorted(arms)
     samples = {}
     for key in keys:
@@ -202,7 +204,9 @@ def campaign_results(
         result.conversion_rate = wilson(result.conversions, result.impressions)
         gift = result.revenue_minor / result.conversions if result.conversions else 0.0
         rate = result.conversion_rate
-        result.rpm = Interval(rate.value * gift * 1000, rate.low * gift * 1000, rate.high * gift * 1000)
+        result.rpm = Interval(
+            rate.value * gift * 1000, rate.low * gift * 1000, rate.high * gift * 1000
+        )
         if control is not None and result is not control:
             result.beats_control = probability_beats(
                 control=(control.conversions, control.impressions),
@@ -213,6 +217,8 @@ def campaign_results(
     return CampaignResults(
         currency=currency,
         variants=ordered,
-        series={key: sorted(points.values(), key=lambda p: p.day) for key, points in series.items()},
+        series={
+            key: sorted(points.values(), key=lambda p: p.day) for key, points in series.items()
+        },
         other_currency_revenue=dict(other_currency),
     )

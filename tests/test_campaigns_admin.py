@@ -8,7 +8,7 @@ from django.contrib.auth.models import Group, User
 
 from campaigns.models import Campaign, EventCount, KillSwitch, Variant
 from campaigns.tests.factories import CampaignFactory, VariantFactory
-from campaigns.tests.fixtures import fresh_registry  # noqa: F401
+from campaigns.tests.fixtures import fixture_fresh_registry  # noqa: F401
 from staff.roles import EDITORIAL, FINANCE, SUPPORT
 
 pytestmark = pytest.mark.django_db
@@ -117,7 +117,7 @@ def test_kill_switch_from_the_admin_stops_appeals(
     client, settings, django_capture_on_commit_callbacks
 ):
     settings.CAMPAIGN_REFRESH_SECONDS = 0
-    CampaignFactory(slug="spring")
+    CampaignFactory.create(slug="spring")
     client.force_login(member(EDITORIAL))
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -141,9 +141,9 @@ def test_kill_switch_from_the_admin_stops_appeals(
 
 
 def test_preview_links_on_the_change_page_show_each_variant(client):
-    campaign = CampaignFactory(slug="draft", status="draft")
-    VariantFactory(campaign=campaign, key="control")
-    VariantFactory(campaign=campaign, key="b", headline="B copy")
+    campaign = CampaignFactory.create(slug="draft", status="draft")
+    VariantFactory.create(campaign=campaign, key="control")
+    VariantFactory.create(campaign=campaign, key="b", headline="B copy")
     client.force_login(member(EDITORIAL))
 
     html = client.get(f"/admin/campaigns/campaign/{campaign.pk}/change/").content.decode()
@@ -157,17 +157,25 @@ def test_preview_links_on_the_change_page_show_each_variant(client):
 
 
 def test_results_page_shows_figures_and_a_chart(client):
-    campaign = CampaignFactory(slug="spring", auto_allocate=True)
-    VariantFactory(campaign=campaign, key="control")
-    VariantFactory(campaign=campaign, key="b")
+    campaign = CampaignFactory.create(slug="spring", auto_allocate=True)
+    VariantFactory.create(campaign=campaign, key="control")
+    VariantFactory.create(campaign=campaign, key="b")
     for key, views, clicks in (("control", 1000, 40), ("b", 900, 70)):
         EventCount.objects.create(
-            campaign=campaign, variant_key=key, placement="banner", kind="view",
-            day=date(2026, 11, 20), count=views,
+            campaign=campaign,
+            variant_key=key,
+            placement="banner",
+            kind="view",
+            day=date(2026, 11, 20),
+            count=views,
         )
         EventCount.objects.create(
-            campaign=campaign, variant_key=key, placement="banner", kind="click",
-            day=date(2026, 11, 21), count=clicks,
+            campaign=campaign,
+            variant_key=key,
+            placement="banner",
+            kind="click",
+            day=date(2026, 11, 21),
+            count=clicks,
         )
     client.force_login(member(FINANCE))
 
@@ -182,14 +190,14 @@ def test_results_page_shows_figures_and_a_chart(client):
 
 
 def test_results_page_needs_a_role_that_sees_campaigns(client):
-    campaign = CampaignFactory()
+    campaign = CampaignFactory.create()
     client.force_login(member(SUPPORT))
 
     assert client.get(f"/admin/campaigns/campaign/{campaign.pk}/results/").status_code == 403
 
 
 def test_finance_reads_but_cannot_change_campaigns_or_kill_switches(client):
-    campaign = CampaignFactory()
+    campaign = CampaignFactory.create()
     client.force_login(member(FINANCE))
 
     assert client.get(f"/admin/campaigns/campaign/{campaign.pk}/change/").status_code == 200
@@ -206,7 +214,7 @@ def test_support_sees_no_campaigns(client):
 
 
 def test_editorial_pauses_campaigns_in_bulk(client):
-    campaign = CampaignFactory()
+    campaign = CampaignFactory.create()
     client.force_login(member(EDITORIAL))
 
     client.post(

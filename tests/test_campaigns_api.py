@@ -10,7 +10,7 @@ from campaigns.compiled import VERSION_KEY, Compiled, Registry
 from campaigns.models import Campaign, EventCount
 from campaigns.services import killswitch_activate, preview_token_make
 from campaigns.tests.factories import CampaignFactory, VariantFactory
-from campaigns.tests.fixtures import fresh_registry  # noqa: F401
+from campaigns.tests.fixtures import fixture_fresh_registry  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +29,7 @@ def beacon(client, body, **headers):
 
 
 def test_decision_answers_with_the_appeal(client):
-    CampaignFactory(slug="spring")
+    CampaignFactory.create(slug="spring")
 
     response = ask(client)
 
@@ -40,7 +40,7 @@ def test_decision_answers_with_the_appeal(client):
 
 
 def test_steady_state_decisions_run_no_sql(client, settings, django_assert_num_queries):
-    CampaignFactory(slug="spring")
+    CampaignFactory.create(slug="spring")
     ask(client)  # compiles once
 
     with django_assert_num_queries(0):
@@ -56,7 +56,7 @@ def test_staff_changes_reach_the_endpoint_after_a_version_bump(
     client, settings, django_capture_on_commit_callbacks
 ):
     settings.CAMPAIGN_REFRESH_SECONDS = 0
-    campaign = CampaignFactory(slug="spring")
+    campaign = CampaignFactory.create(slug="spring")
     assert "banner" in ask(client).json()["appeals"]
 
     Campaign.objects.filter(pk=campaign.pk).update(status="paused")
@@ -73,7 +73,7 @@ def test_kill_switch_is_effective_within_the_refresh_interval(
     import time
 
     settings.CAMPAIGN_REFRESH_SECONDS = 0.2
-    CampaignFactory(slug="spring")
+    CampaignFactory.create(slug="spring")
     assert "banner" in ask(client, tags="flood").json()["appeals"]
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -135,14 +135,14 @@ def test_checks_happen_at_most_every_refresh_interval(settings):
 
 def test_version_token_is_created_when_the_cache_lost_it(client):
     cache.delete(VERSION_KEY)
-    CampaignFactory()
+    CampaignFactory.create()
 
     assert ask(client).status_code == 200
     assert cache.get(VERSION_KEY)
 
 
 def test_answers_that_do_not_depend_on_the_reader_may_be_shared(client, settings):
-    CampaignFactory(sections_include="sport")
+    CampaignFactory.create(sections_include="sport")
 
     response = ask(client, section="news")
 
@@ -154,7 +154,7 @@ def test_answers_that_do_not_depend_on_the_reader_may_be_shared(client, settings
 
 def test_country_comes_from_the_configured_header(client, settings):
     settings.COUNTRY_HEADER = "HTTP_X_COUNTRY"
-    CampaignFactory(slug="de-only", countries="DE")
+    CampaignFactory.create(slug="de-only", countries="DE")
 
     assert ask(client, HTTP_X_COUNTRY="GB").json()["appeals"] == {}
     response = client.get(
@@ -165,7 +165,7 @@ def test_country_comes_from_the_configured_header(client, settings):
 
 def test_cors_allows_only_the_publisher_origins(client, settings):
     settings.PUBLISHER_ORIGINS = ["https://news.example"]
-    CampaignFactory()
+    CampaignFactory.create()
 
     allowed = client.get(
         f"{DECISION}?placements=banner", headers={"Origin": "https://news.example"}
@@ -204,15 +204,19 @@ def test_wrong_methods_are_refused(client):
 
 
 def test_preview_link_shows_a_draft_campaign_regardless_of_targeting(client):
-    campaign = CampaignFactory(slug="draft", status="draft", sections_include="nowhere")
-    VariantFactory(campaign=campaign, key="control")
-    VariantFactory(campaign=campaign, key="b", headline="Variant B")
+    campaign = CampaignFactory.create(slug="draft", status="draft", sections_include="nowhere")
+    VariantFactory.create(campaign=campaign, key="control")
+    VariantFactory.create(campaign=campaign, key="b", headline="Variant B")
     token = preview_token_make(campaign=campaign, variant_key="b")
 
     response = ask(client, preview=token, history="draft~1~1")
 
     appeal = response.json()["appeals"]["banner"]
-    assert (appeal["campaign"], appeal["variant"], appeal["headline"]) == ("draft", "b", "Variant B")
+    assert (appeal["campaign"], appeal["variant"], appeal["headline"]) == (
+        "draft",
+        "b",
+        "Variant B",
+    )
     assert appeal["preview"] is True
     assert response["Cache-Control"] == "no-store"
     assert ask(client, preview=token[:-2] + "xx").status_code == 400
@@ -220,12 +224,15 @@ def test_preview_link_shows_a_draft_campaign_regardless_of_targeting(client):
 
 def test_beacons_are_counted_in_the_embedded_default(client, settings):
     settings.CAMPAIGN_EVENTS_STORE = "database"
-    campaign = CampaignFactory(slug="spring")
+    campaign = CampaignFactory.create(slug="spring")
     event = {"campaign": "spring", "variant": "control", "placement": "banner", "event": "view"}
 
     for _ in range(3):
         assert beacon(client, event).status_code == 204
-    assert beacon(client, [{**event, "event": "click"}, {**event, "event": "dismiss"}]).status_code == 204
+    assert (
+        beacon(client, [{**event, "event": "click"}, {**event, "event": "dismiss"}]).status_code
+        == 204
+    )
 
     counts = dict(EventCount.objects.filter(campaign=campaign).values_list("kind", "count"))
     assert counts == {"view": 3, "click": 1, "dismiss": 1}
@@ -237,15 +244,31 @@ def test_beacons_are_counted_in_the_embedded_default(client, settings):
         ("not json", 400, "JSON"),
         ("[]", 400, "1 to 10"),
         ('"view"', 400, "object"),
-        ('{"campaign": "spring", "variant": "control", "placement": "banner", "event": "hover"}', 400, "event"),
-        ('{"campaign": "spring", "variant": "control", "placement": "footer", "event": "view"}', 400, "placement"),
-        ('{"campaign": "nope", "variant": "control", "placement": "banner", "event": "view"}', 400, "campaign"),
-        ('{"campaign": "spring", "variant": "zz", "placement": "banner", "event": "view"}', 400, "variant"),
+        (
+            '{"campaign": "spring", "variant": "control", "placement": "banner", "event": "hover"}',
+            400,
+            "event",
+        ),
+        (
+            '{"campaign": "spring", "variant": "control", "placement": "footer", "event": "view"}',
+            400,
+            "placement",
+        ),
+        (
+            '{"campaign": "nope", "variant": "control", "placement": "banner", "event": "view"}',
+            400,
+            "campaign",
+        ),
+        (
+            '{"campaign": "spring", "variant": "zz", "placement": "banner", "event": "view"}',
+            400,
+            "variant",
+        ),
         ('{"campaign": "spring", "pad": "' + "x" * 3000 + '"}', 413, "too large"),
     ],
 )
 def test_bad_beacons_get_a_clear_4xx_and_count_nothing(client, body, status, message):
-    CampaignFactory(slug="spring")
+    CampaignFactory.create(slug="spring")
 
     response = beacon(client, body)
 
@@ -256,7 +279,7 @@ def test_bad_beacons_get_a_clear_4xx_and_count_nothing(client, body, status, mes
 
 def test_beacons_from_other_sites_are_refused(client, settings):
     settings.PUBLISHER_ORIGINS = ["https://news.example"]
-    CampaignFactory(slug="spring")
+    CampaignFactory.create(slug="spring")
     event = {"campaign": "spring", "variant": "control", "placement": "banner", "event": "view"}
 
     assert beacon(client, event, headers={"Origin": "https://evil.example"}).status_code == 403

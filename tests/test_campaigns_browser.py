@@ -9,7 +9,8 @@ from django.conf import settings
 from campaigns import events
 from campaigns.models import EventCount
 from campaigns.tests.factories import CampaignFactory, VariantFactory
-from campaigns.tests.fixtures import fresh_registry  # noqa: F401
+from campaigns.tests.fixtures import fixture_fresh_registry  # noqa: F401
+from tests.conftest import wait_for
 
 EMBED = settings.BASE_DIR / "static" / "campaigns" / "embed.js"
 BANNER = "[data-reader-support-host] section.is-banner"
@@ -28,7 +29,7 @@ def live_campaign(transactional_db):
     from surveys.models import Survey
 
     survey = Survey.objects.create(title="Reader survey", slug="reader-survey", status="open")
-    campaign = CampaignFactory(
+    campaign = CampaignFactory.create(
         slug="support-us",
         survey=survey,
         placement_survey=True,
@@ -38,7 +39,7 @@ def live_campaign(transactional_db):
             "one_off": {"presets": [2500], "default": 2500},
         },
     )
-    VariantFactory(campaign=campaign, key="control", weight=1)
+    VariantFactory.create(campaign=campaign, key="control", weight=1)
     return campaign
 
 
@@ -152,8 +153,7 @@ def test_an_impression_is_counted_once_the_banner_was_seen(page, live_server, li
             return events.pending_total()
         return sum(EventCount.objects.filter(kind="view").values_list("count", flat=True))
 
-    page.wait_for_timeout(500)
-    assert counted() >= 1
+    wait_for(counted, timeout=5, what="the impression to be counted")
 
 
 @pytest.mark.browser

@@ -35,7 +35,7 @@ def shown(page=PAGE, reader=READER, now=None):
 
 
 def test_a_live_campaign_shows_with_its_copy_and_amounts():
-    campaign = CampaignFactory(slug="spring")
+    campaign = CampaignFactory.create(slug="spring")
 
     appeal = decide(compile_from_database("t"), PAGE, READER).appeals["banner"]
 
@@ -48,24 +48,28 @@ def test_a_live_campaign_shows_with_its_copy_and_amounts():
 
 @pytest.mark.parametrize("status", ["draft", "paused", "ended"])
 def test_only_live_campaigns_show(status):
-    CampaignFactory(status=status)
+    CampaignFactory.create(status=status)
 
     assert shown() == {}
 
 
 def test_schedule_is_respected():
     now = timezone.now()
-    CampaignFactory(slug="later", starts_at=now + timedelta(hours=1))
-    CampaignFactory(slug="over", starts_at=now - timedelta(days=2), ends_at=now - timedelta(days=1))
-    CampaignFactory(slug="running", starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=1))
+    CampaignFactory.create(slug="later", starts_at=now + timedelta(hours=1))
+    CampaignFactory.create(
+        slug="over", starts_at=now - timedelta(days=2), ends_at=now - timedelta(days=1)
+    )
+    CampaignFactory.create(
+        slug="running", starts_at=now - timedelta(hours=1), ends_at=now + timedelta(days=1)
+    )
 
     assert shown() == {"banner": "running"}
     assert shown(now=(now + timedelta(hours=2)).timestamp()) == {"banner": "later"}
 
 
 def test_highest_priority_wins_each_placement():
-    CampaignFactory(slug="low", priority=1)
-    CampaignFactory(slug="high", priority=5, placement_epic=False)
+    CampaignFactory.create(slug="low", priority=1)
+    CampaignFactory.create(slug="high", priority=5, placement_epic=False)
 
     page = PageContext(placements=("banner", "epic"))
     assert shown(page) == {"banner": "high", "epic": "low"}
@@ -90,7 +94,7 @@ def test_highest_priority_wins_each_placement():
     ],
 )
 def test_page_targeting(targeting, page, expected):
-    CampaignFactory(slug="target", **targeting)
+    CampaignFactory.create(slug="target", **targeting)
     context = PageContext(placements=("banner",), **{"section": "news", "path": "/", **page})
 
     assert (shown(context) == {"banner": "target"}) is expected
@@ -109,9 +113,11 @@ def test_page_targeting(targeting, page, expected):
     ],
 )
 def test_reader_targeting(targeting, reader, expected):
-    CampaignFactory(slug="target", **targeting)
+    CampaignFactory.create(slug="target", **targeting)
 
-    assert (shown(reader=ReaderState(rid="r-12345678", **reader)) == {"banner": "target"}) is expected
+    assert (
+        shown(reader=ReaderState(rid="r-12345678", **reader)) == {"banner": "target"}
+    ) is expected
 
 
 def history(**per_campaign):
@@ -119,7 +125,7 @@ def history(**per_campaign):
 
 
 def test_frequency_cap_counts_views_in_the_window():
-    CampaignFactory(slug="c", max_views=3, max_views_days=7)
+    CampaignFactory.create(slug="c", max_views=3, max_views_days=7)
 
     assert shown(reader=history(c=CampaignHistory(view_ages=(60, DAY, 2 * DAY)))) == {}
     # One of the three is older than the window: it no longer counts.
@@ -127,28 +133,28 @@ def test_frequency_cap_counts_views_in_the_window():
 
 
 def test_minimum_gap_between_views():
-    CampaignFactory(slug="c", max_views=0, min_gap_minutes=30)
+    CampaignFactory.create(slug="c", max_views=0, min_gap_minutes=30)
 
     assert shown(reader=history(c=CampaignHistory(view_ages=(10 * 60,)))) == {}
     assert shown(reader=history(c=CampaignHistory(view_ages=(31 * 60,)))) == {"banner": "c"}
 
 
 def test_closed_stays_closed_for_the_dismissal_days_then_returns():
-    CampaignFactory(slug="c", dismiss_days=14)
+    CampaignFactory.create(slug="c", dismiss_days=14)
 
     assert shown(reader=history(c=CampaignHistory(dismissed_age=13 * DAY))) == {}
     assert shown(reader=history(c=CampaignHistory(dismissed_age=15 * DAY))) == {"banner": "c"}
 
 
 def test_a_dismissed_campaign_gives_way_to_the_next_one():
-    CampaignFactory(slug="first", priority=2)
-    CampaignFactory(slug="second", priority=1)
+    CampaignFactory.create(slug="first", priority=2)
+    CampaignFactory.create(slug="second", priority=1)
 
     assert shown(reader=history(first=CampaignHistory(dismissed_age=60))) == {"banner": "second"}
 
 
 def test_sensitive_pages_get_nothing():
-    CampaignFactory()
+    CampaignFactory.create()
 
     decision = decide(compile_from_database("t"), PageContext(("banner",), sensitive=True), READER)
 
@@ -157,14 +163,14 @@ def test_sensitive_pages_get_nothing():
 
 
 def test_global_kill_switch_stops_everything():
-    CampaignFactory()
+    CampaignFactory.create()
     KillSwitch.objects.create(tag="")
 
     assert shown() == {}
 
 
 def test_tag_kill_switch_stops_only_pages_with_that_tag():
-    CampaignFactory(slug="c")
+    CampaignFactory.create(slug="c")
     KillSwitch.objects.create(tag="tragedy")
     KillSwitch.objects.create(tag="lifted", active=False)
 
@@ -174,9 +180,9 @@ def test_tag_kill_switch_stops_only_pages_with_that_tag():
 
 
 def test_variant_is_stable_for_a_reader():
-    campaign = CampaignFactory(slug="ab")
-    VariantFactory(campaign=campaign, key="control", weight=50)
-    VariantFactory(campaign=campaign, key="b", weight=50)
+    campaign = CampaignFactory.create(slug="ab")
+    VariantFactory.create(campaign=campaign, key="control", weight=50)
+    VariantFactory.create(campaign=campaign, key="b", weight=50)
     compiled = compile_from_database("t").by_slug["ab"]
 
     for rid in ("reader-aaaa1", "reader-bbbb2", "reader-cccc3"):
@@ -186,10 +192,10 @@ def test_variant_is_stable_for_a_reader():
 
 
 def test_variants_follow_the_weights_over_many_readers():
-    campaign = CampaignFactory(slug="weights")
-    VariantFactory(campaign=campaign, key="control", weight=70)
-    VariantFactory(campaign=campaign, key="b", weight=20)
-    VariantFactory(campaign=campaign, key="c", weight=10)
+    campaign = CampaignFactory.create(slug="weights")
+    VariantFactory.create(campaign=campaign, key="control", weight=70)
+    VariantFactory.create(campaign=campaign, key="b", weight=20)
+    VariantFactory.create(campaign=campaign, key="c", weight=10)
     compiled = compile_from_database("t").by_slug["weights"]
 
     readers = 20_000
@@ -200,16 +206,16 @@ def test_variants_follow_the_weights_over_many_readers():
 
 
 def test_a_reader_without_an_id_sees_the_control():
-    campaign = CampaignFactory(slug="ab")
-    VariantFactory(campaign=campaign, key="b", weight=100)
-    VariantFactory(campaign=campaign, key="control", weight=1)
+    campaign = CampaignFactory.create(slug="ab")
+    VariantFactory.create(campaign=campaign, key="b", weight=100)
+    VariantFactory.create(campaign=campaign, key="control", weight=1)
 
     assert variant_choose(compile_from_database("t").by_slug["ab"], "").key == "control"
 
 
 def test_variant_overrides_copy_and_keeps_the_rest():
-    campaign = CampaignFactory(slug="ab", headline="Original", cta_label="Give")
-    VariantFactory(campaign=campaign, key="b", weight=1, headline="New headline")
+    campaign = CampaignFactory.create(slug="ab", headline="Original", cta_label="Give")
+    VariantFactory.create(campaign=campaign, key="b", weight=1, headline="New headline")
 
     appeal = decide(compile_from_database("t"), PAGE, READER).appeals["banner"]
 
@@ -222,20 +228,23 @@ def test_survey_prompt_needs_an_open_survey():
     from surveys.models import Survey
 
     survey = Survey.objects.create(title="Tell us", slug="tell-us", status="open")
-    CampaignFactory(slug="s", survey=survey, placement_survey=True)
+    CampaignFactory.create(slug="s", survey=survey, placement_survey=True)
 
     appeals = decide(compile_from_database("t"), PageContext(("survey",)), READER).appeals
 
     assert appeals["survey"]["survey_url"] == "/surveys/tell-us/"
     survey.status = "closed"
     survey.save()
-    assert decide(compile_from_database("t"), PageContext(("survey",)), READER).appeals[
-        "survey"
-    ]["survey_url"] == ""
+    assert (
+        decide(compile_from_database("t"), PageContext(("survey",)), READER).appeals["survey"][
+            "survey_url"
+        ]
+        == ""
+    )
 
 
 def test_reader_dependence_is_reported_for_caching():
-    CampaignFactory(sections_include="sport")
+    CampaignFactory.create(sections_include="sport")
     compiled = compile_from_database("t")
 
     assert decide(compiled, PAGE, READER).reader_dependent is False
@@ -295,8 +304,8 @@ def test_page_url_is_reduced_to_its_path_and_country_checked():
 
 def test_decisions_are_fast_enough_in_process():
     for i in range(20):
-        CampaignFactory(sections_include=f"s{i}", priority=i)
-    CampaignFactory(slug="fallback", priority=-1)
+        CampaignFactory.create(sections_include=f"s{i}", priority=i)
+    CampaignFactory.create(slug="fallback", priority=-1)
     compiled = compile_from_database("t")
 
     started = time.perf_counter()

@@ -9,7 +9,7 @@ from campaigns import events
 from campaigns.models import EventCount, EventFlush
 from campaigns.tasks import campaign_events_flush
 from campaigns.tests.factories import CampaignFactory, VariantFactory
-from campaigns.tests.fixtures import fresh_registry, redis_events  # noqa: F401
+from campaigns.tests.fixtures import fixture_fresh_registry, fixture_redis_events  # noqa: F401
 
 pytestmark = [pytest.mark.django_db, pytest.mark.redis]
 
@@ -27,13 +27,15 @@ def totals(campaign):
 
 @pytest.fixture
 def campaign():
-    campaign = CampaignFactory(slug="spring")
-    VariantFactory(campaign=campaign, key="control")
-    VariantFactory(campaign=campaign, key="b")
+    campaign = CampaignFactory.create(slug="spring")
+    VariantFactory.create(campaign=campaign, key="control")
+    VariantFactory.create(campaign=campaign, key="b")
     return campaign
 
 
-def test_intake_writes_nothing_to_the_database(client, redis_events, campaign, django_assert_num_queries):
+def test_intake_writes_nothing_to_the_database(
+    client, redis_events, campaign, django_assert_num_queries
+):
     send(client)  # the first request compiles the campaigns
     with django_assert_num_queries(0):
         for _ in range(20):
@@ -77,7 +79,9 @@ def test_a_batch_applied_but_not_deleted_is_never_counted_twice(client, redis_ev
     assert EventFlush.objects.count() == 2
 
 
-def test_a_batch_renamed_but_not_applied_is_finished_by_the_next_flush(client, redis_events, campaign):
+def test_a_batch_renamed_but_not_applied_is_finished_by_the_next_flush(
+    client, redis_events, campaign
+):
     for _ in range(2):
         send(client)
     redis_events.rename(events.current_key(), events.flush_key("died-before-commit"))
@@ -88,7 +92,7 @@ def test_a_batch_renamed_but_not_applied_is_finished_by_the_next_flush(client, r
 
 def test_counts_of_a_deleted_campaign_are_dropped_not_stuck(client, redis_events, campaign):
     send(client)
-    other = CampaignFactory(slug="gone")
+    other = CampaignFactory.create(slug="gone")
     events.event_record(bucket=(other.pk, "control", "banner", "view", events.date.today()))
     other.delete()
 
@@ -100,14 +104,16 @@ def test_counts_of_a_deleted_campaign_are_dropped_not_stuck(client, redis_events
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_flushes_never_double_count(redis_events):
-    campaign = CampaignFactory(slug="spring")
+    campaign = CampaignFactory.create(slug="spring")
     sent = 0
-    for round_ in range(5):
+    errors: list[Exception] = []
+    for _round in range(5):
         for i in range(40):
             kind = ("view", "click", "dismiss")[i % 3]
-            events.event_record(bucket=(campaign.pk, "control", "banner", kind, events.date.today()))
+            events.event_record(
+                bucket=(campaign.pk, "control", "banner", kind, events.date.today())
+            )
             sent += 1
-        errors = []
 
         def flush():
             from django.db import connection

@@ -8,7 +8,7 @@ AMOUNTS = {
 }
 
 
-class CampaignFactory(factory.django.DjangoModelFactory):
+class CampaignFactory(factory.django.DjangoModelFactory[Campaign]):
     class Meta:
         model = Campaign
 
@@ -22,7 +22,7 @@ class CampaignFactory(factory.django.DjangoModelFactory):
     counter_text = "Over 5,000 readers like you have already stepped up"
 
 
-class VariantFactory(factory.django.DjangoModelFactory):
+class VariantFactory(factory.django.DjangoModelFactory[Variant]):
     class Meta:
         model = Variant
 
