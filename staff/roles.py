@@ -23,10 +23,19 @@ ROLES: dict[str, dict[str, Iterable[str]]] = {
         "surveys.*": ALL,
     },
     # Contributions, payments and reports; campaigns only to read attribution.
-    # (The payments entries arrive with the payments app's models.)
     FINANCE: {
         "campaigns.*": READ,
+        "payments.*": READ,
+        "payments.payment": ("view", "refund_payment", "resend_receipt", "export_payments"),
     },
     # Look up a supporter, resend a receipt, cancel a subscription.
-    SUPPORT: {},
+    SUPPORT: {
+        "payments.supporter": READ,
+        "payments.contribution": READ,
+        "payments.subscription": ("view", "change"),
+        "payments.payment": ("view", "resend_receipt"),
+        "payments.refund": READ,
+        "payments.dispute": READ,
+        "payments.receiptsend": READ,
+    },
 }
