@@ -224,3 +224,89 @@ def test_editorial_pauses_campaigns_in_bulk(client):
     campaign.refresh_from_db()
     assert campaign.status == "paused"
     assert Variant.objects.count() == 0
+
+
+def test_results_include_conversions_and_revenue_from_payments(client):
+    from datetime import UTC, datetime
+
+    from payments.models import Contribution, Payment, Supporter
+
+    campaign = CampaignFactory.create(slug="spring")
+    VariantFactory.create(campaign=campaign, key="control")
+    VariantFactory.create(campaign=campaign, key="b")
+    EventCount.objects.create(
+        campaign=campaign,
+        variant_key="b",
+        placement="epic",
+        kind="view",
+        day=date(2026, 11, 2),
+        count=400,
+    )
+    paid_at = datetime(2026, 11, 2, 12, tzinfo=UTC)
+    for index, gross in enumerate((1000, 3000)):
+        supporter = Supporter.objects.create(email=f"r{index}@example.org", name="Reader")
+        contribution = Contribution.objects.create(
+            supporter=supporter,
+            frequency="one_off",
+            amount_minor=gross,
+            currency="EUR",
+            campaign=campaign,
+            variant_key="b",
+            placement="epic",
+            article_url="https://news.example.com/story",
+            first_paid_at=paid_at,
+        )
+        Payment.objects.create(
+            contribution=contribution,
+            kind="one_off",
+            status=Payment.Status.SUCCEEDED,
+            gross_minor=gross,
+            refunded_minor=0,
+            currency="EUR",
+            paid_at=paid_at,
+        )
+    client.force_login(member(FINANCE))
+
+    response = client.get(f"/admin/campaigns/campaign/{campaign.pk}/results/")
+
+    b = {r.key: r for r in response.context["results"].variants}["b"]
+    assert (b.impressions, b.conversions, b.revenue_minor) == (400, 2, 4000)
+    # 2 of 400 impressions gave 20.00 on average: 100.00 per 1,000 impressions.
+    assert b.rpm.value == 10_000
+    assert "100.00" in response.content.decode()
+
+
+def test_live_counter_and_goal_count_supporters_from_payments(client):
+    from datetime import UTC, datetime
+
+    from payments.models import Contribution, Payment, Supporter
+
+    campaign = CampaignFactory.create(
+        slug="goal", goal_kind="money", goal_target=100_000, goal_baseline=5_000
+    )
+    supporter = Supporter.objects.create(email="r@example.org", name="Reader")
+    contribution = Contribution.objects.create(
+        supporter=supporter,
+        frequency="one_off",
+        amount_minor=2500,
+        currency="EUR",
+        campaign=campaign,
+        variant_key="control",
+        placement="banner",
+        article_url="https://news.example.com/story",
+        first_paid_at=datetime.now(UTC),
+    )
+    Payment.objects.create(
+        contribution=contribution,
+        kind="one_off",
+        status=Payment.Status.SUCCEEDED,
+        gross_minor=2500,
+        refunded_minor=0,
+        currency="EUR",
+        paid_at=datetime.now(UTC),
+    )
+
+    appeal = client.get("/api/decision/?placements=banner").json()["appeals"]["banner"]
+
+    assert appeal["goal"] == {"kind": "money", "target": 100_000, "current": 7_500}
+    assert appeal["supporters"] == 1

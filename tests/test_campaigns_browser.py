@@ -88,6 +88,11 @@ def test_preset_amount_opens_the_support_page_with_that_amount(page, live_server
     assert query["variant"] == "control"
     assert query["placement"] == "banner"
     assert query["article"] == f"{live_server.url}/demo/"
+    # The support page opens with that frequency and amount selected.
+    assert page.locator('input[name="frequency"][value="monthly"]').is_checked()
+    assert page.locator(
+        '[data-frequency="monthly"] input[name="amount"][value="1000"]'
+    ).is_checked()
 
 
 @pytest.mark.browser

@@ -5,7 +5,7 @@ from staff.migrations_support import apply_roles
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("staff", "0002_roles_for_campaigns_and_surveys"),
+        ("staff", "0003_roles_for_payments"),
         ("campaigns", "0002_targeting_variants_counts"),
     ]
 
