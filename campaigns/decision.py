@@ -16,9 +16,10 @@ import hashlib
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from types import MappingProxyType
+from typing import Any, NamedTuple
 
 from campaigns.compiled import Compiled, CompiledCampaign, CompiledVariant
 from campaigns.models import DEVICE_CLASSES, Placement
@@ -47,19 +48,18 @@ class PageContext:
     device: str = ""
 
 
-@dataclass(frozen=True)
-class CampaignHistory:
+# Named tuples rather than dataclasses: one of each is built per request, and they build faster.
+class CampaignHistory(NamedTuple):
     dismissed_age: int | None = None
     view_ages: tuple[int, ...] = ()
 
 
-@dataclass(frozen=True)
-class ReaderState:
+class ReaderState(NamedTuple):
     rid: str = ""
     returning: bool = False
     supporter: bool = False
     read_ages: tuple[int, ...] = ()
-    history: Mapping[str, CampaignHistory] = field(default_factory=dict)
+    history: Mapping[str, CampaignHistory] = MappingProxyType({})
 
 
 def _ages(text: str, what: str) -> tuple[int, ...]:
@@ -263,17 +263,22 @@ def decide(
     now = time.time() if now is None else now
     chosen: list[tuple[str, CompiledCampaign, CompiledVariant]] = []
     reader_dependent = False
-    verdicts: dict[int, bool] = {}
+    # Per campaign: None when the reader may not see it, else the reader's variant.
+    verdicts: dict[int, CompiledVariant | None] = {}
     for placement, candidates in _candidates(compiled, page):
         for campaign in candidates:
             if not running(campaign, now):
                 continue
             reader_dependent = True
-            allowed = verdicts.get(campaign.id)
-            if allowed is None:
-                allowed = verdicts[campaign.id] = reader_allowed(campaign, reader)
-            if allowed:
-                chosen.append((placement, campaign, variant_choose(campaign, reader.rid)))
+            if campaign.id in verdicts:
+                variant = verdicts[campaign.id]
+            else:
+                allowed = reader_allowed(campaign, reader)
+                variant = verdicts[campaign.id] = (
+                    variant_choose(campaign, reader.rid) if allowed else None
+                )
+            if variant is not None:
+                chosen.append((placement, campaign, variant))
                 break
     return Decision(chosen=tuple(chosen), reader_dependent=reader_dependent)
 

@@ -135,14 +135,20 @@ def decision(request: HttpRequest) -> HttpResponse:
     except BadRequest as error:
         return _cors(request, _error(str(error)), methods)
     result = decide(registry.current(), page, reader)
-    response = HttpResponse(result.to_json(), content_type="application/json")
-    if result.reader_dependent:
-        response["Cache-Control"] = "private, no-store"
-    else:
-        # Nothing here depends on the reader: any cache may share this answer for a short while.
-        response["Cache-Control"] = f"public, max-age={settings.CAMPAIGN_SHARED_CACHE_SECONDS}"
-    response = _cors(request, response, methods)
-    response["Vary"] = _decision_vary(settings.COUNTRY_HEADER)
+    response = HttpResponse(
+        result.to_json(),
+        content_type="application/json",
+        headers={
+            # Nothing depends on the reader? Then any cache may share the answer for a while.
+            "Cache-Control": "private, no-store"
+            if result.reader_dependent
+            else f"public, max-age={settings.CAMPAIGN_SHARED_CACHE_SECONDS}",
+            "Vary": _decision_vary(settings.COUNTRY_HEADER),
+        },
+    )
+    origin = request.META.get("HTTP_ORIGIN")
+    if origin and _origin_allowed(request, origin):
+        response["Access-Control-Allow-Origin"] = origin
     return response
 
 
