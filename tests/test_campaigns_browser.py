@@ -173,3 +173,39 @@ def test_the_page_survives_the_service_being_down(page, live_server):
     assert page.locator("h1").inner_text() == "Town council approves new riverside park"
     assert page.locator("[data-reader-support-host]").count() == 0
     assert errors == []
+
+
+@pytest.mark.browser
+def test_never_more_than_one_banner_even_if_the_tag_is_there_twice(
+    page, live_server, live_campaign
+):
+    page.goto(f"{live_server.url}/demo/")
+    page.locator(BANNER).wait_for()
+
+    page.evaluate(
+        """() => {
+            const tag = document.createElement("script");
+            tag.src = "/embed.js";
+            document.body.appendChild(tag);
+        }"""
+    )
+    page.wait_for_load_state("networkidle")
+
+    assert page.locator(BANNER).count() == 1
+
+
+@pytest.mark.browser
+def test_keyboard_users_reach_the_amounts_and_focus_leaves_a_closed_banner(
+    page, live_server, live_campaign
+):
+    page.goto(f"{live_server.url}/demo/")
+    banner = page.locator(BANNER)
+    banner.wait_for()
+
+    amount = banner.get_by_role("link", name="€5 / month")
+    amount.focus()
+    assert amount.evaluate("a => a.getRootNode().activeElement === a")
+    page.get_by_role("button", name="Close").focus()
+    page.keyboard.press("Enter")
+
+    assert page.evaluate("document.activeElement === document.body")
