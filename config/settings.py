@@ -288,6 +288,11 @@ if CAMPAIGN_EVENTS_STORE == "redis" and not REDIS_URL:
     raise ImproperlyConfigured("CAMPAIGN_EVENTS_STORE=redis needs REDIS_URL.")
 # Seconds each web process adds beacons up in memory before sending them to Redis (0: at once).
 CAMPAIGN_EVENTS_BUFFER_SECONDS = env.float("CAMPAIGN_EVENTS_BUFFER_SECONDS", default=1.0)
+# The embed's two endpoints skip the session, auth, messages and CSRF layers they do not use.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "campaigns.middleware.EmbedEndpointsMiddleware",
+)
 CELERY_BEAT_SCHEDULE["campaign-events-flush"] = {
     "task": "campaigns.tasks.campaign_events_flush",
     "schedule": env.float("CAMPAIGN_EVENTS_FLUSH_SECONDS", default=60.0),

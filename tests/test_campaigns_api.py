@@ -295,3 +295,16 @@ def test_embed_script_is_served_with_cache_headers(client):
     assert response["Content-Type"].startswith("text/javascript")
     assert "public" in response["Cache-Control"]
     assert b"reader-support:supporter" in response.content
+
+
+def test_the_short_path_still_checks_the_host_and_adds_security_headers(client):
+    CampaignFactory.create()
+
+    assert client.get(f"{DECISION}?placements=banner", HTTP_HOST="evil.example").status_code == 400
+    response = client.get(f"{DECISION}?placements=banner")
+    assert response["X-Content-Type-Options"] == "nosniff"
+    assert "Set-Cookie" not in response
+    assert (
+        client.post(EVENTS, data="{}", content_type="text/plain", HTTP_HOST="x.example").status_code
+        == 400
+    )
