@@ -108,8 +108,8 @@ def test_page_targeting(targeting, page, expected):
         ({"readers": "new"}, {"returning": True}, False),
         ({"readers": "new"}, {"returning": False}, True),
         ({"readers": "returning"}, {"returning": False}, False),
-        ({"min_articles_read": 3, "articles_window_days": 7}, {"read_ages": (0, 1, 6)}, True),
-        ({"min_articles_read": 3, "articles_window_days": 7}, {"read_ages": (0, 1, 7)}, False),
+        ({"min_articles_read": 3, "articles_window_days": 7}, {"reads": "0,1,6"}, True),
+        ({"min_articles_read": 3, "articles_window_days": 7}, {"reads": "0,1,7"}, False),
     ],
 )
 def test_reader_targeting(targeting, reader, expected):
@@ -121,7 +121,13 @@ def test_reader_targeting(targeting, reader, expected):
 
 
 def history(**per_campaign):
-    return ReaderState(rid="reader-0001", history=per_campaign)
+    """Return a reader whose history says this, in the embed's wire format."""
+    entries = [
+        f"{slug}~{'' if h.dismissed_age is None else h.dismissed_age}~"
+        + ",".join(str(age) for age in h.view_ages)
+        for slug, h in per_campaign.items()
+    ]
+    return ReaderState(rid="reader-0001", history=".".join(entries))
 
 
 def test_frequency_cap_counts_views_in_the_window():
@@ -258,9 +264,10 @@ def test_parsing_reader_state():
     )
 
     assert reader.returning is True
-    assert reader.read_ages == (0, 1, 5)
-    assert reader.history["a"] == CampaignHistory(dismissed_age=60, view_ages=(1, 2))
-    assert reader.history["b"] == CampaignHistory()
+    assert reader.read_ages() == [0, 1, 5]
+    assert reader.history_of("a") == CampaignHistory(dismissed_age=60, view_ages=(1, 2))
+    assert reader.history_of("b") == CampaignHistory()
+    assert reader.history_of("other") is None
 
 
 @pytest.mark.parametrize(
@@ -283,10 +290,12 @@ def test_bad_page_parameters_are_explained(params, message):
     [
         ({"rid": "x"}, "rid"),
         ({"reads": "1,a"}, "reads"),
-        ({"reads": "-1"}, "negative"),
+        ({"reads": "-1"}, "reads"),
+        ({"history": "a~1~1,2." + "b~~1." * 30}, "history"),
+        ({"history": "a~~" + ",".join(["1"] * 101)}, "history"),
         ({"history": "a~b"}, "history"),
         ({"history": "a~~1,x"}, "history"),
-        ({"reads": ",".join(["1"] * 101)}, "at most"),
+        ({"reads": ",".join(["1"] * 101)}, "up to 100"),
     ],
 )
 def test_bad_reader_parameters_are_explained(params, message):
