@@ -310,3 +310,50 @@ def test_live_counter_and_goal_count_supporters_from_payments(client):
 
     assert appeal["goal"] == {"kind": "money", "target": 100_000, "current": 7_500}
     assert appeal["supporters"] == 1
+
+
+def test_a_self_allocating_campaign_sends_most_readers_to_the_better_variant():
+    from datetime import UTC, datetime
+
+    from campaigns.compiled import compile_from_database
+    from payments.models import Contribution, Payment, Supporter
+
+    campaign = CampaignFactory.create(slug="auto", auto_allocate=True)
+    for key, views, gifts in (("control", 5000, 5), ("b", 5000, 40)):
+        VariantFactory.create(campaign=campaign, key=key, weight=50)
+        EventCount.objects.create(
+            campaign=campaign,
+            variant_key=key,
+            placement="banner",
+            kind="view",
+            day=date(2026, 11, 2),
+            count=views,
+        )
+        for i in range(gifts):
+            paid_at = datetime(2026, 11, 2, 12, tzinfo=UTC)
+            contribution = Contribution.objects.create(
+                supporter=Supporter.objects.create(email=f"{key}{i}@example.org"),
+                frequency="one_off",
+                amount_minor=1000,
+                currency="EUR",
+                campaign=campaign,
+                variant_key=key,
+                placement="banner",
+                article_url="https://news.example.com/a",
+                first_paid_at=paid_at,
+            )
+            Payment.objects.create(
+                contribution=contribution,
+                kind="one_off",
+                status=Payment.Status.SUCCEEDED,
+                gross_minor=1000,
+                refunded_minor=0,
+                currency="EUR",
+                paid_at=paid_at,
+            )
+
+    compiled = compile_from_database("t").by_slug["auto"]
+
+    shares = dict(zip([v.key for v in compiled.variants], compiled.cumulative_weights, strict=True))
+    assert shares["control"] < 0.1  # control's share of readers, at its floor
+    assert compiled.cumulative_weights[-1] == 1.0
