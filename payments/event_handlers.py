@@ -32,6 +32,7 @@ from payments.models import (
     Payout,
     Refund,
     Subscription,
+    Supporter,
 )
 
 
@@ -83,15 +84,17 @@ def _failure_notice_after_commit(payment: Payment) -> None:
 
 
 def _customer_remember(contribution: Contribution, customer_id: str | None) -> None:
-    supporter = contribution.supporter
-    if not customer_id or supporter.stripe_customer_id:
+    """Keep the Stripe customer on the supporter (for the Billing Portal), once."""
+    if not customer_id:
         return
-    supporter.stripe_customer_id = customer_id
+    # One conditional UPDATE instead of loading the supporter: a no-op once it is known.
     try:
         with transaction.atomic():
-            supporter.save(update_fields=["stripe_customer_id", "updated_at"])
+            Supporter.objects.filter(
+                pk=contribution.supporter_id, stripe_customer_id__isnull=True
+            ).update(stripe_customer_id=customer_id, updated_at=timezone.now())
     except IntegrityError:  # another supporter row already holds this customer; keep theirs
-        supporter.stripe_customer_id = None
+        pass
 
 
 def payment_apply(
@@ -220,7 +223,6 @@ def checkout_session_changed(session: dict[str, Any], created: datetime) -> None
     """checkout.session.completed / async_payment_succeeded / async_payment_failed."""
     contribution = _contribution_lock(session.get("metadata"), session.get("client_reference_id"))
     contribution.stripe_checkout_session_id = session["id"]
-    _customer_remember(contribution, stripe_id(session.get("customer")))
     gateway = gateway_get()
     async_failed = session.get("payment_status") == "unpaid" and session.get("status") == "expired"
     if session.get("mode") == "subscription":
@@ -239,7 +241,7 @@ def checkout_session_changed(session: dict[str, Any], created: datetime) -> None
             raise EventNotReady("the session has no payment intent yet")
         details = gateway.payment_intent_details(payment_intent_id=intent_id)
         contribution.stripe_payment_intent_id = intent_id
-        _customer_remember(contribution, details.customer_id)
+        _customer_remember(contribution, stripe_id(session.get("customer")) or details.customer_id)
         payment = payment_apply(
             contribution=contribution, kind=Payment.Kind.ONE_OFF, details=details
         )
