@@ -60,9 +60,10 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "staff",
     "antiabuse",
+    # Listed in the order `seed_demo` seeds them: a campaign links the demo survey.
+    "surveys",
     "campaigns",
     "payments",
-    "surveys",
 ]
 
 MIDDLEWARE = [
