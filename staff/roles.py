@@ -18,9 +18,11 @@ READ = ("view",)
 
 ROLES: dict[str, dict[str, Iterable[str]]] = {
     # Campaigns (copy, targeting, variants, kill switch) and surveys (questions, results, draws).
+    # Entrants' e-mail addresses stay hidden from editorial (no surveys.view_personal_data).
     EDITORIAL: {
         "campaigns.*": ALL,
         "surveys.*": ALL,
+        "surveys.prizedraw": (*ALL, "run_draw"),
     },
     # Contributions, payments and reports; campaigns only to read attribution.
     # (The payments entries arrive with the payments app's models.)
@@ -28,5 +30,11 @@ ROLES: dict[str, dict[str, Iterable[str]]] = {
         "campaigns.*": READ,
     },
     # Look up a supporter, resend a receipt, cancel a subscription.
-    SUPPORT: {},
+    # Also answer entrants' requests about prize draws (who entered, who won, their consents).
+    SUPPORT: {
+        "surveys.entry": ("view", "view_personal_data"),
+        "surveys.consentrecord": READ,
+        "surveys.drawplacement": READ,
+        "surveys.prizedraw": READ,
+    },
 }

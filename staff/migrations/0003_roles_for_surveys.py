@@ -1,0 +1,12 @@
+from django.db import migrations
+
+from staff.migrations_support import apply_roles
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("staff", "0002_roles_for_campaigns_and_surveys"),
+        ("surveys", "0003_audit_log_append_only"),
+    ]
+
+    operations = [migrations.RunPython(apply_roles, migrations.RunPython.noop)]
