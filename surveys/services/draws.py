@@ -271,7 +271,7 @@ def draw_claims_expire(*, draw_id: int, now: Any = None) -> int:
     if draw.status != PrizeDraw.Status.DRAWN:
         return 0
     expired = list(
-        DrawPlacement.objects.select_for_update()
+        DrawPlacement.objects.select_for_update(of=("self",))
         .select_related("prize")
         .filter(draw=draw, status=DrawPlacement.Status.NOTIFIED, claim_expires_at__lt=now)
         .order_by("rank")

@@ -199,7 +199,7 @@ def entry_confirmation_mail_send(*, entry_id: int) -> bool:
 def placement_notification_mail_send(*, placement_id: int, reminder: bool = False) -> bool:
     """Send a winner their one-time claim link (or a reminder); return whether a mail went out."""
     placement = (
-        DrawPlacement.objects.select_for_update()
+        DrawPlacement.objects.select_for_update(of=("self",))
         .select_related("draw__survey", "entry", "prize")
         .get(pk=placement_id)
     )
