@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 
 from surveys.definition import TEXT_KINDS, definition_questions
@@ -68,28 +68,34 @@ def _responses(survey: Survey, version: SurveyVersion | None) -> QuerySet[Respon
     return responses.filter(version=version) if version is not None else responses
 
 
+def _latest_texts(answers: QuerySet[Answer]) -> list[str]:
+    return list(
+        answers.exclude(text="").order_by("-response_id").values_list("text", flat=True)[
+            :FREE_TEXT_SHOWN
+        ]
+    )
+
+
 def survey_results(*, survey: Survey, version: SurveyVersion | None = None) -> dict[str, Any]:
     """Return counts and percentages per question, the latest free texts and the totals."""
     questions = questions_for(survey, version)
     answers = _answers(survey, version)
     counts: dict[str, dict[str, int]] = defaultdict(dict)
-    for row in answers.exclude(value="").values("question_key", "value").annotate(n=Count("id")):
-        counts[row["question_key"]][row["value"]] = row["n"]
-    answered = dict(
-        answers.values("question_key")
-        .annotate(n=Count("response_id", distinct=True))
-        .values_list("question_key", "n")
+    answered: dict[str, int] = defaultdict(int)
+    # One pass over the answers: counts per value, and respondents per question.
+    rows = answers.values("question_key", "value").annotate(
+        n=Count("id"), respondents=Count("id", filter=Q(first_value=True))
     )
-    text_keys = [q["key"] for q in questions if q["kind"] in TEXT_KINDS]
-    other_keys = [q["key"] for q in questions if q.get("allow_other")]
-    texts: dict[str, list[str]] = defaultdict(list)
-    for key in text_keys + other_keys:
-        texts[key] = list(
-            answers.filter(question_key=key)
-            .exclude(text="")
-            .order_by("-response_id")
-            .values_list("text", flat=True)[:FREE_TEXT_SHOWN]
-        )
+    for row in rows:
+        counts[row["question_key"]][row["value"]] = row["n"]
+        answered[row["question_key"]] += row["respondents"]
+    texts: dict[str, list[str]] = {}
+    for question in questions:
+        key = question["key"]
+        if question["kind"] in TEXT_KINDS:
+            texts[key] = _latest_texts(answers.filter(question_key=key, value=""))
+        elif question.get("allow_other"):
+            texts[key] = _latest_texts(answers.filter(question_key=key, value=Answer.OTHER))
     results = []
     for question in questions:
         key = question["key"]
@@ -98,12 +104,12 @@ def survey_results(*, survey: Survey, version: SurveyVersion | None = None) -> d
             key=key, text=question["text"], kind=question["kind"], answered=total
         )
         if question["kind"] in TEXT_KINDS:
-            result.texts = texts[key]
+            result.texts = texts.get(key, [])
         else:
             labels = [(c["value"], c["label"]) for c in question["choices"]]
             if question.get("allow_other"):
                 labels.append((Answer.OTHER, "Other"))
-                result.others = texts[key]
+                result.others = texts.get(key, [])
             for value, label in labels:
                 n = counts[key].get(value, 0)
                 result.bars.append(Bar(value, label, n, 100.0 * n / total if total else 0.0))

@@ -12,9 +12,10 @@ from django.utils import timezone
 
 from staff.roles import EDITORIAL, FINANCE, SUPPORT
 from surveys.models import Answer, DrawAuditEvent, Entry, Response
+from surveys.tests.factories import generous_rate_limits  # noqa: F401 - fixture
 from surveys.tests.factories import draw_create, entries_confirmed, survey_create
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("generous_rate_limits")]
 
 
 def staff_member(role):
@@ -37,11 +38,11 @@ def add_responses(survey, rows):
         )
         for key, value in answers.items():
             values = value if isinstance(value, list) else [value]
-            for item in values:
+            for index, item in enumerate(values):
                 text = item if key == "why" else ""
                 Answer.objects.create(
                     survey=survey, version=version, response=response, question_key=key,
-                    value="" if text else item, text=text,
+                    value="" if text else item, text=text, first_value=index == 0,
                 )
     return version
 

@@ -12,10 +12,15 @@ from django.conf import settings
 
 from surveys.models import DrawPlacement, Entry, PrizeDraw
 from surveys.services.draws import draw_run
+from surveys.tests.factories import generous_rate_limits  # noqa: F401 - fixture
 from surveys.tests.factories import draw_closed, draw_create, survey_create
 from tests.conftest import wait_for
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("generous_rate_limits"),
+]
 
 
 def mail_to(address: str, containing: str, since: float) -> str | None:

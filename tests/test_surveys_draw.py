@@ -25,10 +25,11 @@ from surveys.services.entries import (
     placement_notification_mail_send,
 )
 from surveys.tasks import draws_advance, entry_confirmation_send, placement_notification_send
+from surveys.tests.factories import generous_rate_limits  # noqa: F401 - fixture
 from surveys.tests.factories import draw_closed, draw_create, entries_confirmed, survey_create
 from surveys.tokens import claim_token, confirmation_token
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("generous_rate_limits")]
 
 CONSENTS = Consents(
     marketing=True,

@@ -1,10 +1,11 @@
 """Entering through the page (abuse defences), retention, export and erasure of one address."""
 
 import json
+import secrets
+import uuid
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
@@ -17,14 +18,21 @@ from surveys.tests.factories import draw_closed, draw_create, entries_confirmed,
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits():
-    cache.clear()
+@pytest.fixture
+def reader_ip():
+    """A fresh client address per test: rate-limit counters live in a cache shared by tests."""
+    return f"10.{secrets.randbelow(256)}.{secrets.randbelow(256)}.{secrets.randbelow(254) + 1}"
+
+
+@pytest.fixture
+def client(client, reader_ip):
+    client.defaults["REMOTE_ADDR"] = reader_ip
+    return client
 
 
 def entry_data(**overrides):
     return {
-        "email": "reader@example.com",
+        "email": f"reader-{uuid.uuid4().hex[:8]}@example.com",
         "country": "GB",
         "age_confirmed": "on",
         "accept_terms": "on",
@@ -83,10 +91,11 @@ def test_honeypot_filled_is_refused_with_a_neutral_message(client):
 def test_rate_limit_per_email(client, settings, django_capture_on_commit_callbacks):
     settings.SURVEYS_RATE_LIMIT_PER_EMAIL = 2
     draw_create(survey=survey_create())
+    same = f"Same-{uuid.uuid4().hex[:8]}@Example.com"
 
     with django_capture_on_commit_callbacks():
         codes = [
-            client.post("/surveys/reader-survey/draw/enter/", entry_data(email="Same@Example.com")).status_code
+            client.post("/surveys/reader-survey/draw/enter/", entry_data(email=same)).status_code
             for _ in range(3)
         ]
 

@@ -8,9 +8,10 @@ from surveys.definition import choices_for_reader, definition_build
 from surveys.forms import SurveyPageForm
 from surveys.models import Answer, Question, Response, SurveyDraft, SurveyVersion
 from surveys.services.surveys import survey_version_publish
+from surveys.tests.factories import generous_rate_limits  # noqa: F401 - fixture
 from surveys.tests.factories import survey_create
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("generous_rate_limits")]
 
 
 def page_form(survey, page, data, earlier=None, token="reader-1"):

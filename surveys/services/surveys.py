@@ -117,9 +117,17 @@ def answer_rows(
         if question["kind"] in TEXT_KINDS:
             rows.append(Answer(question_key=key, value="", text=value, **common))
             continue
-        for item in value if isinstance(value, list) else [value]:
+        for index, item in enumerate(value if isinstance(value, list) else [value]):
             text = other if item == Answer.OTHER else ""
-            rows.append(Answer(question_key=key, value=str(item), text=text, **common))
+            rows.append(
+                Answer(
+                    question_key=key,
+                    value=str(item),
+                    text=text,
+                    first_value=index == 0,
+                    **common,
+                )
+            )
     return rows
 
 
