@@ -36,10 +36,10 @@ def bench_database(name: str) -> Iterator[None]:
     from config.celery import app
 
     # Winners' mails are enqueued after commit; keep them off the real broker (no worker here).
-    app.conf.broker_url = "memory://localhost/"
+    app.conf.update(broker_url="memory://localhost/")
     from django.test.utils import setup_test_environment, teardown_test_environment
 
-    test_settings = settings.DATABASES["default"].setdefault("TEST", {})
+    test_settings: Any = settings.DATABASES["default"].setdefault("TEST", {})
     if connection.vendor == "sqlite":
         test_settings["NAME"] = str(settings.VAR_DIR / f"{name}.sqlite3")
     else:
@@ -68,9 +68,10 @@ def copy_rows(table: str, columns: list[str], rows: Iterator[tuple[Any, ...]], m
     from django.db import connection
 
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor, cursor.cursor.copy(
-            f"COPY {table} ({', '.join(columns)}) FROM STDIN"
-        ) as copy:
+        with (
+            connection.cursor() as cursor,
+            cursor.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
+        ):
             # Text format written in large blocks: far faster than one write_row per row.
             chunk: list[str] = []
             for row in rows:

@@ -13,20 +13,23 @@ import random
 import statistics
 import time
 from datetime import timedelta
+from typing import Any
 
 from bench.bench_draw import bench_database, copy_rows
 
 TARGET_SECONDS = 1.0
-QUESTIONS = [
-    {"key": "often", "kind": "single", "text": "How often?", "choices": "daily\nweekly\nmonthly\nrarely"},
-    {"key": "topics", "kind": "multiple", "text": "Topics?", "choices": "politics\nsport\nculture\nbusiness", "allow_other": True},
+QUESTIONS: list[dict[str, Any]] = [
+    {"key": "often", "kind": "single", "text": "How often?",
+     "choices": "daily\nweekly\nmonthly\nrarely"},
+    {"key": "topics", "kind": "multiple", "text": "Topics?",
+     "choices": "politics\nsport\nculture\nbusiness", "allow_other": True},
     {"key": "score", "kind": "nps", "text": "Recommend?", "page": 2},
     {"key": "member", "kind": "yes_no", "text": "Supporter?", "page": 2},
     {"key": "why", "kind": "long_text", "text": "Why?", "page": 2, "required": False},
 ]  # fmt: skip
 
 
-def build(responses: int):  # type: ignore[no-untyped-def]
+def build(responses: int):
     from django.db import connection
     from django.utils import timezone
 
@@ -52,7 +55,7 @@ def build(responses: int):  # type: ignore[no-untyped-def]
     )  # fmt: skip
     first_id = Response.objects.filter(survey=survey).order_by("id").values_list("id", flat=True)[0]
 
-    def answers():  # type: ignore[no-untyped-def]
+    def answers():
         for response_id in range(first_id, first_id + responses):
             base = (survey.pk, version.pk, response_id)
             yield (*base, "often", rng.choice(["daily", "weekly", "monthly", "rarely"]), "", True)
@@ -76,7 +79,7 @@ def build(responses: int):  # type: ignore[no-untyped-def]
     return survey
 
 
-def timed_get(client, url: str, runs: int = 5) -> float:  # type: ignore[no-untyped-def]
+def timed_get(client, url: str, runs: int = 5) -> float:
     client.get(url)  # warm up
     times = []
     for _ in range(runs):
@@ -87,7 +90,7 @@ def timed_get(client, url: str, runs: int = 5) -> float:  # type: ignore[no-unty
     return statistics.median(times)
 
 
-def submissions(survey, count: int) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+def submissions(survey, count: int) -> tuple[float, float]:
     """Return submissions per second through HTTP (two pages each) and through services only."""
     from django.test import Client
 
@@ -102,15 +105,31 @@ def submissions(survey, count: int) -> tuple[float, float]:  # type: ignore[no-u
             "/surveys/bench-survey/",
             {"often": "daily", "topics": ["sport"], "page": "1", "draft": token},
         )
-        second = client.post(first["Location"], {"score": "8", "member": "yes", "page": "2", "draft": token})
+        second = client.post(
+            first["Location"], {"score": "8", "member": "yes", "page": "2", "draft": token}
+        )
         assert second.status_code == 302, second.status_code
     http_rate = count / (time.perf_counter() - started)
 
     started = time.perf_counter()
     for i in range(count):
         token = f"bench-svc-{i:08d}"
-        draft_page_save(survey=survey, token=token, page=1, page_answers={"often": "weekly", "topics": ["culture"]}, next_page=2, attribution={})
-        draft = draft_page_save(survey=survey, token=token, page=2, page_answers={"score": 3, "member": "no"}, next_page=2, attribution={})
+        draft_page_save(
+            survey=survey,
+            token=token,
+            page=1,
+            page_answers={"often": "weekly", "topics": ["culture"]},
+            next_page=2,
+            attribution={},
+        )
+        draft = draft_page_save(
+            survey=survey,
+            token=token,
+            page=2,
+            page_answers={"score": 3, "member": "no"},
+            next_page=2,
+            attribution={},
+        )
         response_submit(draft_id=draft.pk)
     service_rate = count / (time.perf_counter() - started)
     assert SurveyDraft.objects.filter(response__isnull=False).count() == 2 * count

@@ -6,6 +6,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
@@ -152,7 +153,9 @@ class SurveyAdmin(admin.ModelAdmin[Survey]):
         }
         return TemplateResponse(request, "surveys/admin/results.html", context)
 
-    def export_view(self, request: HttpRequest, survey_id: int, file_format: str) -> HttpResponse:
+    def export_view(
+        self, request: HttpRequest, survey_id: int, file_format: str
+    ) -> HttpResponseBase:
         survey, version = self._survey_and_version(request, survey_id)
         personal = request.user.has_perm(PERSONAL_DATA_PERMISSION)
         rows = results.export_rows(survey=survey, version=version, personal=personal)
@@ -207,8 +210,8 @@ class PrizeInline(admin.TabularInline[Prize, PrizeDraw]):
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return obj is None or obj.status == PrizeDraw.Status.DRAFT
 
-    has_add_permission = has_change_permission  # type: ignore[assignment]
-    has_delete_permission = has_change_permission  # type: ignore[assignment]
+    has_add_permission = has_change_permission
+    has_delete_permission = has_change_permission
 
 
 class TermsInline(admin.StackedInline[DrawTerms, PrizeDraw]):
@@ -229,8 +232,14 @@ class TermsInline(admin.StackedInline[DrawTerms, PrizeDraw]):
 class PlacementInline(admin.TabularInline[DrawPlacement, PrizeDraw]):
     model = DrawPlacement
     extra = 0
-    fields = ["rank", "entry_public_id", "prize", "status", "claim_expires_at", "claimed_at"]
-    readonly_fields = fields
+    fields = readonly_fields = (
+        "rank",
+        "entry_public_id",
+        "prize",
+        "status",
+        "claim_expires_at",
+        "claimed_at",
+    )
     can_delete = False
 
     @admin.display(description="Entry")
@@ -247,8 +256,7 @@ class PlacementInline(admin.TabularInline[DrawPlacement, PrizeDraw]):
 class AuditInline(admin.TabularInline[DrawAuditEvent, PrizeDraw]):
     model = DrawAuditEvent
     extra = 0
-    fields = ["at", "action", "actor", "details"]
-    readonly_fields = fields
+    fields = readonly_fields = ("at", "action", "actor", "details")
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -294,7 +302,7 @@ class PrizeDrawAdmin(admin.ModelAdmin[PrizeDraw]):
             "Public randomness (optional, before close, once)",
             {"fields": ["public_randomness", "public_randomness_source"]},
         ),
-        ("Proof", {"fields": proof_fields}),
+        ("Proof", {"fields": list(proof_fields)}),
     ]
 
     @admin.display(description="Seed")
@@ -357,8 +365,7 @@ class PrizeDrawAdmin(admin.ModelAdmin[PrizeDraw]):
 class ConsentInline(admin.TabularInline[ConsentRecord, Entry]):
     model = ConsentRecord
     extra = 0
-    fields = ["kind", "granted", "wording", "recorded_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("kind", "granted", "wording", "recorded_at")
     can_delete = False
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:

@@ -48,7 +48,8 @@ def definition_build(*, questions: Iterable[Question]) -> Definition:
         elif question.kind == Question.Kind.YES_NO:
             choices = list(YES_NO_CHOICES)
         elif question.kind in SCALE_KINDS:
-            choices = [{"value": str(n), "label": str(n)} for n in SCALE_KINDS[question.kind]]
+            scale = SCALE_KINDS[Question.Kind(question.kind)]
+            choices = [{"value": str(n), "label": str(n)} for n in scale]
         else:
             choices = []
         show_if = (

@@ -17,7 +17,10 @@ QUESTIONS = [
         "page": 1,
         "kind": Question.Kind.SINGLE,
         "text": "How often do you read us?",
-        "choices": "daily | Every day\nweekly | A few times a week\nmonthly | A few times a month\nrarely | Rarely",
+        "choices": (
+            "daily | Every day\nweekly | A few times a week\n"
+            "monthly | A few times a month\nrarely | Rarely"
+        ),
     },
     {
         "key": "topics",

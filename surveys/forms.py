@@ -87,14 +87,14 @@ class SurveyPageForm(HoneypotMixin, forms.Form):
                 )
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         answers = dict(self.earlier_answers)
         page_answers: dict[str, Any] = {}
         for question in self.questions:
             key = question["key"]
             if not question_visible(question, answers):
                 continue
-            value = cleaned.get(key)
+            value: Any = cleaned.get(key)
             if question["kind"] in SCALE_KINDS and not answer_is_empty(value):
                 value = int(value)
             if answer_is_empty(value):
@@ -173,7 +173,9 @@ class EntryForm(HoneypotMixin, forms.Form):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["country"].choices = [("", _("Choose…")), *countries]
+        country = self.fields["country"]
+        assert isinstance(country, forms.ChoiceField)
+        country.choices = [("", _("Choose…")), *countries]
         self.fields["country"].error_messages["required"] = _("Please choose your country.")
         self.fields["age_confirmed"].label = _("I am %(age)d or older.") % {"age": minimum_age}
         self.fields["marketing"].label = marketing_wording

@@ -70,9 +70,9 @@ def _responses(survey: Survey, version: SurveyVersion | None) -> QuerySet[Respon
 
 def _latest_texts(answers: QuerySet[Answer]) -> list[str]:
     return list(
-        answers.exclude(text="").order_by("-response_id").values_list("text", flat=True)[
-            :FREE_TEXT_SHOWN
-        ]
+        answers.exclude(text="")
+        .order_by("-response_id")
+        .values_list("text", flat=True)[:FREE_TEXT_SHOWN]
     )
 
 
@@ -131,7 +131,7 @@ def responses_per_day(
         .annotate(n=Count("id"))
         .order_by("day")
     )
-    return list(rows)
+    return [{"day": row["day"], "n": row["n"]} for row in rows]
 
 
 def crosstab(
@@ -252,4 +252,4 @@ def xlsx_file(rows: Iterator[list[Any]]) -> io.BufferedRandom:
         sheet.write_row(index, 0, row)
     workbook.close()
     handle.seek(0)
-    return handle  # type: ignore[return-value]
+    return handle

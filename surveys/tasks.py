@@ -2,6 +2,7 @@
 
 import logging
 import smtplib
+from collections.abc import Callable
 from datetime import timedelta
 
 from celery import shared_task
@@ -18,27 +19,39 @@ from surveys.services.personal_data import draw_personal_data_erase, draws_due_e
 
 logger = logging.getLogger(__name__)
 
+# Transient mail failures are retried with backoff; anything else is a bug and fails loudly.
 MAIL_ERRORS = (smtplib.SMTPException, ConnectionError, TimeoutError)
-MAIL_RETRY = {
-    "autoretry_for": MAIL_ERRORS,
-    "retry_backoff": 30,
-    "retry_backoff_max": 1800,
-    "max_retries": 8,
-    "acks_late": True,
-}
 
 
-@shared_task(**MAIL_RETRY)
+@shared_task(
+    autoretry_for=MAIL_ERRORS,
+    retry_backoff=30,
+    retry_backoff_max=1800,
+    max_retries=8,
+    acks_late=True,
+)
 def entry_confirmation_send(entry_id: int) -> None:
     entry_confirmation_mail_send(entry_id=entry_id)
 
 
-@shared_task(**MAIL_RETRY)
+@shared_task(
+    autoretry_for=MAIL_ERRORS,
+    retry_backoff=30,
+    retry_backoff_max=1800,
+    max_retries=8,
+    acks_late=True,
+)
 def placement_notification_send(placement_id: int) -> None:
     placement_notification_mail_send(placement_id=placement_id)
 
 
-@shared_task(**MAIL_RETRY)
+@shared_task(
+    autoretry_for=MAIL_ERRORS,
+    retry_backoff=30,
+    retry_backoff_max=1800,
+    max_retries=8,
+    acks_late=True,
+)
 def placement_reminder_send(placement_id: int) -> None:
     placement_notification_mail_send(placement_id=placement_id, reminder=True)
 
@@ -47,7 +60,7 @@ def placement_reminder_send(placement_id: int) -> None:
 def draws_advance() -> None:
     """Move every draw along: open, close, run, expire unclaimed prizes, remind winners."""
     now = timezone.now()
-    steps = [
+    steps: list[tuple[str, dict[str, object], Callable[..., object]]] = [
         (PrizeDraw.Status.DRAFT, {"opens_at__lte": now}, draw_services.draw_open),
         (PrizeDraw.Status.OPEN, {"closes_at__lte": now}, draw_services.draw_close),
         (PrizeDraw.Status.CLOSED, {}, draw_services.draw_run),

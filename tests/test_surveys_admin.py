@@ -6,14 +6,18 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth.models import Group, User
-from django.test.utils import CaptureQueriesContext
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from staff.roles import EDITORIAL, FINANCE, SUPPORT
 from surveys.models import Answer, DrawAuditEvent, Entry, Response
-from surveys.tests.factories import generous_rate_limits  # noqa: F401 - fixture
-from surveys.tests.factories import draw_create, entries_confirmed, survey_create
+from surveys.tests.factories import (
+    draw_create,
+    entries_confirmed,
+    generous_rate_limits,  # noqa: F401 - fixture
+    survey_create,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("generous_rate_limits")]
 
@@ -41,8 +45,13 @@ def add_responses(survey, rows):
             for index, item in enumerate(values):
                 text = item if key == "why" else ""
                 Answer.objects.create(
-                    survey=survey, version=version, response=response, question_key=key,
-                    value="" if text else item, text=text, first_value=index == 0,
+                    survey=survey,
+                    version=version,
+                    response=response,
+                    question_key=key,
+                    value="" if text else item,
+                    text=text,
+                    first_value=index == 0,
                 )
     return version
 
@@ -55,7 +64,12 @@ def survey_with_answers():
         [
             {"often": "daily", "topics": ["politics", "sport"], "member": "yes"},
             {"often": "daily", "topics": ["sport"], "member": "no", "why": "Too expensive"},
-            {"often": "weekly", "topics": ["culture"], "member": "no", "why": "Never thought of it"},
+            {
+                "often": "weekly",
+                "topics": ["culture"],
+                "member": "no",
+                "why": "Never thought of it",
+            },
             {"often": "weekly", "topics": ["sport"], "member": "yes"},
         ],
     )
@@ -109,13 +123,25 @@ def test_results_per_version_and_across_versions(client, survey_with_answers):
     from surveys.models import Question
     from surveys.services.surveys import survey_version_publish
 
-    Question.objects.filter(survey=survey_with_answers, key="often").update(text="Reading frequency")
+    Question.objects.filter(survey=survey_with_answers, key="often").update(
+        text="Reading frequency"
+    )
     version2 = survey_version_publish(survey=survey_with_answers)
     now = timezone.now()
     response = Response.objects.create(
-        survey=survey_with_answers, version=version2, started_at=now, submitted_at=now, duration_seconds=9
+        survey=survey_with_answers,
+        version=version2,
+        started_at=now,
+        submitted_at=now,
+        duration_seconds=9,
     )
-    Answer.objects.create(survey=survey_with_answers, version=version2, response=response, question_key="often", value="daily")
+    Answer.objects.create(
+        survey=survey_with_answers,
+        version=version2,
+        response=response,
+        question_key="often",
+        value="daily",
+    )
     client.force_login(staff_member(EDITORIAL))
     url = f"/admin/surveys/survey/{survey_with_answers.pk}/results/"
 
@@ -156,7 +182,9 @@ def test_csv_export_includes_emails_only_with_the_permission(client, survey_with
     entry = entries_confirmed(draw=draw, count=1)[0]
     Entry.objects.filter(pk=entry.pk).update(response=Response.objects.order_by("id").first())
     client.force_login(staff_member(SUPPORT))
-    assert client.get(f"/admin/surveys/survey/{survey_with_answers.pk}/export.csv").status_code == 403
+    assert (
+        client.get(f"/admin/surveys/survey/{survey_with_answers.pk}/export.csv").status_code == 403
+    )
 
     user = staff_member(EDITORIAL)
     user.groups.add(Group.objects.get(name=SUPPORT))
@@ -231,5 +259,9 @@ def test_staff_runs_the_draw_from_the_admin(client):
     audit = DrawAuditEvent.objects.filter(draw=draw, action="drawn").get()
     assert audit.actor == "editorial-user"
 
-    page = client.post("/admin/surveys/prizedraw/", {"action": "run_draw", "_selected_action": [draw.pk]}, follow=True)
+    page = client.post(
+        "/admin/surveys/prizedraw/",
+        {"action": "run_draw", "_selected_action": [draw.pk]},
+        follow=True,
+    )
     assert "can never run again" in page.content.decode()

@@ -12,8 +12,12 @@ from django.conf import settings
 
 from surveys.models import DrawPlacement, Entry, PrizeDraw
 from surveys.services.draws import draw_run
-from surveys.tests.factories import generous_rate_limits  # noqa: F401 - fixture
-from surveys.tests.factories import draw_closed, draw_create, survey_create
+from surveys.tests.factories import (
+    draw_closed,
+    draw_create,
+    generous_rate_limits,  # noqa: F401 - fixture
+    survey_create,
+)
 from tests.conftest import wait_for
 
 pytestmark = [
@@ -42,8 +46,11 @@ def mail_to(address: str, containing: str, since: float) -> str | None:
     return None
 
 
-def link_path(body: str, marker: str) -> str:
-    return re.search(rf"https?://[^/\s]+(/\S*{marker}\S*/)", body).group(1)
+def link_path(body: object, marker: str) -> str:
+    assert isinstance(body, str)
+    found = re.search(rf"https?://[^/\s]+(/\S*{marker}\S*/)", body)
+    assert found, body
+    return found.group(1)
 
 
 def test_reader_answers_enters_confirms_and_claims(live_server, page, celery_worker_process):

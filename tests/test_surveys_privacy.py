@@ -42,12 +42,20 @@ def entry_data(**overrides):
 
 
 def answered(client):
-    client.post("/surveys/reader-survey/", {"often": "daily", "topics": ["sport"], "page": "1", "draft": "tok-privacy"})
-    client.post("/surveys/reader-survey/", {"score": "7", "member": "yes", "page": "2", "draft": "tok-privacy"})
+    client.post(
+        "/surveys/reader-survey/",
+        {"often": "daily", "topics": ["sport"], "page": "1", "draft": "tok-privacy"},
+    )
+    client.post(
+        "/surveys/reader-survey/",
+        {"score": "7", "member": "yes", "page": "2", "draft": "tok-privacy"},
+    )
     return Response.objects.get()
 
 
-def test_reader_enters_after_the_survey_and_the_entry_links_the_response(client, django_capture_on_commit_callbacks):
+def test_reader_enters_after_the_survey_and_the_entry_links_the_response(
+    client, django_capture_on_commit_callbacks
+):
     survey = survey_create()
     draw = draw_create(survey=survey)
     response = answered(client)
@@ -69,7 +77,9 @@ def test_reader_enters_after_the_survey_and_the_entry_links_the_response(client,
 def test_entry_form_says_what_is_wrong_next_to_the_field(client):
     draw_create(survey=survey_create())
 
-    page = client.post("/surveys/reader-survey/draw/enter/", entry_data(email="not-an-address", age_confirmed=""))
+    page = client.post(
+        "/surveys/reader-survey/draw/enter/", entry_data(email="not-an-address", age_confirmed="")
+    )
 
     assert page.status_code == 400
     html = page.content.decode()
@@ -109,7 +119,9 @@ def test_rate_limit_per_address(client, settings, django_capture_on_commit_callb
 
     with django_capture_on_commit_callbacks():
         codes = [
-            client.post("/surveys/reader-survey/draw/enter/", entry_data(email=f"r{i}@example.com")).status_code
+            client.post(
+                "/surveys/reader-survey/draw/enter/", entry_data(email=f"r{i}@example.com")
+            ).status_code
             for i in range(3)
         ]
 
@@ -136,7 +148,11 @@ def complete_draw_with_winner():
     draw_services.draw_run(draw_id=draw.pk)
     winner = DrawPlacement.objects.get(draw=draw)
     draw_services.placement_claim(
-        placement_id=winner.pk, nonce=winner.claim_nonce, first_name="Ann", county="Kent", publish_name=True
+        placement_id=winner.pk,
+        nonce=winner.claim_nonce,
+        first_name="Ann",
+        county="Kent",
+        publish_name=True,
     )
     draw.refresh_from_db()
     assert draw.status == PrizeDraw.Status.COMPLETE
@@ -145,7 +161,7 @@ def complete_draw_with_winner():
 
 def test_personal_data_is_erased_after_the_retention_period(settings):
     settings.SURVEYS_ERASE_AFTER_DAYS = 30
-    draw, entries = complete_draw_with_winner()
+    draw, _ = complete_draw_with_winner()
     now = timezone.now()
     assert draws_due_erasure(now=now + timedelta(days=29)) == []
     assert draws_due_erasure(now=now + timedelta(days=31)) == [draw.pk]
@@ -154,7 +170,9 @@ def test_personal_data_is_erased_after_the_retention_period(settings):
     draws_retention_erase()
 
     assert list(Entry.objects.values_list("email", flat=True)) == ["", ""]
-    assert all(e.startswith("erased:") for e in Entry.objects.values_list("email_normalised", flat=True))
+    assert all(
+        e.startswith("erased:") for e in Entry.objects.values_list("email_normalised", flat=True)
+    )
     placement = DrawPlacement.objects.get()
     assert (placement.first_name, placement.county) == ("", "")
     draw.refresh_from_db()
@@ -180,8 +198,10 @@ def test_answers_stay_after_erasure_but_hold_no_address(client):
 
 
 def test_personal_data_command_exports_everything_about_one_address(capsys):
-    draw, entries = complete_draw_with_winner()
-    ConsentRecord.objects.create(entry=entries[0], kind="marketing", granted=True, wording="News please")
+    _, entries = complete_draw_with_winner()
+    ConsentRecord.objects.create(
+        entry=entries[0], kind="marketing", granted=True, wording="News please"
+    )
 
     call_command("personal_data", "export", "READER0@example.com")
 

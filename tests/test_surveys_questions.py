@@ -8,13 +8,15 @@ from surveys.definition import choices_for_reader, definition_build
 from surveys.forms import SurveyPageForm
 from surveys.models import Answer, Question, Response, SurveyDraft, SurveyVersion
 from surveys.services.surveys import survey_version_publish
-from surveys.tests.factories import generous_rate_limits  # noqa: F401 - fixture
-from surveys.tests.factories import survey_create
+from surveys.tests.factories import (
+    generous_rate_limits,  # noqa: F401 - fixture
+    survey_create,
+)
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("generous_rate_limits")]
 
 
-def page_form(survey, page, data, earlier=None, token="reader-1"):
+def page_form(survey, page, data, earlier=None, token="reader-1"):  # noqa: S107 - a reader token
     version = survey.versions.get()
     questions = version.definition["pages"][page - 1]["questions"]
     return SurveyPageForm(
@@ -57,9 +59,7 @@ def test_each_single_value_question_type_accepts_good_and_explains_bad(
     ],
 )
 def test_required_questions_say_what_is_missing(kind, message):
-    survey = survey_create(
-        questions=[{"key": "q", "kind": kind, "text": "Q?", "choices": "A\nB"}]
-    )
+    survey = survey_create(questions=[{"key": "q", "kind": kind, "text": "Q?", "choices": "A\nB"}])
 
     form = page_form(survey, 1, {})
 
@@ -68,7 +68,9 @@ def test_required_questions_say_what_is_missing(kind, message):
 
 
 def test_optional_question_may_be_left_empty():
-    survey = survey_create(questions=[{"key": "q", "kind": "short_text", "text": "Q?", "required": False}])
+    survey = survey_create(
+        questions=[{"key": "q", "kind": "short_text", "text": "Q?", "required": False}]
+    )
 
     form = page_form(survey, 1, {})
 
@@ -79,7 +81,14 @@ def test_optional_question_may_be_left_empty():
 def test_multiple_choice_enforces_min_and_max_selections():
     survey = survey_create(
         questions=[
-            {"key": "q", "kind": "multiple", "text": "Q?", "choices": "A\nB\nC\nD", "min_choices": 2, "max_choices": 3}
+            {
+                "key": "q",
+                "kind": "multiple",
+                "text": "Q?",
+                "choices": "A\nB\nC\nD",
+                "min_choices": 2,
+                "max_choices": 3,
+            }
         ]
     )
 
@@ -94,7 +103,9 @@ def test_multiple_choice_enforces_min_and_max_selections():
 
 def test_other_choice_needs_what_other_is():
     survey = survey_create(
-        questions=[{"key": "q", "kind": "single", "text": "Q?", "choices": "A", "allow_other": True}]
+        questions=[
+            {"key": "q", "kind": "single", "text": "Q?", "choices": "A", "allow_other": True}
+        ]
     )
 
     form = page_form(survey, 1, {"q": Answer.OTHER})
@@ -122,7 +133,14 @@ def test_condition_on_an_earlier_page_uses_the_draft_answers():
     survey = survey_create(
         questions=[
             {"key": "a", "page": 1, "kind": "yes_no", "text": "A?"},
-            {"key": "b", "page": 2, "kind": "short_text", "text": "B?", "show_if_key": "a", "show_if_value": "yes"},
+            {
+                "key": "b",
+                "page": 2,
+                "kind": "short_text",
+                "text": "B?",
+                "show_if_key": "a",
+                "show_if_value": "yes",
+            },
         ]
     )
 
@@ -139,17 +157,28 @@ def test_shuffled_choices_are_stable_per_reader_and_differ_between_readers():
 
     first = choices_for_reader(question, reader_token="reader-a")
     assert first == choices_for_reader(question, reader_token="reader-a")
-    orders = {tuple(c["value"] for c in choices_for_reader(question, reader_token=f"r{i}")) for i in range(5)}
+    orders = {
+        tuple(c["value"] for c in choices_for_reader(question, reader_token=f"r{i}"))
+        for i in range(5)
+    }
     assert len(orders) > 1
     assert sorted(c["value"] for c in first) == sorted(str(i) for i in range(12))
     fixed = {**question, "shuffle": False}
-    assert [c["value"] for c in choices_for_reader(fixed, reader_token="x")] == [str(i) for i in range(12)]
+    assert [c["value"] for c in choices_for_reader(fixed, reader_token="x")] == [
+        str(i) for i in range(12)
+    ]
 
 
 def answer_whole_survey(client, slug="reader-survey"):
-    page1 = client.post(f"/surveys/{slug}/", {"often": "daily", "topics": ["politics"], "page": "1", "draft": "tok-123456"})
+    page1 = client.post(
+        f"/surveys/{slug}/",
+        {"often": "daily", "topics": ["politics"], "page": "1", "draft": "tok-123456"},
+    )
     assert page1.status_code == 302
-    page2 = client.post(page1["Location"], {"score": "9", "member": "no", "why": "Money is tight", "page": "2", "draft": "tok-123456"})
+    page2 = client.post(
+        page1["Location"],
+        {"score": "9", "member": "no", "why": "Money is tight", "page": "2", "draft": "tok-123456"},
+    )
     assert page2.status_code == 302
     return page2
 
@@ -217,11 +246,21 @@ def test_answer_to_a_condition_changed_later_drops_the_hidden_answer(client):
     survey_create(
         questions=[
             {"key": "a", "page": 1, "kind": "yes_no", "text": "A?"},
-            {"key": "b", "page": 1, "kind": "short_text", "text": "B?", "show_if_key": "a", "show_if_value": "yes", "required": False},
+            {
+                "key": "b",
+                "page": 1,
+                "kind": "short_text",
+                "text": "B?",
+                "show_if_key": "a",
+                "show_if_value": "yes",
+                "required": False,
+            },
         ]
     )
 
-    client.post("/surveys/reader-survey/", {"a": "no", "b": "leftover", "page": "1", "draft": "tok-abcdef"})
+    client.post(
+        "/surveys/reader-survey/", {"a": "no", "b": "leftover", "page": "1", "draft": "tok-abcdef"}
+    )
 
     assert list(Answer.objects.values_list("question_key", flat=True)) == ["a"]
 

@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('surveys', '0003_audit_log_append_only'),
+        ("surveys", "0003_audit_log_append_only"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='answer',
-            name='first_value',
+            model_name="answer",
+            name="first_value",
             field=models.BooleanField(default=True),
         ),
     ]

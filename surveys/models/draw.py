@@ -242,7 +242,7 @@ class AppendOnlyQuerySet(models.QuerySet["DrawAuditEvent"]):
     def update(self, **kwargs: Any) -> NoReturn:
         raise PermissionError("The draw audit log is append-only.")
 
-    def delete(self) -> NoReturn:  # type: ignore[override]
+    def delete(self) -> NoReturn:
         raise PermissionError("The draw audit log is append-only.")
 
 

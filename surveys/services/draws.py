@@ -122,7 +122,7 @@ def _notify_after_commit(placement_ids: list[int]) -> None:
     from surveys.tasks import placement_notification_send
 
     for placement_id in placement_ids:
-        placement_notification_send.delay_on_commit(placement_id)
+        placement_notification_send.delay_on_commit(placement_id)  # type: ignore[attr-defined]  # not in celery-types yet
 
 
 @transaction.atomic

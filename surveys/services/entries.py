@@ -132,7 +132,7 @@ def entry_create(
 def _confirmation_after_commit(entry_id: int) -> None:
     from surveys.tasks import entry_confirmation_send
 
-    entry_confirmation_send.delay_on_commit(entry_id)
+    entry_confirmation_send.delay_on_commit(entry_id)  # type: ignore[attr-defined]  # not in celery-types yet
 
 
 @transaction.atomic
