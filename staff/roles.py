@@ -25,13 +25,21 @@ ROLES: dict[str, dict[str, Iterable[str]]] = {
         "surveys.prizedraw": (*ALL, "run_draw"),
     },
     # Contributions, payments and reports; campaigns only to read attribution.
-    # (The payments entries arrive with the payments app's models.)
     FINANCE: {
         "campaigns.*": READ,
+        "payments.*": READ,
+        "payments.payment": ("view", "refund_payment", "resend_receipt", "export_payments"),
     },
     # Look up a supporter, resend a receipt, cancel a subscription.
     # Also answer entrants' requests about prize draws (who entered, who won, their consents).
     SUPPORT: {
+        "payments.supporter": READ,
+        "payments.contribution": READ,
+        "payments.subscription": ("view", "change"),
+        "payments.payment": ("view", "resend_receipt"),
+        "payments.refund": READ,
+        "payments.dispute": READ,
+        "payments.receiptsend": READ,
         "surveys.entry": ("view", "view_personal_data"),
         "surveys.consentrecord": READ,
         "surveys.drawplacement": READ,

@@ -230,3 +230,38 @@ def test_personal_data_command_erases_and_withdraws_open_entries(capsys):
 def test_personal_data_command_rejects_a_non_address():
     with pytest.raises(CommandError, match="not an e-mail address"):
         call_command("personal_data", "export", "nobody")
+
+
+def test_personal_data_command_covers_contributions_and_keeps_finance_records(capsys):
+    from payments.models import Contribution, Payment, ReceiptSend, Supporter
+
+    supporter = Supporter.objects.create(email="Giver@Example.com", name="Gwen Giver")
+    contribution = Contribution.objects.create(
+        supporter=supporter,
+        frequency="one_off",
+        amount_minor=1000,
+        currency="EUR",
+        marketing_consent=True,
+        marketing_consent_text="News please",
+        article_url="https://news.example/a",
+    )
+    payment = Payment.objects.create(
+        contribution=contribution, kind=Payment.Kind.ONE_OFF, gross_minor=1000, currency="EUR"
+    )
+    ReceiptSend.objects.create(payment=payment, kind="receipt", to_email="Giver@Example.com")
+
+    call_command("personal_data", "export", "giver@example.com")
+    exported = json.loads(capsys.readouterr().out)["payments"]["supporters"]
+    assert exported[0]["name"] == "Gwen Giver"
+    assert exported[0]["contributions"][0]["payments"][0]["gross_minor"] == 1000
+
+    call_command("personal_data", "erase", "giver@example.com")
+
+    supporter.refresh_from_db()
+    assert supporter.name == ""
+    assert "giver" not in supporter.email.lower()
+    assert ReceiptSend.objects.get().to_email == supporter.email
+    contribution.refresh_from_db()
+    assert (contribution.amount_minor, contribution.article_url) == (1000, "")
+    assert not contribution.marketing_consent
+    assert Payment.objects.get().gross_minor == 1000  # the books keep the money

@@ -6,7 +6,7 @@ from staff.migrations_support import apply_roles
 class Migration(migrations.Migration):
     dependencies = [
         ("staff", "0002_roles_for_campaigns_and_surveys"),
-        ("surveys", "0003_audit_log_append_only"),
+        ("payments", "0001_initial"),
     ]
 
     operations = [migrations.RunPython(apply_roles, migrations.RunPython.noop)]

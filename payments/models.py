@@ -1,0 +1,368 @@
+"""The contributions ledger: who gave, what they meant to give, and every money movement Stripe
+reports, each counted once (every Stripe id is unique here).
+
+Money is integer minor units plus an ISO 4217 currency code (upper case). Stripe's own timestamps
+are kept in the fields named after what they mean (`paid_at`, `opened_at`, ...); `created_at` and
+`updated_at` are ours.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models.functions import Lower
+
+from campaigns.models import Currency, Frequency
+
+
+class Supporter(models.Model):
+    """A reader who started at least one contribution: one row per e-mail address."""
+
+    email = models.EmailField(max_length=254)
+    name = models.CharField(max_length=200, blank=True)
+    stripe_customer_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(Lower("email"), name="payments_supporter_email_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name or f"Supporter {self.pk}"
+
+
+class Contribution(models.Model):
+    """The reader's intent: give this amount, once or every month or year.
+
+    `amount_minor` is what the reader chose; `fee_cover_minor` is what they added to cover the
+    card fees; Stripe is asked for `charge_minor` (their sum) per payment.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Awaiting checkout"
+        PROCESSING = "processing", "Payment processing"
+        PAID = "paid", "Paid"
+        ACTIVE = "active", "Active"
+        PAST_DUE = "past_due", "Payment overdue"
+        CANCELED = "canceled", "Cancelled"
+        FAILED = "failed", "Failed"
+        EXPIRED = "expired", "Checkout expired"
+
+    class Provider(models.TextChoices):
+        STRIPE = "stripe", "Stripe"
+        DEMO = "demo", "Demo"
+
+    supporter = models.ForeignKey(Supporter, on_delete=models.PROTECT, related_name="contributions")
+    frequency = models.CharField(max_length=10, choices=Frequency.choices)
+    amount_minor = models.PositiveIntegerField()
+    fee_cover = models.BooleanField(default=False)
+    fee_cover_minor = models.PositiveIntegerField(default=0)
+    currency = models.CharField(max_length=3, choices=Currency.choices)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    provider = models.CharField(max_length=10, choices=Provider.choices, default=Provider.STRIPE)
+    livemode = models.BooleanField(default=False)
+    stripe_checkout_session_id = models.CharField(
+        max_length=255, null=True, blank=True, unique=True
+    )
+    stripe_payment_intent_id = models.CharField(max_length=255, blank=True, db_index=True)
+
+    # Newsletter consent, kept apart from the payment: what the reader agreed to and when.
+    marketing_consent = models.BooleanField(default=False)
+    marketing_consent_text = models.TextField(blank=True)
+    marketing_consent_at = models.DateTimeField(null=True, blank=True)
+
+    # Attribution (see the contracts between apps).
+    campaign = models.ForeignKey(
+        "campaigns.Campaign",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="contributions",
+    )
+    variant_key = models.CharField(max_length=40, blank=True)
+    placement = models.CharField(max_length=20, blank=True)
+    article_url = models.URLField(max_length=2000, blank=True)
+    referrer = models.URLField(max_length=2000, blank=True)
+    utm_source = models.CharField(max_length=200, blank=True)
+    utm_medium = models.CharField(max_length=200, blank=True)
+    utm_campaign = models.CharField(max_length=200, blank=True)
+    utm_content = models.CharField(max_length=200, blank=True)
+    utm_term = models.CharField(max_length=200, blank=True)
+
+    first_paid_at = models.DateTimeField(null=True, blank=True)
+    canceled_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(amount_minor__gt=0), name="payments_contribution_amount_positive"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["campaign", "first_paid_at"], name="payments_contrib_conv_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Contribution {self.pk} ({self.get_frequency_display()})"
+
+    @property
+    def charge_minor(self) -> int:
+        return self.amount_minor + self.fee_cover_minor
+
+    @property
+    def is_recurring(self) -> bool:
+        return self.frequency != Frequency.ONE_OFF
+
+
+class Subscription(models.Model):
+    """Our mirror of a Stripe subscription behind a monthly or annual contribution."""
+
+    class Status(models.TextChoices):
+        INCOMPLETE = "incomplete", "Incomplete"
+        INCOMPLETE_EXPIRED = "incomplete_expired", "Incomplete, expired"
+        TRIALING = "trialing", "Trialing"
+        ACTIVE = "active", "Active"
+        PAST_DUE = "past_due", "Past due"
+        CANCELED = "canceled", "Cancelled"
+        UNPAID = "unpaid", "Unpaid"
+        PAUSED = "paused", "Paused"
+
+    contribution = models.OneToOneField(
+        Contribution, on_delete=models.PROTECT, related_name="subscription"
+    )
+    stripe_subscription_id = models.CharField(max_length=255, unique=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.INCOMPLETE)
+    amount_minor = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3, choices=Currency.choices)
+    interval = models.CharField(max_length=10, default="month")
+    current_period_end = models.DateTimeField(null=True, blank=True)
+    cancel_at_period_end = models.BooleanField(default=False)
+    canceled_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    # The reader's or staff's own words, and Stripe's cancellation_details (reason, feedback).
+    cancel_reason = models.TextField(blank=True)
+    stripe_cancellation_reason = models.CharField(max_length=40, blank=True)
+    stripe_cancellation_feedback = models.CharField(max_length=40, blank=True)
+    # `created` of the newest Stripe event applied: older events never overwrite newer state.
+    stripe_state_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Subscription {self.stripe_subscription_id}"
+
+
+class Payment(models.Model):
+    """One money movement Stripe reports: a one-off charge or one paid (or failed) invoice.
+
+    `fee_minor` and `net_minor` come from the charge's balance transaction and are null until it
+    is known (for example while a SEPA debit is pending). Refunds and disputes have their own rows;
+    `refunded_minor` and `disputed_minor` sum them for quick reading.
+    """
+
+    class Kind(models.TextChoices):
+        ONE_OFF = "one_off", "One-off"
+        SUBSCRIPTION_FIRST = "subscription_first", "First recurring payment"
+        SUBSCRIPTION_RENEWAL = "subscription_renewal", "Recurring renewal"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    contribution = models.ForeignKey(
+        Contribution, null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
+    )
+    subscription = models.ForeignKey(
+        Subscription, null=True, blank=True, on_delete=models.PROTECT, related_name="payments"
+    )
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    stripe_payment_intent_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    stripe_charge_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    stripe_invoice_id = models.CharField(max_length=255, null=True, blank=True, unique=True)
+    gross_minor = models.PositiveIntegerField()
+    fee_minor = models.IntegerField(null=True, blank=True)
+    net_minor = models.IntegerField(null=True, blank=True)
+    currency = models.CharField(max_length=3, choices=Currency.choices)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+    failure_code = models.CharField(max_length=60, blank=True)
+    failure_message = models.CharField(max_length=500, blank=True)
+    stripe_balance_transaction_id = models.CharField(
+        max_length=255, null=True, blank=True, unique=True
+    )
+    stripe_payout_id = models.CharField(max_length=255, blank=True, db_index=True)
+    payment_method_type = models.CharField(max_length=40, blank=True)
+    refunded_minor = models.PositiveIntegerField(default=0)
+    disputed_minor = models.PositiveIntegerField(default=0)
+    livemode = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        permissions = [
+            ("refund_payment", "Can refund a payment through Stripe"),
+            ("resend_receipt", "Can resend a receipt"),
+            ("export_payments", "Can export payments"),
+        ]
+        indexes = [
+            models.Index(fields=["paid_at"], name="payments_payment_paid_at_idx"),
+            models.Index(fields=["status", "paid_at"], name="payments_payment_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Payment {self.pk}"
+
+
+class Refund(models.Model):
+    """A refund of (part of) a payment, as Stripe reports it."""
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
+    stripe_refund_id = models.CharField(max_length=255, unique=True)
+    amount_minor = models.PositiveIntegerField()
+    currency = models.CharField(max_length=3, choices=Currency.choices)
+    status = models.CharField(max_length=30)
+    reason = models.CharField(max_length=60, blank=True)
+    refunded_at = models.DateTimeField()
+    stripe_balance_transaction_id = models.CharField(max_length=255, blank=True)
+    stripe_payout_id = models.CharField(max_length=255, blank=True, db_index=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Refund {self.stripe_refund_id}"
+
+
+class Dispute(models.Model):
+    """A chargeback on a payment: money withdrawn when opened, back if won.
+
+    `fee_minor` is Stripe's dispute fee; `status` is Stripe's (`needs_response`, `won`, `lost`...).
+    """
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="disputes")
+    stripe_dispute_id = models.CharField(max_length=255, unique=True)
+    amount_minor = models.PositiveIntegerField()
+    fee_minor = models.IntegerField(default=0)
+    currency = models.CharField(max_length=3, choices=Currency.choices)
+    status = models.CharField(max_length=30)
+    reason = models.CharField(max_length=60, blank=True)
+    opened_at = models.DateTimeField()
+    closed_at = models.DateTimeField(null=True, blank=True)
+    stripe_state_at = models.DateTimeField(null=True, blank=True)
+    stripe_payout_id = models.CharField(max_length=255, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"Dispute {self.stripe_dispute_id}"
+
+
+class Payout(models.Model):
+    """Money Stripe sent to the publisher's bank account."""
+
+    stripe_payout_id = models.CharField(max_length=255, unique=True)
+    amount_minor = models.IntegerField()
+    currency = models.CharField(max_length=3, choices=Currency.choices)
+    arrival_date = models.DateField()
+    status = models.CharField(max_length=20)
+    livemode = models.BooleanField(default=False)
+    stripe_created_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-arrival_date"]
+
+    def __str__(self) -> str:
+        return f"Payout {self.stripe_payout_id}"
+
+
+class WebhookEvent(models.Model):
+    """A Stripe event as received, stored once, applied by a worker."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "Received"
+        PROCESSED = "processed", "Processed"
+        FAILED = "failed", "Failed"
+        IGNORED = "ignored", "Ignored"
+
+    stripe_event_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=100)
+    livemode = models.BooleanField()
+    api_version = models.CharField(max_length=40, blank=True)
+    created = models.DateTimeField(help_text="When Stripe created the event.")
+    payload = models.JSONField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RECEIVED)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["status", "received_at"], name="payments_webhook_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.stripe_event_id}"
+
+
+class ReceiptSend(models.Model):
+    """The send ledger: a receipt or notice for a payment goes out once (resends excepted)."""
+
+    class Kind(models.TextChoices):
+        RECEIPT = "receipt", "Receipt"
+        PAYMENT_FAILED = "payment_failed", "Failed payment notice"
+        RESEND = "resend", "Receipt sent again on request"
+
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="receipt_sends")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    to_email = models.EmailField(max_length=254)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["payment", "kind"],
+                condition=~models.Q(kind="resend"),
+                name="payments_receipt_once_per_payment_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for payment {self.payment_id}"
+
+
+class SignInLink(models.Model):
+    """A one-time, expiring self-service sign-in link; only a hash of its token is kept."""
+
+    supporter = models.ForeignKey(Supporter, on_delete=models.CASCADE, related_name="sign_in_links")
+    token_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Sign-in link {self.pk}"
+
+
+class DemoObject(models.Model):
+    """A Stripe-shaped object kept by the demo provider, which stands in for Stripe offline."""
+
+    object_id = models.CharField(max_length=255, unique=True)
+    object_type = models.CharField(max_length=60)
+    data = models.JSONField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return self.object_id
