@@ -3,7 +3,7 @@
 from typing import Any
 
 from surveys import proof
-from surveys.models import DrawPlacement, Entry, PrizeDraw, Survey, SurveyVersion
+from surveys.models import ConsentRecord, DrawPlacement, Entry, PrizeDraw, Survey, SurveyVersion
 from surveys.services.draws import frozen_entry_ids
 from surveys.services.surveys import survey_version_publish
 
@@ -23,6 +23,18 @@ def draw_current(*, survey: Survey) -> PrizeDraw | None:
 
 def entry_by_public_id(*, public_id: str) -> Entry | None:
     return Entry.objects.select_related("draw__survey").filter(public_id=public_id).first()
+
+
+def entry_agreed_to_publication(placement: DrawPlacement) -> bool:
+    """Return whether the winner agreed, when entering, to have their name published."""
+    consent = (
+        ConsentRecord.objects.filter(
+            entry_id=placement.entry_id, kind=ConsentRecord.Kind.PUBLISH_NAME
+        )
+        .order_by("-recorded_at", "-id")
+        .first()
+    )
+    return bool(consent and consent.granted)
 
 
 def draw_public_winners(*, draw: PrizeDraw) -> list[dict[str, str]]:

@@ -328,7 +328,10 @@ def claim(request: HttpRequest, token: str) -> HttpResponse:
             {"message": _("This claim link is not valid.")},
             status=404,
         )
-    form = ClaimForm(request.POST or None)
+    form = ClaimForm(
+        request.POST or None,
+        initial={"object_to_publication": not selectors.entry_agreed_to_publication(placement)},
+    )
     if request.method == "POST" and form.is_valid():
         try:
             draw_services.placement_claim(

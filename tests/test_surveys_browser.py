@@ -79,6 +79,7 @@ def test_reader_answers_enters_confirms_and_claims(live_server, page, celery_wor
     page.get_by_label("Country you live in").select_option("GB")
     page.get_by_label("I am 18 or older.").check()
     page.get_by_label("I accept the terms and conditions of the prize draw.").check()
+    page.get_by_label("If I win, you may publish my first name and county").check()
     page.get_by_role("button", name="Enter the draw").click()
     assert page.get_by_role("heading", name="Check your inbox").is_visible()
 

@@ -520,3 +520,46 @@ def test_database_refuses_to_change_the_audit_log():
         connection.cursor() as cursor,
     ):
         cursor.execute("DELETE FROM surveys_drawauditevent WHERE draw_id = %s", [draw.pk])
+
+
+def test_claim_form_starts_from_the_publication_consent_given_at_entry(client, draw):
+    winner = run_small_draw(draw)[0]
+    ConsentRecord.objects.create(
+        entry=winner.entry, kind="publish_name", granted=False, wording="Publish my name."
+    )
+    token = claim_token(placement_id=winner.pk, nonce=winner.claim_nonce)
+
+    html = client.get(f"/surveys/prize/claim/{token}/").content.decode()
+
+    assert re.search(r'name="object_to_publication"[^>]*checked', html)
+
+
+def test_staff_adds_public_randomness_in_the_admin_once(client, draw):
+    from django.contrib.auth.models import User
+
+    admin_user = User.objects.create_superuser("root", "root@example.com", "x")
+    client.force_login(admin_user)
+    url = f"/admin/surveys/prizedraw/{draw.pk}/change/"
+    form = {
+        "title": draw.title,
+        "public_randomness": "drand-round-123-value",
+        "public_randomness_source": "drand round 123",
+    }
+    for inline in ("prizes", "terms", "placements", "audit_events"):
+        form.update(
+            {
+                f"{inline}-TOTAL_FORMS": "0",
+                f"{inline}-INITIAL_FORMS": "0",
+                f"{inline}-MIN_NUM_FORMS": "0",
+                f"{inline}-MAX_NUM_FORMS": "1000",
+            }
+        )
+
+    response = client.post(url, form)
+
+    assert response.status_code == 302, response.content.decode()[:3000]
+    draw.refresh_from_db()
+    assert draw.public_randomness == "drand-round-123-value"
+    event = DrawAuditEvent.objects.get(draw=draw, action="public_randomness_added")
+    assert event.actor == "root"
+    assert 'name="public_randomness"' not in client.get(url).content.decode()  # now read-only

@@ -334,3 +334,115 @@ def test_definition_groups_questions_into_pages_in_order():
         ["score", "member", "why"],
     ]
     assert definition["pages"][1]["questions"][2]["show_if"] == {"key": "member", "value": "no"}
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"kind": "single", "choices": ""}, "choices", "at least one choice"),
+        ({"kind": "short_text", "min_choices": 1}, "min_choices", "multiple choice only"),
+        (
+            {"kind": "multiple", "choices": "A", "min_choices": 3, "max_choices": 2},
+            "max_choices",
+            "below the minimum",
+        ),
+        ({"kind": "yes_no", "show_if_key": "often"}, "show_if_value", "Give both"),
+        ({"kind": "yes_no", "show_if_key": "q", "show_if_value": "yes"}, "show_if_key", "itself"),
+    ],
+)
+def test_editors_are_told_what_is_wrong_with_a_question(fields, field, message):
+    from django.core.exceptions import ValidationError
+
+    survey = survey_create(questions=[])
+    question = Question(survey=survey, key="q", text="Q?", **fields)
+
+    with pytest.raises(ValidationError) as error:
+        question.full_clean()
+
+    assert message in str(error.value.message_dict[field])
+
+
+def test_editor_builds_a_survey_in_the_admin_and_it_is_published(client):
+    from django.contrib.auth.models import Group, User
+
+    editor = User.objects.create_user(username="ed", password="x", is_staff=True)
+    editor.groups.add(Group.objects.get(name="editorial"))
+    client.force_login(editor)
+    prefix = "questions"
+    data = {
+        "title": "New survey",
+        "slug": "new-survey",
+        "status": "open",
+        "intro": "",
+        "thank_you": "Thanks",
+        "fast_completion_seconds": "10",
+        f"{prefix}-TOTAL_FORMS": "1",
+        f"{prefix}-INITIAL_FORMS": "0",
+        f"{prefix}-MIN_NUM_FORMS": "0",
+        f"{prefix}-MAX_NUM_FORMS": "1000",
+        f"{prefix}-0-key": "colour",
+        f"{prefix}-0-kind": "single",
+        f"{prefix}-0-page": "1",
+        f"{prefix}-0-position": "0",
+        f"{prefix}-0-required": "on",
+        f"{prefix}-0-text": "Favourite colour?",
+        f"{prefix}-0-choices": "Red\nBlue",
+    }
+
+    response = client.post("/admin/surveys/survey/add/", data)
+
+    assert response.status_code == 302, response.content.decode()[:2000]
+    version = SurveyVersion.objects.get(survey__slug="new-survey")
+    assert version.definition["pages"][0]["questions"][0]["choices"] == [
+        {"value": "red", "label": "Red"},
+        {"value": "blue", "label": "Blue"},
+    ]
+    assert "Favourite colour?" in client.get("/surveys/new-survey/").content.decode()
+
+
+def test_demo_seed_is_idempotent():
+    from surveys.demo import demo_seed
+    from surveys.models import PrizeDraw, Survey
+
+    first = demo_seed()
+    second = demo_seed()
+
+    assert first == second
+    survey = Survey.objects.get(slug="reader-survey")
+    assert survey.status == "open"
+    assert survey.versions.count() == 1
+    draw = PrizeDraw.objects.get(survey=survey)
+    assert draw.status == "open" and draw.commitment
+    assert draw.prizes.exists() and draw.terms.exists()
+
+
+def test_only_implausibly_fast_completions_are_flagged():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from surveys.services.surveys import draft_page_save, response_submit
+
+    survey = survey_create(
+        questions=[{"key": "q", "kind": "yes_no", "text": "Q?"}], fast_completion_seconds=20
+    )
+
+    def submit(token, started_seconds_ago):
+        draft = draft_page_save(
+            survey=survey,
+            token=token,
+            page=1,
+            page_answers={"q": "yes"},
+            next_page=1,
+            attribution={},
+        )
+        SurveyDraft.objects.filter(pk=draft.pk).update(
+            started_at=timezone.now() - timedelta(seconds=started_seconds_ago)
+        )
+        return response_submit(draft_id=draft.pk)
+
+    assert submit("fast-reader", 3).flagged_fast
+    slow = submit("slow-reader", 60)
+    assert not slow.flagged_fast
+    assert slow.duration_seconds >= 60
+    assert response_submit(draft_id=slow.draft.pk).pk == slow.pk  # submitting twice is harmless

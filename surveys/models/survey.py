@@ -1,3 +1,4 @@
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -92,6 +93,22 @@ class Question(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.text}"
+
+    def clean(self) -> None:
+        errors: dict[str, object] = {}
+        choice_kinds = {self.Kind.SINGLE, self.Kind.MULTIPLE, self.Kind.DROPDOWN}
+        if self.kind in choice_kinds and not self.choices.strip():
+            errors["choices"] = _("Give at least one choice, one per line.")
+        if self.kind != self.Kind.MULTIPLE and (self.min_choices or self.max_choices):
+            errors["min_choices"] = _("Minimum and maximum apply to multiple choice only.")
+        if self.min_choices and self.max_choices and self.min_choices > self.max_choices:
+            errors["max_choices"] = _("The maximum must not be below the minimum.")
+        if bool(self.show_if_key) != bool(self.show_if_value):
+            errors["show_if_value"] = _("Give both the earlier question's key and the value.")
+        if self.show_if_key and self.show_if_key == self.key:
+            errors["show_if_key"] = _("A question cannot depend on itself.")
+        if errors:
+            raise ValidationError(errors)
 
 
 class SurveyVersion(models.Model):
