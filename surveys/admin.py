@@ -13,6 +13,7 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
 from surveys import results
+from surveys.email_address import email_normalise
 from surveys.models import (
     ConsentRecord,
     DrawAuditEvent,
@@ -374,31 +375,45 @@ class ConsentInline(admin.TabularInline[ConsentRecord, Entry]):
 
 @admin.register(Entry)
 class EntryAdmin(ReadOnlyAdmin):
-    list_display = ["public_id", "address", "draw", "status", "flagged_fast", "created_at"]
+    """Entries; e-mail addresses are shown and searchable only with the personal-data permission."""
+
+    columns = ("public_id", "draw", "status", "flagged_fast", "created_at")
+    list_display = columns
     list_filter = ["status", "flagged_fast", "draw"]
     list_select_related = ["draw"]
     inlines = [ConsentInline]
     actions = ["disqualify"]
-    exclude = ["email", "email_normalised"]
+
+    @staticmethod
+    def _personal(request: HttpRequest) -> bool:
+        return request.user.has_perm(PERSONAL_DATA_PERMISSION)
+
+    def get_list_display(self, request: HttpRequest) -> tuple[str, ...]:
+        first, *rest = self.columns
+        return (first, "email", *rest) if self._personal(request) else self.columns
+
+    def _visible_fields(self, request: HttpRequest) -> list[str]:
+        hidden = [] if self._personal(request) else ["email"]
+        return _field_names(Entry, exclude=["email_normalised", *hidden])
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        return list(self._visible_fields(request))
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return ["address", *_field_names(Entry, exclude=self.exclude)]
-
-    @admin.display(description="E-mail")
-    def address(self, obj: Entry) -> str:
-        request = getattr(self, "_request", None)
-        if request is not None and request.user.has_perm(PERSONAL_DATA_PERMISSION):
-            return obj.email or "(erased)"
-        return "(hidden)"
+        return self._visible_fields(request)
 
     def get_search_fields(self, request: HttpRequest) -> list[str]:
-        if request.user.has_perm(PERSONAL_DATA_PERMISSION):
-            return ["public_id", "email_normalised"]
-        return ["public_id"]
+        return ["public_id", "email"] if self._personal(request) else ["public_id"]
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Entry]:
-        self._request = request
-        return super().get_queryset(request)
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Entry], search_term: str
+    ) -> tuple[QuerySet[Entry], bool]:
+        results, duplicates = super().get_search_results(request, queryset, search_term)
+        if self._personal(request) and "@" in search_term:
+            # The same person under another spelling (dots, +tags, case).
+            same_person = queryset.filter(email_normalised=email_normalise(search_term))
+            results = results | same_person
+        return results, duplicates
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # Only so that the disqualify action shows; the change form has no editable field.

@@ -16,6 +16,7 @@ from surveys.services.entries import (
     placement_notification_mail_send,
 )
 from surveys.services.personal_data import draw_personal_data_erase, draws_due_erasure
+from surveys.services.surveys import drafts_abandoned_delete
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +83,8 @@ def draws_advance() -> None:
 
 @shared_task(acks_late=True)
 def draws_retention_erase() -> None:
-    """Erase entrants' personal data once a complete draw's retention period has passed."""
+    """Erase entrants' personal data once a complete draw's retention period has passed, and
+    drop survey drafts readers abandoned."""
     for draw_id in draws_due_erasure():
         draw_personal_data_erase(draw_id=draw_id)
+    drafts_abandoned_delete(older_than=timedelta(days=settings.SURVEYS_DRAFT_DAYS))

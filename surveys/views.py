@@ -2,6 +2,7 @@
 confirmation and claim pages reached from e-mails."""
 
 import json
+import re
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -11,7 +12,9 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
@@ -28,11 +31,14 @@ from surveys.services import surveys as survey_services
 from surveys.tokens import claim_token_read, confirmation_token_read
 
 DRAFT_COOKIE = "rs_survey_{slug}"
+DRAFT_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{6,64}")
 DRAFT_COOKIE_AGE = 60 * 60 * 24 * 30
-MARKETING_WORDING = _(
+MARKETING_WORDING = gettext_lazy(
     "Yes, send me occasional e-mails about our journalism and ways to support it."
 )
-PUBLISH_WORDING = _("If I win, you may publish my first name and county on the winners page.")
+PUBLISH_WORDING = gettext_lazy(
+    "If I win, you may publish my first name and county on the winners page."
+)
 COUNTRIES = [
     ("GB", "United Kingdom"),
     ("IE", "Ireland"),
@@ -79,12 +85,14 @@ def _open_survey(slug: str) -> Survey:
 
 
 def _draft_token(request: HttpRequest, survey: Survey) -> str:
-    return (
+    """Return the reader's draft token if it has the shape we issue, else an empty string."""
+    token = (
         request.POST.get("draft")
         or request.GET.get("draft")
         or request.COOKIES.get(DRAFT_COOKIE.format(slug=survey.slug))
         or ""
-    )[:64]
+    )
+    return token if DRAFT_TOKEN_SHAPE.fullmatch(token) else ""
 
 
 def _remember(response: HttpResponse, survey: Survey, token: str, request: HttpRequest) -> None:
@@ -177,7 +185,7 @@ def survey_page(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 def _with_draft(path: str, token: str) -> str:
-    return f"{path}?draft={token}"
+    return f"{path}?{urlencode({'draft': token})}"
 
 
 def _entry_form(draw: PrizeDraw, data: Any = None) -> EntryForm:
@@ -219,7 +227,7 @@ def draw_enter(request: HttpRequest, slug: str) -> HttpResponse:
     if draw is None or not entry_services.draw_accepts_entries(draw):
         return render(request, "surveys/entry_closed.html", {"survey": survey}, status=410)
     form = _entry_form(draw, request.POST)
-    token = request.POST.get("draft", "")[:64]
+    token = _draft_token(request, survey)
     if form.is_valid():
         email = form.cleaned_data["email"]
         ip = client_ip(request)

@@ -120,7 +120,8 @@ def test_rate_limit_per_address(client, settings, django_capture_on_commit_callb
     with django_capture_on_commit_callbacks():
         codes = [
             client.post(
-                "/surveys/reader-survey/draw/enter/", entry_data(email=f"r{i}@example.com")
+                "/surveys/reader-survey/draw/enter/",
+                entry_data(email=f"r{i}-{uuid.uuid4().hex[:8]}@example.com"),
             ).status_code
             for i in range(3)
         ]
@@ -265,3 +266,48 @@ def test_personal_data_command_covers_contributions_and_keeps_finance_records(ca
     assert (contribution.amount_minor, contribution.article_url) == (1000, "")
     assert not contribution.marketing_consent
     assert Payment.objects.get().gross_minor == 1000  # the books keep the money
+
+
+def test_abandoned_drafts_are_dropped_but_finished_ones_kept(client, settings):
+    from surveys.models import SurveyDraft
+
+    settings.SURVEYS_DRAFT_DAYS = 30
+    survey_create()
+    answered(client)  # finished: keeps its draft (it shows the thank-you page)
+    client.post(
+        "/surveys/reader-survey/",
+        {"often": "daily", "topics": ["sport"], "page": "1", "draft": "tok-abandoned"},
+    )
+    SurveyDraft.objects.update(updated_at=timezone.now() - timedelta(days=31))
+
+    draws_retention_erase()
+
+    assert list(SurveyDraft.objects.values_list("token", flat=True)) == ["tok-privacy"]
+
+
+def test_support_finds_an_entry_by_any_spelling_of_the_address(client):
+    from django.contrib.auth.models import Group, User
+
+    draw = draw_create(survey=survey_create())
+    entries_confirmed(draw=draw, count=1)
+    Entry.objects.update(email="Jane.Doe@gmail.com", email_normalised="janedoe@gmail.com")
+    user = User.objects.create_user(username="helpdesk", password="x", is_staff=True)
+    user.groups.add(Group.objects.get(name="support"))
+    client.force_login(user)
+
+    page = client.get("/admin/surveys/entry/", {"q": "janedoe+prize@googlemail.com"})
+
+    assert "Jane.Doe@gmail.com" in page.content.decode()
+    entry = Entry.objects.get()
+    assert (
+        "Jane.Doe@gmail.com"
+        in client.get(f"/admin/surveys/entry/{entry.pk}/change/").content.decode()
+    )
+    editor = User.objects.create_user(username="ed", password="x", is_staff=True)
+    editor.groups.add(Group.objects.get(name="editorial"))
+    client.force_login(editor)
+    assert "Jane.Doe" not in client.get(f"/admin/surveys/entry/{entry.pk}/change/").content.decode()
+    assert (
+        "Jane.Doe"
+        not in client.get("/admin/surveys/entry/", {"q": "janedoe@gmail.com"}).content.decode()
+    )

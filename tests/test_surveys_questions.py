@@ -446,3 +446,28 @@ def test_only_implausibly_fast_completions_are_flagged():
     assert not slow.flagged_fast
     assert slow.duration_seconds >= 60
     assert response_submit(draft_id=slow.draft.pk).pk == slow.pk  # submitting twice is harmless
+
+
+def test_attribution_parameters_are_recorded_on_the_response(client):
+    survey_create(questions=[{"key": "q", "kind": "yes_no", "text": "Q?"}])
+
+    client.post(
+        "/surveys/reader-survey/?campaign=spring&variant=b&placement=survey"
+        "&article=https://news.example/story&unknown=x",
+        {"q": "yes", "page": "1", "draft": "tok-attrib"},
+    )
+
+    response = Response.objects.get()
+    assert (response.campaign, response.variant, response.placement) == ("spring", "b", "survey")
+    assert response.article_url == "https://news.example/story"
+
+
+def test_a_malformed_draft_token_is_replaced_not_trusted(client):
+    survey_create(questions=[{"key": "q", "kind": "yes_no", "text": "Q?"}])
+
+    done = client.post("/surveys/reader-survey/", {"q": "yes", "page": "1", "draft": "a b&c=d"})
+
+    assert done.status_code == 302
+    token = SurveyDraft.objects.get().token
+    assert re.fullmatch(r"[A-Za-z0-9_-]{20,64}", token)
+    assert done["Location"] == f"/surveys/reader-survey/thanks/?draft={token}"

@@ -1,6 +1,7 @@
 """Writes for surveys: frozen versions, readers' drafts and submitted responses."""
 
 import secrets
+from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
@@ -129,6 +130,13 @@ def answer_rows(
                 )
             )
     return rows
+
+
+def drafts_abandoned_delete(*, older_than: timedelta) -> int:
+    """Delete unfinished drafts nobody touched for `older_than`; return how many."""
+    cutoff = timezone.now() - older_than
+    deleted, _ = SurveyDraft.objects.filter(response__isnull=True, updated_at__lt=cutoff).delete()
+    return deleted
 
 
 @transaction.atomic
