@@ -86,6 +86,16 @@ class SurveyPageForm(HoneypotMixin, forms.Form):
                     label=_("Please say"), required=False, max_length=500
                 )
 
+    def question_rows(self) -> list[tuple[forms.BoundField, forms.BoundField | None]]:
+        """Return each question's field with its 'other (please say)' box, if it has one."""
+        return [
+            (
+                self[question["key"]],
+                self[question["key"] + OTHER_SUFFIX] if question["allow_other"] else None,
+            )
+            for question in self.questions
+        ]
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         answers = dict(self.earlier_answers)

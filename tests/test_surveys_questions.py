@@ -471,3 +471,20 @@ def test_a_malformed_draft_token_is_replaced_not_trusted(client):
     token = SurveyDraft.objects.get().token
     assert re.fullmatch(r"[A-Za-z0-9_-]{20,64}", token)
     assert done["Location"] == f"/surveys/reader-survey/thanks/?draft={token}"
+
+
+def test_other_box_sits_inside_its_question_and_shows_its_error(client):
+    survey_create()
+
+    page = client.post(
+        "/surveys/reader-survey/",
+        {"often": "daily", "topics": [Answer.OTHER], "page": "1", "draft": "tok-other1"},
+    )
+
+    assert page.status_code == 400
+    html = page.content.decode()
+    fieldset = html[html.index('id="q-topics"') :]
+    fieldset = fieldset[: fieldset.index("</fieldset>")]
+    assert 'name="topics__other"' in fieldset
+    assert 'id="err-topics__other"' in fieldset
+    assert "Please say what “other” is." in fieldset
