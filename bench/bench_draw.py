@@ -12,6 +12,7 @@ set, SQLite otherwise); entries are loaded with COPY (bulk_create on SQLite).
 
 import hashlib
 import heapq
+import json
 import os
 import secrets
 import time
@@ -136,6 +137,7 @@ def main() -> None:
     with bench_database("bench_surveys_draw"):
         from surveys import proof
         from surveys.models import DrawPlacement, PrizeDraw
+        from surveys.selectors import draw_proof_bundle
         from surveys.services.draws import draw_close, draw_run
 
         started = time.perf_counter()
@@ -163,6 +165,15 @@ def main() -> None:
         print(f"draw_run (load ids, re-check, rank, place, audit)      {ran:6.2f}s")
         verdict = "OK" if total < TARGET_SECONDS else "TOO SLOW"
         print(f"close + run: {total:.2f}s (target < {TARGET_SECONDS:.0f}s): {verdict}")
+
+        started = time.perf_counter()
+        bundle = draw_proof_bundle(draw=PrizeDraw.objects.get(pk=draw.pk))
+        built = time.perf_counter() - started
+        started = time.perf_counter()
+        problems = proof.bundle_verify(json.loads(json.dumps(bundle)))
+        verified = time.perf_counter() - started
+        assert problems == [], problems
+        print(f"proof bundle built in {built:.2f}s; re-verified from the bundle in {verified:.2f}s")
 
 
 if __name__ == "__main__":
