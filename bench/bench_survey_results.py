@@ -75,7 +75,10 @@ def build(responses: int):
     )
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE surveys_response; ANALYZE surveys_answer")
+            # What autovacuum does to insert-only tables in production: statistics, and the
+            # visibility map that lets results be read from the indexes alone.
+            cursor.execute("VACUUM ANALYZE surveys_response")
+            cursor.execute("VACUUM ANALYZE surveys_answer")
     return survey
 
 

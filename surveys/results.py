@@ -114,11 +114,10 @@ def survey_results(*, survey: Survey, version: SurveyVersion | None = None) -> d
                 n = counts[key].get(value, 0)
                 result.bars.append(Bar(value, label, n, 100.0 * n / total if total else 0.0))
         results.append(result)
-    return {
-        "questions": results,
-        "responses": _responses(survey, version).count(),
-        "flagged": _responses(survey, version).filter(flagged_fast=True).count(),
-    }
+    totals = _responses(survey, version).aggregate(
+        responses=Count("id"), flagged=Count("id", filter=Q(flagged_fast=True))
+    )
+    return {"questions": results, **totals}
 
 
 def responses_per_day(
@@ -145,7 +144,7 @@ def crosstab(
     sql = f"""
         SELECT a.value, b.value, COUNT(*)
         FROM surveys_answer a
-        JOIN surveys_answer b ON b.response_id = a.response_id
+        JOIN surveys_answer b ON b.response_id = a.response_id AND b.survey_id = a.survey_id
         WHERE a.survey_id = %s AND a.question_key = %s AND b.question_key = %s
               {version_clause}
         GROUP BY a.value, b.value

@@ -192,9 +192,17 @@ class Answer(models.Model):
     first_value = models.BooleanField(default=True)
 
     class Meta:
+        # Results read only these columns, so PostgreSQL answers them from the index alone
+        # (counts per value, respondents, and the cross-tab's join on the response).
         indexes = [
-            models.Index(fields=["survey", "question_key", "value"], name="answer_survey_key"),
-            models.Index(fields=["version", "question_key", "value"], name="answer_version_key"),
+            models.Index(
+                fields=["survey", "question_key", "value", "first_value", "response"],
+                name="answer_survey_key",
+            ),
+            models.Index(
+                fields=["version", "question_key", "value", "first_value", "response"],
+                name="answer_version_key",
+            ),
         ]
 
     def __str__(self) -> str:
