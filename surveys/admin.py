@@ -5,7 +5,13 @@ from typing import Any
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    StreamingHttpResponse,
+)
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -172,7 +178,7 @@ class SurveyAdmin(admin.ModelAdmin[Survey]):
                 filename=f"{name}.xlsx",
                 content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             )
-        raise PermissionDenied("unknown export format")
+        raise Http404("unknown export format")
 
 
 def _field_names(model: Any, *, exclude: list[str]) -> list[str]:
@@ -255,10 +261,16 @@ class PlacementInline(admin.TabularInline[DrawPlacement, PrizeDraw]):
 
 
 class AuditInline(admin.TabularInline[DrawAuditEvent, PrizeDraw]):
+    """The draw's own steps; per-entry events (one per confirmation) are in the audit log list."""
+
     model = DrawAuditEvent
+    verbose_name_plural = "audit log (draw steps; every event is under Draw audit events)"
     extra = 0
     fields = readonly_fields = ("at", "action", "actor", "details")
     can_delete = False
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[DrawAuditEvent]:
+        return super().get_queryset(request).exclude(action__startswith="entry_")
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -265,3 +265,27 @@ def test_staff_runs_the_draw_from_the_admin(client):
         follow=True,
     )
     assert "can never run again" in page.content.decode()
+
+
+def test_draw_page_in_the_admin_lists_draw_steps_not_every_entry(client):
+    from surveys.services.entries import Consents, entry_confirm, entry_create
+
+    draw = draw_create(survey=survey_create())
+    entry = entry_create(
+        draw=draw,
+        email="one@example.com",
+        country="GB",
+        age_confirmed=True,
+        consents=Consents(
+            marketing=False, marketing_wording="m", publish_name=False, publish_wording="p"
+        ),
+    )
+    entry_confirm(public_id=entry.public_id)
+    client.force_login(staff_member(EDITORIAL))
+
+    html = client.get(f"/admin/surveys/prizedraw/{draw.pk}/change/").content.decode()
+
+    assert "opened" in html
+    assert "entry_confirmed" not in html
+    assert DrawAuditEvent.objects.filter(draw=draw, action="entry_confirmed").count() == 1
+    assert "entry_confirmed" in client.get("/admin/surveys/drawauditevent/").content.decode()

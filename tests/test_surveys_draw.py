@@ -434,7 +434,7 @@ def test_unclaimed_prize_passes_to_the_next_reserve_and_claim_expires(
             publish_name=True,
         )
     actions = list(DrawAuditEvent.objects.filter(draw=draw).values_list("action", flat=True))
-    assert actions[-2:] == ["claim_expired", "reserve_promoted"]
+    assert actions[-3:] == ["claim_expired", "reserve_promoted", "winner_notified"]
 
 
 def test_ineligible_winner_passes_the_prize_on_and_draw_completes(draw):

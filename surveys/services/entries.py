@@ -228,5 +228,9 @@ def placement_notification_mail_send(*, placement_id: int, reminder: bool = Fals
     if reminder:
         placement.reminded_at = timezone.now()
         placement.save(update_fields=["reminded_at"])
-        draw_audit_record(draw=placement.draw, action="claim_reminder_sent", rank=placement.rank)
+    draw_audit_record(
+        draw=placement.draw,
+        action="claim_reminder_sent" if reminder else "winner_notified",
+        rank=placement.rank,
+    )
     return True
