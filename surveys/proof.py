@@ -76,3 +76,26 @@ def bundle_verify(bundle: dict[str, Any]) -> list[str]:
     except (KeyError, TypeError, ValueError) as error:
         problems.append(f"the bundle is incomplete or malformed ({error})")
     return problems
+
+
+def main(argv: Sequence[str]) -> int:
+    """Check a bundle with nothing but the Python standard library: `python proof.py b.json`."""
+    import json
+    import sys
+
+    if len(argv) != 1:
+        print("usage: python proof.py bundle.json", file=sys.stderr)
+        return 2
+    with open(argv[0], encoding="utf-8") as handle:
+        problems = bundle_verify(json.load(handle))
+    for problem in problems:
+        print(f"NOT VERIFIED: {problem}")
+    if not problems:
+        print("verified")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))

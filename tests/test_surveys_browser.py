@@ -68,11 +68,14 @@ def test_reader_answers_enters_confirms_and_claims(live_server, page, celery_wor
     page.get_by_label("Weekly").check()
     page.get_by_label("Sport").check()
     page.get_by_role("button", name="Next").click()
-    page.reload()  # answers so far survive a reload
+    page.reload()  # pages already sent are kept by the server
     assert "Page 2 of 2" in page.content()
     page.get_by_label("9", exact=True).check()
     page.get_by_label("No", exact=True).check()
     page.get_by_label("Why not?").fill("Not sure yet")  # shown by the condition
+    page.reload()  # before sending this page: kept in the browser until sent
+    assert page.get_by_label("9", exact=True).is_checked()
+    assert page.get_by_label("Why not?").input_value() == "Not sure yet"
     page.get_by_role("button", name="Send my answers").click()
 
     page.get_by_label("Your e-mail address").fill(reader)

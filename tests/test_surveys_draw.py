@@ -325,6 +325,31 @@ def test_verify_draw_command_accepts_the_bundle_alone(draw, tmp_path, capsys):
     call_command("verify_draw", str(path))
 
     assert "The draw verifies: 50 entries, 4 places" in capsys.readouterr().out
+    # The same check with only Python's standard library, outside this project.
+    import subprocess
+    import sys
+
+    from django.conf import settings
+
+    outside = subprocess.run(  # noqa: S603 - fixed arguments
+        [sys.executable, "-I", str(settings.BASE_DIR / "surveys" / "proof.py"), str(path)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert (outside.returncode, outside.stdout.strip()) == (0, "verified")
+    bundle["entries"][0] = "ffffffffffffffff"
+    path.write_text(json.dumps(bundle))
+    outside = subprocess.run(  # noqa: S603 - fixed arguments
+        [sys.executable, "-I", str(settings.BASE_DIR / "surveys" / "proof.py"), str(path)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert outside.returncode == 1
+    assert "fingerprint" in outside.stdout
 
 
 @pytest.mark.parametrize(

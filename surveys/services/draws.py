@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from surveys import proof
 from surveys.models import DrawAuditEvent, DrawPlacement, Entry, PrizeDraw
@@ -44,11 +45,11 @@ def draw_open(*, draw_id: int, actor: str = SYSTEM) -> PrizeDraw:
     """Open entries: draw the secret seed and publish its SHA-256 commitment."""
     draw = _locked(draw_id)
     if draw.status != PrizeDraw.Status.DRAFT:
-        raise DrawError("This draw has already been opened.")
+        raise DrawError(_("This draw has already been opened."))
     if not draw.prizes.exists():
-        raise DrawError("Add at least one prize before opening the draw.")
+        raise DrawError(_("Add at least one prize before opening the draw."))
     if not draw.terms.exists():
-        raise DrawError("Add the terms and conditions before opening the draw.")
+        raise DrawError(_("Add the terms and conditions before opening the draw."))
     draw.seed = proof.seed_generate()
     draw.commitment = proof.commitment_of(draw.seed)
     draw.status = PrizeDraw.Status.OPEN
@@ -66,11 +67,11 @@ def draw_public_randomness_set(
     draw = _locked(draw_id)
     value = value.strip()
     if draw.status not in (PrizeDraw.Status.DRAFT, PrizeDraw.Status.OPEN):
-        raise DrawError("Public randomness can only be added before the draw closes.")
+        raise DrawError(_("Public randomness can only be added before the draw closes."))
     if draw.public_randomness:
-        raise DrawError("This draw already has a public randomness value.")
+        raise DrawError(_("This draw already has a public randomness value."))
     if not value:
-        raise DrawError("Give the public random value.")
+        raise DrawError(_("Give the public random value."))
     draw.public_randomness = value[:200]
     draw.public_randomness_source = source.strip()[:200]
     draw.save(update_fields=["public_randomness", "public_randomness_source"])
@@ -90,9 +91,9 @@ def draw_close(*, draw_id: int, actor: str = SYSTEM, now: Any = None) -> PrizeDr
     now = now or timezone.now()
     draw = _locked(draw_id)
     if draw.status != PrizeDraw.Status.OPEN:
-        raise DrawError("Only an open draw can be closed.")
+        raise DrawError(_("Only an open draw can be closed."))
     if now < draw.closes_at:
-        raise DrawError("The entry period has not ended yet.")
+        raise DrawError(_("The entry period has not ended yet."))
     ids = frozen_entry_ids(draw=draw)
     draw.entries_fingerprint = proof.fingerprint_of(ids)
     draw.entries_count = len(ids)
@@ -130,13 +131,13 @@ def draw_run(*, draw_id: int, actor: str = SYSTEM) -> PrizeDraw:
     """Rank the frozen entries, place winners and reserves, and reveal the seed. Runs once."""
     draw = _locked(draw_id)
     if draw.status in (PrizeDraw.Status.DRAWN, PrizeDraw.Status.COMPLETE):
-        raise DrawError("This draw has already been run; a draw can never run again.")
+        raise DrawError(_("This draw has already been run; a draw can never run again."))
     if draw.status != PrizeDraw.Status.CLOSED:
-        raise DrawError("Close the draw before running it.")
+        raise DrawError(_("Close the draw before running it."))
     ids = frozen_entry_ids(draw=draw)
     if proof.fingerprint_of(ids) != draw.entries_fingerprint:
         draw_audit_record(draw=draw, action="run_refused", actor=actor, reason="fingerprint")
-        raise DrawError("The entries changed since the draw closed; the draw was not run.")
+        raise DrawError(_("The entries changed since the draw closed; the draw was not run."))
     slots = [prize for prize in draw.prizes.all() for _ in range(prize.quantity)]
     key = proof.draw_key(seed=draw.seed, public_randomness=draw.public_randomness)
     ranking = proof.ranking_top(key=key, entry_ids=ids, count=len(slots) + draw.reserves_count)
@@ -222,14 +223,14 @@ def placement_claim(
         DrawPlacement.objects.select_for_update().select_related("entry").get(pk=placement_id)
     )
     if not nonce or not secrets.compare_digest(placement.claim_nonce, nonce):
-        raise DrawError("This claim link is not valid.")
+        raise DrawError(_("This claim link is not valid."))
     if placement.status == DrawPlacement.Status.CLAIMED:
-        raise DrawError("This prize has already been claimed.")
+        raise DrawError(_("This prize has already been claimed."))
     now = timezone.now()
     if placement.status != DrawPlacement.Status.NOTIFIED or (
         placement.claim_expires_at and placement.claim_expires_at < now
     ):
-        raise DrawError("The time to claim this prize has ended.")
+        raise DrawError(_("The time to claim this prize has ended."))
     placement.status = DrawPlacement.Status.CLAIMED
     placement.claimed_at = now
     placement.first_name = first_name.strip()
@@ -249,7 +250,7 @@ def placement_mark_ineligible(*, placement_id: int, reason: str, actor: str) -> 
     draw = _locked(DrawPlacement.objects.get(pk=placement_id).draw_id)
     placement = DrawPlacement.objects.select_for_update().get(pk=placement_id)
     if placement.status not in (DrawPlacement.Status.NOTIFIED, DrawPlacement.Status.RESERVE):
-        raise DrawError("Only a winner who has not claimed, or a reserve, can be ruled out.")
+        raise DrawError(_("Only a winner who has not claimed, or a reserve, can be ruled out."))
     was_winner = placement.status == DrawPlacement.Status.NOTIFIED
     placement.status = DrawPlacement.Status.INELIGIBLE
     placement.save(update_fields=["status"])

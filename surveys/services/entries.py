@@ -162,7 +162,7 @@ def entry_disqualify(*, entry_id: int, reason: str, actor: str) -> Entry:
     entry = Entry.objects.get(pk=entry_id)
     draw = PrizeDraw.objects.select_for_update().get(pk=entry.draw_id)
     if draw.status not in (PrizeDraw.Status.DRAFT, PrizeDraw.Status.OPEN):
-        raise DrawError("Entries are frozen once the draw closes.")
+        raise DrawError(_("Entries are frozen once the draw closes."))
     entry = Entry.objects.select_for_update().get(pk=entry_id)
     entry.status = Entry.Status.DISQUALIFIED
     entry.save(update_fields=["status"])
