@@ -588,3 +588,25 @@ def test_staff_adds_public_randomness_in_the_admin_once(client, draw):
     event = DrawAuditEvent.objects.get(draw=draw, action="public_randomness_added")
     assert event.actor == "root"
     assert 'name="public_randomness"' not in client.get(url).content.decode()  # now read-only
+
+
+def test_beat_opens_a_draw_when_its_entry_period_starts():
+    draw = draw_create(survey=survey_create(), opened=False)
+
+    draws_advance()
+
+    draw.refresh_from_db()
+    assert draw.status == PrizeDraw.Status.OPEN
+    assert draw.commitment == proof.commitment_of(draw.seed)
+
+
+def test_a_draw_without_entries_completes_with_nobody_placed():
+    draw = draw_create(survey=survey_create())
+    draw_closed(draw=draw)
+
+    draw_services.draw_run(draw_id=draw.pk)
+
+    draw.refresh_from_db()
+    assert draw.status == PrizeDraw.Status.COMPLETE
+    assert not DrawPlacement.objects.exists()
+    assert proof.bundle_verify(draw_proof_bundle(draw=draw)) == []
