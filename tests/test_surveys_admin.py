@@ -289,3 +289,17 @@ def test_draw_page_in_the_admin_lists_draw_steps_not_every_entry(client):
     assert "entry_confirmed" not in html
     assert DrawAuditEvent.objects.filter(draw=draw, action="entry_confirmed").count() == 1
     assert "entry_confirmed" in client.get("/admin/surveys/drawauditevent/").content.decode()
+
+
+def test_export_query_count_does_not_grow_with_responses(client, survey_with_answers):
+    client.force_login(staff_member(EDITORIAL))
+    url = f"/admin/surveys/survey/{survey_with_answers.pk}/export.csv"
+    with CaptureQueriesContext(connection) as before:
+        rows_before = read_csv(client.get(url))
+    add_responses(survey_with_answers, [{"often": "weekly", "topics": ["culture"]}] * 25)
+
+    with CaptureQueriesContext(connection) as after:
+        rows_after = read_csv(client.get(url))
+
+    assert len(rows_after) == len(rows_before) + 25
+    assert len(after) == len(before)

@@ -610,3 +610,14 @@ def test_a_draw_without_entries_completes_with_nobody_placed():
     assert draw.status == PrizeDraw.Status.COMPLETE
     assert not DrawPlacement.objects.exists()
     assert proof.bundle_verify(draw_proof_bundle(draw=draw)) == []
+
+
+def test_a_winner_notice_delivered_twice_is_mailed_once(draw):
+    winner = run_small_draw(draw)[0]
+
+    placement_notification_send(winner.pk)
+    placement_notification_send(winner.pk)  # the broker may deliver a task again
+
+    assert len(mail.outbox) == 1
+    winner.refresh_from_db()
+    assert winner.notice_sent_at is not None

@@ -220,6 +220,8 @@ class DrawPlacement(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices)
     claim_nonce = models.CharField(max_length=32, blank=True)
     notified_at = models.DateTimeField(null=True, blank=True)
+    # Set when the winner's e-mail went out, so a task delivered twice does not mail twice.
+    notice_sent_at = models.DateTimeField(null=True, blank=True)
     claim_expires_at = models.DateTimeField(null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)

@@ -205,7 +205,7 @@ def placement_notification_mail_send(*, placement_id: int, reminder: bool = Fals
     )
     if placement.status != DrawPlacement.Status.NOTIFIED or not placement.entry.email:
         return False
-    if reminder and placement.reminded_at is not None:
+    if placement.reminded_at is not None if reminder else placement.notice_sent_at is not None:
         return False
     token = claim_token(placement_id=placement.pk, nonce=placement.claim_nonce)
     context = {
@@ -225,9 +225,9 @@ def placement_notification_mail_send(*, placement_id: int, reminder: bool = Fals
         from_email=None,
         recipient_list=[placement.entry.email],
     )
-    if reminder:
-        placement.reminded_at = timezone.now()
-        placement.save(update_fields=["reminded_at"])
+    sent_field = "reminded_at" if reminder else "notice_sent_at"
+    setattr(placement, sent_field, timezone.now())
+    placement.save(update_fields=[sent_field])
     draw_audit_record(
         draw=placement.draw,
         action="claim_reminder_sent" if reminder else "winner_notified",
