@@ -270,6 +270,34 @@ TURNSTILE_SCRIPT_URL = "https://challenges.cloudflare.com/turnstile/v0/api.js"
 
 # --- Campaigns ----------------------------------------------------------------------------------
 
+# Seconds between two checks of the campaigns' version token by each web process (how fast staff
+# changes and the kill switch reach readers), and the most a compiled copy is kept regardless.
+CAMPAIGN_REFRESH_SECONDS = env.float("CAMPAIGN_REFRESH_SECONDS", default=2.0)
+CAMPAIGN_RECOMPILE_SECONDS = env.float("CAMPAIGN_RECOMPILE_SECONDS", default=300.0)
+# How long shared caches may keep a decision that does not depend on the reader.
+CAMPAIGN_SHARED_CACHE_SECONDS = env.int("CAMPAIGN_SHARED_CACHE_SECONDS", default=30)
+# The request header (as in request.META) a CDN or proxy sets to the reader's country.
+COUNTRY_HEADER = env.str("COUNTRY_HEADER", default="HTTP_CF_IPCOUNTRY")
+# Where beacons are counted: "redis" (flushed by beat) or "database" (written at once).
+CAMPAIGN_EVENTS_STORE = env.str(
+    "CAMPAIGN_EVENTS_STORE", default="redis" if REDIS_URL else "database"
+)
+if CAMPAIGN_EVENTS_STORE not in ("redis", "database"):
+    raise ImproperlyConfigured("CAMPAIGN_EVENTS_STORE must be redis or database.")
+if CAMPAIGN_EVENTS_STORE == "redis" and not REDIS_URL:
+    raise ImproperlyConfigured("CAMPAIGN_EVENTS_STORE=redis needs REDIS_URL.")
+# Seconds each web process adds beacons up in memory before sending them to Redis (0: at once).
+CAMPAIGN_EVENTS_BUFFER_SECONDS = env.float("CAMPAIGN_EVENTS_BUFFER_SECONDS", default=1.0)
+# The embed's two endpoints skip the session, auth, messages and CSRF layers they do not use.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "campaigns.middleware.EmbedEndpointsMiddleware",
+)
+CELERY_BEAT_SCHEDULE["campaign-events-flush"] = {
+    "task": "campaigns.tasks.campaign_events_flush",
+    "schedule": env.float("CAMPAIGN_EVENTS_FLUSH_SECONDS", default=60.0),
+}
+
 # --- Payments -----------------------------------------------------------------------------------
 
 # Stripe: a secret key switches the demo provider off. Its prefix says live or test mode, and

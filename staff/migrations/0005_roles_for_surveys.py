@@ -5,8 +5,8 @@ from staff.migrations_support import apply_roles
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("staff", "0003_roles_for_payments"),
-        ("surveys", "0004_answer_first_value"),
+        ("staff", "0004_roles_for_campaigns"),
+        ("surveys", "0006_placement_notice_sent_at"),
     ]
 
     operations = [migrations.RunPython(apply_roles, migrations.RunPython.noop)]
