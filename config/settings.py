@@ -103,7 +103,7 @@ if EMBEDDED:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "db.sqlite3",
+            "NAME": env.str("SQLITE_FILE", default=str(VAR_DIR / "db.sqlite3")),
             # A file, not memory, so a worker process in an integration test can share it.
             "TEST": {"NAME": VAR_DIR / "test-db.sqlite3"},
             # WAL and a busy timeout let the web, worker and beat processes share the file.
