@@ -6,6 +6,7 @@ behaviour, where `SECRET_KEY` and `ALLOWED_HOSTS` are required and nothing falls
 that could reach production by accident. Every variable is listed in the README.
 """
 
+import hashlib
 import secrets
 
 import django_stubs_ext
@@ -271,6 +272,65 @@ TURNSTILE_SCRIPT_URL = "https://challenges.cloudflare.com/turnstile/v0/api.js"
 # --- Campaigns ----------------------------------------------------------------------------------
 
 # --- Payments -----------------------------------------------------------------------------------
+
+# Stripe: a secret key switches the demo provider off. Its prefix says live or test mode, and
+# webhook events from the other mode are refused.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY", default="")
+STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
+STRIPE_LIVEMODE = STRIPE_SECRET_KEY.startswith(("sk_live_", "rk_live_"))
+STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", default=300)
+# The demo provider (a local checkout with Stripe's test cards) runs only without a Stripe key.
+PAYMENTS_DEMO = env.bool("PAYMENTS_DEMO", default=not STRIPE_SECRET_KEY)
+if PAYMENTS_DEMO and STRIPE_SECRET_KEY:
+    raise ImproperlyConfigured("PAYMENTS_DEMO cannot be on while STRIPE_SECRET_KEY is set.")
+if not PAYMENTS_DEMO and not STRIPE_SECRET_KEY:
+    raise ImproperlyConfigured("Set STRIPE_SECRET_KEY, or PAYMENTS_DEMO=true for the demo.")
+if STRIPE_SECRET_KEY and not STRIPE_WEBHOOK_SECRET:
+    raise ImproperlyConfigured("STRIPE_WEBHOOK_SECRET must be set together with STRIPE_SECRET_KEY.")
+# The demo provider signs its events with a secret derived from SECRET_KEY.
+PAYMENTS_DEMO_WEBHOOK_SECRET = (
+    "whsec_demo_" + hashlib.sha256(("payments-demo-webhook:" + SECRET_KEY).encode()).hexdigest()
+)
+# Checkout: "embedded_page" (inside our support page) or "hosted_page" (Stripe's own page).
+PAYMENTS_CHECKOUT_UI_MODE = env.str("PAYMENTS_CHECKOUT_UI_MODE", default="embedded_page")
+# Custom amounts allowed, in minor units, per currency: "EUR:100:1000000,GBP:100:1000000,...".
+PAYMENTS_AMOUNT_LIMITS = {
+    code: (int(low), int(high))
+    for code, low, high in (
+        item.split(":")
+        for item in env.list(
+            "PAYMENTS_AMOUNT_LIMITS", default=["EUR:100:500000", "GBP:100:500000", "USD:100:500000"]
+        )
+    )
+}
+# Card-fee gross-up offered to readers: percent and fixed part (minor units) of the payment.
+PAYMENTS_FEE_COVER_PERCENT = env.float("PAYMENTS_FEE_COVER_PERCENT", default=2.9)
+PAYMENTS_FEE_COVER_FIXED_MINOR = env.int("PAYMENTS_FEE_COVER_FIXED_MINOR", default=25)
+PAYMENTS_PUBLISHER_NAME = env.str("PAYMENTS_PUBLISHER_NAME", default="The Daily Example")
+PAYMENTS_RECEIPT_NOT_CHARITY_TEXT = env.str(
+    "PAYMENTS_RECEIPT_NOT_CHARITY_TEXT",
+    default=(
+        "Your contribution supports a commercial news publisher. It is not a charitable "
+        "donation and is not eligible for tax relief."
+    ),
+)
+PAYMENTS_MARKETING_CONSENT_TEXT = env.str(
+    "PAYMENTS_MARKETING_CONSENT_TEXT",
+    default="Yes, send me occasional e-mails about our journalism and ways to support it.",
+)
+# Abuse limits on starting a checkout and asking for a sign-in link.
+PAYMENTS_CHECKOUT_LIMIT_PER_IP = env.int("PAYMENTS_CHECKOUT_LIMIT_PER_IP", default=20)
+PAYMENTS_CHECKOUT_LIMIT_PER_EMAIL = env.int("PAYMENTS_CHECKOUT_LIMIT_PER_EMAIL", default=5)
+PAYMENTS_LIMIT_WINDOW_SECONDS = env.int("PAYMENTS_LIMIT_WINDOW_SECONDS", default=3600)
+PAYMENTS_SIGN_IN_LINK_MINUTES = env.int("PAYMENTS_SIGN_IN_LINK_MINUTES", default=30)
+# Events stored but not applied for this long are applied by the periodic sweep.
+PAYMENTS_WEBHOOK_SWEEP_AFTER_SECONDS = env.int("PAYMENTS_WEBHOOK_SWEEP_AFTER_SECONDS", default=60)
+PAYMENTS_WEBHOOK_MAX_ATTEMPTS = env.int("PAYMENTS_WEBHOOK_MAX_ATTEMPTS", default=8)
+CELERY_BEAT_SCHEDULE["payments-webhook-sweep"] = {
+    "task": "payments.tasks.webhook_events_sweep",
+    "schedule": 60.0,
+}
 
 # --- Surveys ------------------------------------------------------------------------------------
 

@@ -1,0 +1,216 @@
+"""Staff views of the ledger: read-only rows, plus the actions each role may take.
+
+Money rows are never edited by hand; they change only through Stripe (events, refunds, cancels).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from payments.gateway import GatewayError
+from payments.models import (
+    Contribution,
+    Dispute,
+    Payment,
+    Payout,
+    ReceiptSend,
+    Refund,
+    Subscription,
+    Supporter,
+    WebhookEvent,
+)
+from payments.money import money_format
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [field.name for field in self.model._meta.fields]
+
+
+class ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ContributionInline(ReadOnlyInline):
+    model = Contribution
+    fields = readonly_fields = ("created_at", "frequency", "amount_minor", "currency", "status")
+
+
+class PaymentInline(ReadOnlyInline):
+    model = Payment
+    fk_name = "contribution"
+    fields = readonly_fields = (
+        "paid_at",
+        "kind",
+        "status",
+        "gross_minor",
+        "fee_minor",
+        "refunded_minor",
+    )
+
+
+@admin.register(Supporter)
+class SupporterAdmin(ReadOnlyAdmin):
+    list_display = ["email", "name", "created_at"]
+    search_fields = ["email", "name", "stripe_customer_id"]
+    inlines = [ContributionInline]
+
+
+@admin.register(Contribution)
+class ContributionAdmin(ReadOnlyAdmin):
+    list_display = ["pk", "supporter", "frequency", "amount", "status", "campaign", "created_at"]
+    list_filter = ["status", "frequency", "currency", "provider", "campaign"]
+    search_fields = ["supporter__email", "stripe_checkout_session_id", "stripe_payment_intent_id"]
+    list_select_related = ["supporter", "campaign"]
+    date_hierarchy = "created_at"
+    inlines = [PaymentInline]
+
+    @admin.display(description="amount")
+    def amount(self, obj: Contribution) -> str:
+        return money_format(obj.charge_minor, obj.currency)
+
+
+@admin.register(Subscription)
+class SubscriptionAdmin(ReadOnlyAdmin):
+    list_display = ["stripe_subscription_id", "contribution", "status", "amount_minor", "currency"]
+    list_filter = ["status", "currency"]
+    search_fields = ["stripe_subscription_id", "contribution__supporter__email"]
+    list_select_related = ["contribution"]
+    actions = ["cancel_subscriptions"]
+
+    @admin.action(description="Cancel the selected subscriptions now", permissions=["change"])
+    def cancel_subscriptions(self, request: HttpRequest, queryset: QuerySet[Subscription]) -> None:
+        from payments.services import subscription_cancel
+
+        done = 0
+        for subscription in queryset.exclude(status=Subscription.Status.CANCELED):
+            try:
+                subscription_cancel(
+                    subscription=subscription, reason=f"Cancelled by staff ({request.user})"
+                )
+                done += 1
+            except GatewayError as error:
+                self.message_user(request, f"{subscription}: {error}", messages.ERROR)
+        self.message_user(request, f"{done} subscription(s) cancelled.")
+
+
+@admin.register(Payment)
+class PaymentAdmin(ReadOnlyAdmin):
+    list_display = [
+        "pk",
+        "contribution",
+        "kind",
+        "status",
+        "gross",
+        "fee_minor",
+        "refunded_minor",
+        "paid_at",
+    ]
+    list_filter = ["status", "kind", "currency", "payment_method_type"]
+    search_fields = [
+        "contribution__supporter__email",
+        "stripe_payment_intent_id",
+        "stripe_charge_id",
+        "stripe_invoice_id",
+    ]
+    list_select_related = ["contribution"]
+    date_hierarchy = "paid_at"
+    actions = ["refund_in_full", "resend_receipts"]
+
+    @admin.display(description="gross")
+    def gross(self, obj: Payment) -> str:
+        return money_format(obj.gross_minor, obj.currency)
+
+    def has_refund_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("payments.refund_payment")
+
+    def has_resend_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("payments.resend_receipt")
+
+    @admin.action(description="Refund the selected payments in full", permissions=["refund"])
+    def refund_in_full(self, request: HttpRequest, queryset: QuerySet[Payment]) -> None:
+        from payments.services import payment_refund
+
+        done = 0
+        for payment in queryset:
+            try:
+                payment_refund(
+                    payment=payment, amount_minor=None, staff_user_id=int(request.user.pk or 0)
+                )
+                done += 1
+            except GatewayError as error:
+                self.message_user(request, f"Payment {payment.pk}: {error}", messages.ERROR)
+        self.message_user(request, f"{done} payment(s) refunded.")
+
+    @admin.action(description="Resend the receipt of the selected payments", permissions=["resend"])
+    def resend_receipts(self, request: HttpRequest, queryset: QuerySet[Payment]) -> None:
+        from payments.tasks import receipt_resend
+
+        sent = 0
+        for payment in queryset.filter(status=Payment.Status.SUCCEEDED):
+            receipt_resend.delay(payment.pk)
+            sent += 1
+        self.message_user(request, f"{sent} receipt(s) will be sent again.")
+
+
+@admin.register(Refund)
+class RefundAdmin(ReadOnlyAdmin):
+    list_display = [
+        "stripe_refund_id",
+        "payment",
+        "amount_minor",
+        "currency",
+        "status",
+        "refunded_at",
+    ]
+    search_fields = ["stripe_refund_id"]
+
+
+@admin.register(Dispute)
+class DisputeAdmin(ReadOnlyAdmin):
+    list_display = [
+        "stripe_dispute_id",
+        "payment",
+        "amount_minor",
+        "status",
+        "opened_at",
+        "closed_at",
+    ]
+    list_filter = ["status"]
+
+
+@admin.register(Payout)
+class PayoutAdmin(ReadOnlyAdmin):
+    list_display = ["stripe_payout_id", "amount_minor", "currency", "arrival_date", "status"]
+    list_filter = ["status", "currency"]
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(ReadOnlyAdmin):
+    list_display = ["stripe_event_id", "type", "status", "attempts", "created", "received_at"]
+    list_filter = ["status", "type"]
+    search_fields = ["stripe_event_id"]
+
+
+@admin.register(ReceiptSend)
+class ReceiptSendAdmin(ReadOnlyAdmin):
+    list_display = ["payment", "kind", "sent_at"]
+    list_filter = ["kind"]

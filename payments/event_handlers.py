@@ -1,0 +1,503 @@
+"""How each Stripe event type changes the ledger.
+
+Every handler is idempotent and order-independent: rows are found or created under their unique
+Stripe ids with the contribution row locked first, payment state is re-read through the gateway
+rather than trusted from an old event, subscription and dispute state is only overwritten by an
+event at least as recent as the one applied before (`stripe_state_at`), a succeeded payment never
+goes back to pending or failed, and amounts refunded only grow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from payments.gateway import (
+    ChargeDetails,
+    SubscriptionState,
+    gateway_get,
+    stripe_id,
+    stripe_time,
+    subscription_state_from,
+)
+from payments.models import (
+    Contribution,
+    Dispute,
+    Payment,
+    Payout,
+    Refund,
+    Subscription,
+)
+
+
+class EventNotReady(Exception):
+    """The event refers to something not recorded yet; it is tried again later."""
+
+
+class EventNotApplicable(Exception):
+    """The event is about something that is not ours (e.g. a payment link); it is ignored."""
+
+
+Handler = Callable[[dict[str, Any], datetime], None]
+
+CLOSED_DISPUTE_STATUSES = {"won", "lost", "warning_closed"}
+CONTRIBUTION_STATUS_BY_SUBSCRIPTION = {
+    "active": Contribution.Status.ACTIVE,
+    "trialing": Contribution.Status.ACTIVE,
+    "past_due": Contribution.Status.PAST_DUE,
+    "unpaid": Contribution.Status.PAST_DUE,
+    "paused": Contribution.Status.PAST_DUE,
+    "canceled": Contribution.Status.CANCELED,
+    "incomplete_expired": Contribution.Status.CANCELED,
+    "incomplete": Contribution.Status.PROCESSING,
+}
+
+
+def _contribution_lock(metadata: dict[str, Any] | None, reference: Any = None) -> Contribution:
+    raw = str((metadata or {}).get("contribution_id") or reference or "")
+    if not raw.isdigit():
+        raise EventNotApplicable("no contribution id in the object's metadata")
+    contribution = (
+        Contribution.objects.select_for_update().select_related("supporter").filter(pk=raw).first()
+    )
+    if contribution is None:
+        raise EventNotApplicable(f"contribution {raw} is not in this ledger")
+    return contribution
+
+
+def _receipt_after_commit(payment: Payment) -> None:
+    from payments.tasks import receipt_send
+
+    payment_pk = payment.pk
+    transaction.on_commit(lambda: receipt_send.delay(payment_pk))
+
+
+def _failure_notice_after_commit(payment: Payment) -> None:
+    from payments.tasks import payment_failed_notice_send
+
+    payment_pk = payment.pk
+    transaction.on_commit(lambda: payment_failed_notice_send.delay(payment_pk))
+
+
+def _customer_remember(contribution: Contribution, customer_id: str | None) -> None:
+    supporter = contribution.supporter
+    if not customer_id or supporter.stripe_customer_id:
+        return
+    supporter.stripe_customer_id = customer_id
+    try:
+        with transaction.atomic():
+            supporter.save(update_fields=["stripe_customer_id", "updated_at"])
+    except IntegrityError:  # another supporter row already holds this customer; keep theirs
+        supporter.stripe_customer_id = None
+
+
+def payment_apply(
+    *,
+    contribution: Contribution,
+    kind: str,
+    details: ChargeDetails | None,
+    invoice_id: str | None = None,
+    gross_minor: int | None = None,
+    currency: str | None = None,
+    failed: bool = False,
+    paid: bool = False,
+    subscription: Subscription | None = None,
+) -> Payment:
+    """Record the state of one money movement, found by its invoice or payment intent id.
+
+    The caller holds the contribution's lock. Send the receipt (or failure notice) once, after
+    commit, when the payment first reaches that state.
+    """
+    lookup = Q(pk__in=[])
+    if invoice_id:
+        lookup |= Q(stripe_invoice_id=invoice_id)
+    if details is not None:
+        lookup |= Q(stripe_payment_intent_id=details.payment_intent_id)
+    payment = Payment.objects.select_for_update().filter(lookup).first()
+    if payment is None:
+        payment = Payment(
+            contribution=contribution,
+            subscription=subscription,
+            kind=kind,
+            gross_minor=gross_minor if gross_minor is not None else contribution.charge_minor,
+            currency=currency or contribution.currency,
+            livemode=contribution.livemode,
+        )
+    before = payment.status
+    if invoice_id:
+        payment.stripe_invoice_id = invoice_id
+    if subscription is not None and payment.subscription_id is None:
+        payment.subscription = subscription
+    if details is not None:
+        payment.stripe_payment_intent_id = details.payment_intent_id
+        payment.gross_minor = details.amount_minor
+        payment.currency = details.currency
+        payment.stripe_charge_id = details.charge_id or payment.stripe_charge_id
+        payment.payment_method_type = details.payment_method_type or payment.payment_method_type
+        if details.balance_transaction_id:
+            payment.stripe_balance_transaction_id = details.balance_transaction_id
+        if details.fee_minor is not None:
+            payment.fee_minor, payment.net_minor = details.fee_minor, details.net_minor
+        payment.failure_code = details.failure_code
+        payment.failure_message = details.failure_message[:500]
+    succeeded = paid or (details is not None and details.status == "succeeded")
+    if succeeded:
+        payment.status = Payment.Status.SUCCEEDED
+        paid_at = details.paid_at if details is not None else None
+        payment.paid_at = payment.paid_at or paid_at or timezone.now()
+    elif payment.status != Payment.Status.SUCCEEDED:
+        if failed or (details is not None and details.status == "failed"):
+            payment.status = Payment.Status.FAILED
+            payment.failed_at = payment.failed_at or timezone.now()
+        else:
+            payment.status = Payment.Status.PENDING
+    payment.save()
+    if payment.status == Payment.Status.SUCCEEDED and before != Payment.Status.SUCCEEDED:
+        if contribution.first_paid_at is None or (
+            payment.paid_at and payment.paid_at < contribution.first_paid_at
+        ):
+            contribution.first_paid_at = payment.paid_at
+        _receipt_after_commit(payment)
+    if payment.status == Payment.Status.FAILED and before != Payment.Status.FAILED:
+        _failure_notice_after_commit(payment)
+    return payment
+
+
+def subscription_apply(
+    *, contribution: Contribution, state: SubscriptionState, at: datetime
+) -> Subscription:
+    """Mirror a subscription's state unless a more recent state was applied already."""
+    subscription = Subscription.objects.select_for_update().filter(
+        stripe_subscription_id=state.id
+    ).first() or Subscription(
+        contribution=contribution,
+        stripe_subscription_id=state.id,
+        amount_minor=state.amount_minor or contribution.charge_minor,
+        currency=state.currency or contribution.currency,
+    )
+    is_newer = subscription.stripe_state_at is None or at >= subscription.stripe_state_at
+    terminal = subscription.status == Subscription.Status.CANCELED and subscription.pk
+    if is_newer and not terminal:
+        subscription.status = state.status
+        subscription.amount_minor = state.amount_minor or subscription.amount_minor
+        subscription.interval = state.interval
+        subscription.current_period_end = state.current_period_end
+        subscription.cancel_at_period_end = state.cancel_at_period_end
+        subscription.canceled_at = state.canceled_at
+        subscription.ended_at = state.ended_at
+        subscription.stripe_cancellation_reason = state.cancellation_reason
+        subscription.stripe_cancellation_feedback = state.cancellation_feedback
+        subscription.stripe_state_at = at
+        subscription.save()
+        contribution_status = CONTRIBUTION_STATUS_BY_SUBSCRIPTION.get(state.status)
+        if contribution_status is not None:
+            contribution.status = contribution_status
+        if contribution_status == Contribution.Status.CANCELED:
+            contribution.canceled_at = contribution.canceled_at or state.canceled_at or at
+    elif subscription.pk is None:
+        subscription.save()
+    _customer_remember(contribution, state.customer_id)
+    return subscription
+
+
+def _contribution_save(contribution: Contribution) -> None:
+    contribution.save(
+        update_fields=[
+            "status",
+            "first_paid_at",
+            "canceled_at",
+            "stripe_checkout_session_id",
+            "stripe_payment_intent_id",
+            "updated_at",
+        ]
+    )
+
+
+def checkout_session_changed(session: dict[str, Any], created: datetime) -> None:
+    """checkout.session.completed / async_payment_succeeded / async_payment_failed."""
+    contribution = _contribution_lock(session.get("metadata"), session.get("client_reference_id"))
+    contribution.stripe_checkout_session_id = session["id"]
+    _customer_remember(contribution, stripe_id(session.get("customer")))
+    gateway = gateway_get()
+    async_failed = session.get("payment_status") == "unpaid" and session.get("status") == "expired"
+    if session.get("mode") == "subscription":
+        subscription_id = stripe_id(session.get("subscription"))
+        if not subscription_id:
+            raise EventNotReady("the session has no subscription yet")
+        state = gateway.subscription_retrieve(subscription_id=subscription_id)
+        subscription_apply(contribution=contribution, state=state, at=created)
+        if session.get("payment_status") == "unpaid" and contribution.first_paid_at is None:
+            contribution.status = (
+                Contribution.Status.FAILED if async_failed else Contribution.Status.PROCESSING
+            )
+    else:
+        intent_id = stripe_id(session.get("payment_intent"))
+        if not intent_id:
+            raise EventNotReady("the session has no payment intent yet")
+        details = gateway.payment_intent_details(payment_intent_id=intent_id)
+        contribution.stripe_payment_intent_id = intent_id
+        _customer_remember(contribution, details.customer_id)
+        payment = payment_apply(
+            contribution=contribution, kind=Payment.Kind.ONE_OFF, details=details
+        )
+        if payment.status == Payment.Status.SUCCEEDED:
+            contribution.status = Contribution.Status.PAID
+        elif payment.status == Payment.Status.FAILED:
+            contribution.status = Contribution.Status.FAILED
+        else:
+            contribution.status = Contribution.Status.PROCESSING
+    _contribution_save(contribution)
+
+
+def checkout_session_async_failed(session: dict[str, Any], created: datetime) -> None:
+    """checkout.session.async_payment_failed: the debit bounced; nothing was paid."""
+    contribution = _contribution_lock(session.get("metadata"), session.get("client_reference_id"))
+    contribution.stripe_checkout_session_id = session["id"]
+    intent_id = stripe_id(session.get("payment_intent"))
+    if session.get("mode") != "subscription" and intent_id:
+        details = gateway_get().payment_intent_details(payment_intent_id=intent_id)
+        payment = payment_apply(
+            contribution=contribution, kind=Payment.Kind.ONE_OFF, details=details, failed=True
+        )
+        if payment.status != Payment.Status.SUCCEEDED:
+            contribution.status = Contribution.Status.FAILED
+    elif contribution.first_paid_at is None:
+        contribution.status = Contribution.Status.FAILED
+    _contribution_save(contribution)
+
+
+def _invoice_subscription(invoice: dict[str, Any], created: datetime) -> Subscription:
+    parent = invoice.get("parent") or {}
+    details = parent.get("subscription_details") or {}
+    subscription_id = stripe_id(details.get("subscription") or invoice.get("subscription"))
+    if not subscription_id:
+        raise EventNotApplicable("the invoice is not for a subscription")
+    subscription = (
+        Subscription.objects.select_related("contribution__supporter")
+        .filter(stripe_subscription_id=subscription_id)
+        .first()
+    )
+    if subscription is not None:
+        contribution = _contribution_lock(None, subscription.contribution_id)
+        subscription.contribution = contribution
+        return subscription
+    # The invoice arrived before the subscription was mirrored: read it from the gateway.
+    state = gateway_get().subscription_retrieve(subscription_id=subscription_id)
+    metadata = details.get("metadata") or {}
+    contribution = _contribution_lock(metadata, state.contribution_id)
+    return subscription_apply(contribution=contribution, state=state, at=created)
+
+
+def invoice_changed(invoice: dict[str, Any], created: datetime) -> None:
+    """invoice.paid / invoice.payment_failed: one payment of a recurring contribution."""
+    subscription = _invoice_subscription(invoice, created)
+    contribution = subscription.contribution
+    gateway = gateway_get()
+    intent_id = gateway.invoice_payment_intent_id(invoice_id=invoice["id"])
+    details = gateway.payment_intent_details(payment_intent_id=intent_id) if intent_id else None
+    paid = invoice.get("status") == "paid" or invoice.get("amount_remaining") == 0
+    kind = (
+        Payment.Kind.SUBSCRIPTION_FIRST
+        if invoice.get("billing_reason") == "subscription_create"
+        else Payment.Kind.SUBSCRIPTION_RENEWAL
+    )
+    payment = payment_apply(
+        contribution=contribution,
+        kind=kind,
+        details=details,
+        invoice_id=invoice["id"],
+        gross_minor=int(invoice.get("amount_paid") or invoice.get("amount_due") or 0),
+        currency=str(invoice.get("currency") or contribution.currency).upper(),
+        paid=paid,
+        failed=not paid,
+        subscription=subscription,
+    )
+    if payment.status == Payment.Status.SUCCEEDED and contribution.status in (
+        Contribution.Status.PENDING,
+        Contribution.Status.PROCESSING,
+        Contribution.Status.PAST_DUE,
+    ):
+        contribution.status = Contribution.Status.ACTIVE
+    elif payment.status == Payment.Status.FAILED and contribution.status in (
+        Contribution.Status.ACTIVE,
+        Contribution.Status.PROCESSING,
+    ):
+        contribution.status = Contribution.Status.PAST_DUE
+    _contribution_save(contribution)
+
+
+def subscription_changed(data: dict[str, Any], created: datetime) -> None:
+    """customer.subscription.created / updated / deleted."""
+    state = subscription_state_from(data)
+    existing = Subscription.objects.filter(stripe_subscription_id=state.id).first()
+    reference = existing.contribution_id if existing is not None else state.contribution_id
+    contribution = _contribution_lock(None, reference)
+    subscription_apply(contribution=contribution, state=state, at=created)
+    _contribution_save(contribution)
+
+
+def _payment_for_charge(charge_id: str | None, intent_id: str | None) -> Payment:
+    lookup = Q(pk__in=[])
+    if charge_id:
+        lookup |= Q(stripe_charge_id=charge_id)
+    if intent_id:
+        lookup |= Q(stripe_payment_intent_id=intent_id)
+    payment = Payment.objects.select_for_update().filter(lookup).first()
+    if payment is None:
+        raise EventNotReady(f"no payment recorded yet for charge {charge_id}")
+    return payment
+
+
+def charge_refunded(charge: dict[str, Any], created: datetime) -> None:
+    """charge.refunded: record each refund once; the amount refunded only grows."""
+    payment = _payment_for_charge(charge["id"], stripe_id(charge.get("payment_intent")))
+    for refund in (charge.get("refunds") or {}).get("data") or []:
+        refund_record(
+            payment=payment,
+            refund_id=refund["id"],
+            amount_minor=int(refund["amount"]),
+            status=str(refund.get("status") or ""),
+            reason=str(refund.get("reason") or ""),
+            refunded_at=stripe_time(refund.get("created")) or created,
+            balance_transaction_id=stripe_id(refund.get("balance_transaction")) or "",
+        )
+    refunded = max(payment.refunded_minor, int(charge.get("amount_refunded") or 0))
+    if refunded != payment.refunded_minor:
+        payment.refunded_minor = refunded
+        payment.save(update_fields=["refunded_minor", "updated_at"])
+
+
+def refund_record(
+    *,
+    payment: Payment,
+    refund_id: str,
+    amount_minor: int,
+    status: str,
+    reason: str,
+    refunded_at: datetime,
+    balance_transaction_id: str = "",
+    requested_by_id: int | None = None,
+) -> Refund:
+    """Record a refund once (a webhook and the staff action may both report it)."""
+    refund, created = Refund.objects.get_or_create(
+        stripe_refund_id=refund_id,
+        defaults={
+            "payment": payment,
+            "amount_minor": amount_minor,
+            "currency": payment.currency,
+            "status": status,
+            "reason": reason,
+            "refunded_at": refunded_at,
+            "stripe_balance_transaction_id": balance_transaction_id,
+            "requested_by_id": requested_by_id,
+        },
+    )
+    if not created and (refund.status != status or balance_transaction_id):
+        refund.status = status or refund.status
+        refund.stripe_balance_transaction_id = (
+            balance_transaction_id or refund.stripe_balance_transaction_id
+        )
+        refund.save(update_fields=["status", "stripe_balance_transaction_id", "updated_at"])
+    total = payment.refunds.exclude(status__in=["failed", "canceled"]).aggregate(
+        total=Sum("amount_minor")
+    )["total"]
+    if total and total > payment.refunded_minor:
+        payment.refunded_minor = total
+        payment.save(update_fields=["refunded_minor", "updated_at"])
+    return refund
+
+
+def dispute_changed(dispute: dict[str, Any], created: datetime) -> None:
+    """charge.dispute.created / updated / closed / funds_withdrawn / funds_reinstated."""
+    payment = _payment_for_charge(
+        stripe_id(dispute.get("charge")), stripe_id(dispute.get("payment_intent"))
+    )
+    fee = sum(
+        int(entry.get("fee") or 0)
+        for entry in dispute.get("balance_transactions") or []
+        if isinstance(entry, dict) and int(entry.get("amount") or 0) < 0
+    )
+    row = Dispute.objects.select_for_update().filter(stripe_dispute_id=dispute["id"]).first()
+    if row is None:
+        row = Dispute(
+            payment=payment,
+            stripe_dispute_id=dispute["id"],
+            amount_minor=int(dispute["amount"]),
+            currency=str(dispute["currency"]).upper(),
+            opened_at=stripe_time(dispute.get("created")) or created,
+        )
+    if row.stripe_state_at is None or created >= row.stripe_state_at:
+        row.status = str(dispute["status"])
+        row.reason = str(dispute.get("reason") or "")
+        row.amount_minor = int(dispute["amount"])
+        row.fee_minor = max(row.fee_minor, fee)
+        row.stripe_state_at = created
+        if row.status in CLOSED_DISPUTE_STATUSES:
+            row.closed_at = row.closed_at or created
+    row.save()
+    at_stake = payment.disputes.exclude(status__in=["won", "warning_closed"]).aggregate(
+        total=Sum("amount_minor")
+    )["total"]
+    payment.disputed_minor = at_stake or 0
+    payment.save(update_fields=["disputed_minor", "updated_at"])
+
+
+def payout_changed(payout: dict[str, Any], created: datetime) -> None:
+    """payout.paid / payout.failed / payout.updated: mirror it and tag what it carried."""
+    arrival = stripe_time(payout.get("arrival_date"))
+    row, _ = Payout.objects.select_for_update().get_or_create(
+        stripe_payout_id=payout["id"],
+        defaults={
+            "amount_minor": int(payout["amount"]),
+            "currency": str(payout["currency"]).upper(),
+            "arrival_date": arrival.date() if arrival else date.today(),
+            "status": str(payout["status"]),
+            "livemode": bool(payout.get("livemode")),
+            "stripe_created_at": stripe_time(payout.get("created")) or created,
+        },
+    )
+    row.status = str(payout["status"])
+    row.amount_minor = int(payout["amount"])
+    if arrival:
+        row.arrival_date = arrival.date()
+    row.save(update_fields=["status", "amount_minor", "arrival_date", "updated_at"])
+    if row.status != "paid":
+        return
+    entries = gateway_get().payout_balance_entries(payout_id=row.stripe_payout_id)
+    sources = [entry.source_id for entry in entries]
+    txns = [entry.id for entry in entries]
+    Payment.objects.filter(
+        Q(stripe_charge_id__in=sources) | Q(stripe_balance_transaction_id__in=txns)
+    ).update(stripe_payout_id=row.stripe_payout_id)
+    Refund.objects.filter(
+        Q(stripe_refund_id__in=sources) | Q(stripe_balance_transaction_id__in=txns)
+    ).update(stripe_payout_id=row.stripe_payout_id)
+    Dispute.objects.filter(stripe_dispute_id__in=sources).update(
+        stripe_payout_id=row.stripe_payout_id
+    )
+
+
+HANDLERS: dict[str, Handler] = {
+    "checkout.session.completed": checkout_session_changed,
+    "checkout.session.async_payment_succeeded": checkout_session_changed,
+    "checkout.session.async_payment_failed": checkout_session_async_failed,
+    "invoice.paid": invoice_changed,
+    "invoice.payment_failed": invoice_changed,
+    "customer.subscription.created": subscription_changed,
+    "customer.subscription.updated": subscription_changed,
+    "customer.subscription.deleted": subscription_changed,
+    "charge.refunded": charge_refunded,
+    "charge.dispute.created": dispute_changed,
+    "charge.dispute.updated": dispute_changed,
+    "charge.dispute.closed": dispute_changed,
+    "charge.dispute.funds_withdrawn": dispute_changed,
+    "charge.dispute.funds_reinstated": dispute_changed,
+    "payout.paid": payout_changed,
+    "payout.failed": payout_changed,
+    "payout.updated": payout_changed,
+}

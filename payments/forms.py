@@ -1,0 +1,207 @@
+"""Reader-facing forms; every message says what was wrong in plain words."""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django import forms
+from django.conf import settings
+
+from antiabuse.honeypot import HoneypotMixin
+from campaigns.models import Campaign, Frequency
+from payments.money import fee_cover_minor, major_to_minor, money_format
+
+ATTRIBUTION_FIELDS = (
+    "variant",
+    "placement",
+    "article",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_content",
+    "utm_term",
+)
+PLACEMENTS = {"banner", "epic", "survey"}
+
+
+def campaign_frequencies(campaign: Campaign) -> list[str]:
+    """Return the frequencies the campaign offers, in display order."""
+    amounts = campaign.amounts or {}
+    return [f.value for f in Frequency if isinstance(amounts.get(f.value), dict)]
+
+
+def campaign_presets(campaign: Campaign, frequency: str) -> tuple[list[int], int | None]:
+    config = (campaign.amounts or {}).get(frequency) or {}
+    presets = [int(p) for p in config.get("presets") or [] if str(p).isdigit() and int(p) > 0]
+    default = config.get("default")
+    if str(default).isdigit():
+        return presets, int(str(default))
+    return presets, presets[0] if presets else None
+
+
+class SupportForm(HoneypotMixin, forms.Form):
+    """How much, how often, and who: validated on the server against the campaign."""
+
+    frequency = forms.ChoiceField(label="How often", widget=forms.RadioSelect)
+    amount = forms.CharField(label="Amount", required=False, widget=forms.RadioSelect)
+    custom_amount = forms.CharField(label="Other amount", required=False, max_length=12)
+    cover_fees = forms.BooleanField(label="Cover the card fees", required=False)
+    email = forms.EmailField(
+        label="E-mail",
+        max_length=254,
+        error_messages={
+            "required": "Please enter your e-mail address so we can send your receipt.",
+            "invalid": "This does not look like an e-mail address. Please check it.",
+        },
+    )
+    name = forms.CharField(label="Name (optional)", required=False, max_length=200)
+    marketing_consent = forms.BooleanField(required=False)
+
+    # Attribution, carried through hidden fields from the query string.
+    variant = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
+    placement = forms.CharField(required=False, max_length=20, widget=forms.HiddenInput)
+    article = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
+    utm_source = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
+    utm_medium = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
+    utm_campaign = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
+    utm_content = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
+    utm_term = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
+    referrer = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, campaign: Campaign, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.campaign = campaign
+        labels = dict(Frequency.choices)
+        frequency_field = self.fields["frequency"]
+        assert isinstance(frequency_field, forms.ChoiceField)
+        frequency_field.choices = [(f, labels[f]) for f in campaign_frequencies(campaign)]
+        frequency_field.error_messages["invalid_choice"] = "Please choose how often to give."
+        self.fields["marketing_consent"].label = settings.PAYMENTS_MARKETING_CONSENT_TEXT
+        low, high = self.limits
+        self.fields["custom_amount"].help_text = (
+            f"Between {money_format(low, campaign.currency)} and "
+            f"{money_format(high, campaign.currency)}."
+        )
+
+    @property
+    def limits(self) -> tuple[int, int]:
+        return tuple(settings.PAYMENTS_AMOUNT_LIMITS.get(self.campaign.currency, (100, 500000)))  # type: ignore[return-value]
+
+    def clean_custom_amount(self) -> int | None:
+        raw = (self.cleaned_data.get("custom_amount") or "").strip().replace(",", ".")
+        for symbol in ("€", "£", "$"):
+            raw = raw.replace(symbol, "")
+        if not raw:
+            return None
+        try:
+            value = Decimal(raw)
+        except InvalidOperation:
+            raise forms.ValidationError(
+                "Please enter the amount as a number, like 12.50."
+            ) from None
+        if value != value.quantize(Decimal("0.01")) or not value.is_finite():
+            raise forms.ValidationError("Please use at most two decimal places.")
+        return major_to_minor(value, self.campaign.currency)
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        frequency = cleaned.get("frequency")
+        if not frequency:
+            return cleaned
+        presets, _default = campaign_presets(self.campaign, frequency)
+        custom = cleaned.get("custom_amount")
+        chosen = cleaned.get("amount") or ""
+        amount: int | None
+        if custom is not None and (chosen in ("", "custom") or not chosen.isdigit()):
+            amount = custom
+        elif chosen.isdigit() and int(chosen) in presets:
+            amount = int(chosen)
+        elif chosen == "custom" or not chosen:
+            self.add_error("custom_amount", "Please choose an amount or enter your own.")
+            return cleaned
+        else:
+            self.add_error("amount", "Please choose one of the amounts shown or enter your own.")
+            return cleaned
+        low, high = self.limits
+        currency = self.campaign.currency
+        if amount < low:
+            self.add_error(
+                "custom_amount",
+                f"The smallest amount we can accept is {money_format(low, currency)}.",
+            )
+        elif amount > high:
+            self.add_error(
+                "custom_amount",
+                f"The largest amount we can accept online is {money_format(high, currency)}.",
+            )
+        cleaned["amount_minor"] = amount
+        return cleaned
+
+    def fee_text(self, amount_minor: int) -> str:
+        return money_format(fee_cover_minor(amount_minor), self.campaign.currency)
+
+
+def attribution_from(params: Any) -> dict[str, str]:
+    """Read attribution query parameters, dropping what is invalid (never an error)."""
+    result = {}
+    for name in (*ATTRIBUTION_FIELDS, "referrer"):
+        value = str(params.get(name) or "")[:2000]
+        if name == "placement" and value not in PLACEMENTS:
+            value = ""
+        if name in ("article", "referrer") and not value.startswith(("http://", "https://")):
+            value = ""
+        if name not in ("article", "referrer"):
+            value = value[:200]
+        if name == "variant":
+            value = value[:40]
+        result[name] = value
+    return result
+
+
+class SignInRequestForm(HoneypotMixin, forms.Form):
+    email = forms.EmailField(
+        label="Your e-mail address",
+        max_length=254,
+        error_messages={
+            "required": "Please enter the e-mail address you gave with your contribution.",
+            "invalid": "This does not look like an e-mail address. Please check it.",
+        },
+    )
+
+
+class AmountChangeForm(forms.Form):
+    amount = forms.DecimalField(
+        label="New monthly amount",
+        max_digits=9,
+        decimal_places=2,
+        error_messages={
+            "required": "Please enter the new amount.",
+            "invalid": "Please enter the amount as a number, like 12.50.",
+            "max_decimal_places": "Please use at most two decimal places.",
+        },
+    )
+
+    def __init__(self, *args: Any, currency: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.currency = currency
+
+    def clean_amount(self) -> int:
+        value = self.cleaned_data["amount"]
+        minor = major_to_minor(value, self.currency)
+        low, high = settings.PAYMENTS_AMOUNT_LIMITS.get(self.currency, (100, 500000))
+        if not low <= minor <= high:
+            raise forms.ValidationError(
+                f"Please choose an amount between {money_format(low, self.currency)} and "
+                f"{money_format(high, self.currency)}."
+            )
+        return minor
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label="Would you tell us why? (optional)",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )

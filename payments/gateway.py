@@ -1,0 +1,191 @@
+"""What the rest of the app knows about the payment provider: small typed results and one
+interface, implemented by Stripe (`payments.stripe_gateway`) and by the offline demo provider
+(`payments.demo_provider`). Nothing here imports `stripe`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal, Protocol
+
+from django.conf import settings
+
+UiMode = Literal["embedded_page", "hosted_page"]
+
+
+def stripe_time(value: int | None) -> datetime | None:
+    return datetime.fromtimestamp(value, tz=UTC) if value else None
+
+
+def stripe_id(value: Any) -> str | None:
+    """Return the id of an expandable field, whether Stripe sent the id or the object."""
+    if value is None or isinstance(value, str):
+        return value
+    return str(value["id"])
+
+
+class GatewayError(Exception):
+    """The provider refused or failed; `transient` says whether trying again may help."""
+
+    def __init__(self, message: str, *, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+class WebhookSignatureInvalid(Exception):
+    """The webhook's signature is missing, wrong or too old."""
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    """What to ask the provider for: everything comes from our own contribution row."""
+
+    contribution_id: int
+    frequency: str  # one_off | monthly | annual
+    amount_minor: int  # per payment, fee cover included
+    currency: str  # ISO code, upper case
+    customer_email: str
+    customer_id: str | None
+    product_name: str
+    ui_mode: UiMode
+    return_url: str  # embedded: where Stripe returns ({CHECKOUT_SESSION_ID} filled in)
+    cancel_url: str  # hosted page only
+
+
+@dataclass(frozen=True)
+class CheckoutSession:
+    id: str
+    ui_mode: UiMode
+    client_secret: str | None
+    url: str | None
+
+
+@dataclass(frozen=True)
+class ChargeDetails:
+    """A payment intent as it stands, with its latest charge and balance transaction."""
+
+    payment_intent_id: str
+    status: Literal["pending", "succeeded", "failed"]
+    amount_minor: int
+    currency: str
+    charge_id: str | None
+    balance_transaction_id: str | None
+    fee_minor: int | None
+    net_minor: int | None
+    payment_method_type: str
+    paid_at: datetime | None
+    failure_code: str
+    failure_message: str
+    customer_id: str | None
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    id: str
+    status: str
+    amount_minor: int
+    currency: str
+    created: datetime
+
+
+@dataclass(frozen=True)
+class SubscriptionState:
+    id: str
+    status: str
+    amount_minor: int
+    currency: str
+    interval: str
+    current_period_end: datetime | None
+    cancel_at_period_end: bool
+    canceled_at: datetime | None
+    ended_at: datetime | None
+    cancellation_reason: str
+    cancellation_feedback: str
+    contribution_id: int | None
+    customer_id: str | None
+
+
+@dataclass(frozen=True)
+class BalanceEntry:
+    """One balance transaction in a payout: what it was for (`source`, a charge, refund...)."""
+
+    id: str
+    source_id: str
+    type: str
+
+
+class Gateway(Protocol):
+    name: str
+
+    def checkout_session_create(self, *, request: CheckoutRequest) -> CheckoutSession: ...
+
+    def payment_intent_details(self, *, payment_intent_id: str) -> ChargeDetails: ...
+
+    def invoice_payment_intent_id(self, *, invoice_id: str) -> str | None: ...
+
+    def refund_create(
+        self, *, payment_intent_id: str, amount_minor: int | None, idempotency_key: str
+    ) -> RefundResult: ...
+
+    def billing_portal_url(self, *, customer_id: str, return_url: str) -> str: ...
+
+    def subscription_retrieve(self, *, subscription_id: str) -> SubscriptionState: ...
+
+    def subscription_amount_update(
+        self, *, subscription_id: str, amount_minor: int, idempotency_key: str
+    ) -> SubscriptionState: ...
+
+    def subscription_cancel(
+        self, *, subscription_id: str, comment: str, idempotency_key: str
+    ) -> SubscriptionState: ...
+
+    def payout_balance_entries(self, *, payout_id: str) -> list[BalanceEntry]: ...
+
+
+def gateway_get() -> Gateway:
+    """Return the configured provider: Stripe when a key is set, the demo provider otherwise."""
+    if settings.PAYMENTS_DEMO:
+        from payments.demo_provider import DemoGateway
+
+        return DemoGateway()
+    from payments.stripe_gateway import StripeGateway
+
+    return StripeGateway.from_settings()
+
+
+def webhook_secret() -> str:
+    """Return the secret webhooks are signed with: Stripe's, or the demo provider's own."""
+    if settings.PAYMENTS_DEMO:
+        return str(settings.PAYMENTS_DEMO_WEBHOOK_SECRET)
+    return str(settings.STRIPE_WEBHOOK_SECRET)
+
+
+def expected_livemode() -> bool:
+    """Return whether events must be live ones (a live key) or test ones (test key, demo)."""
+    return bool(settings.STRIPE_LIVEMODE)
+
+
+def subscription_state_from(data: dict[str, Any]) -> SubscriptionState:
+    """Read a subscription object (a webhook's data or an API answer) into our result."""
+    items = (data.get("items") or {}).get("data") or [{}]
+    item = items[0]
+    price = item.get("price") or {}
+    details = data.get("cancellation_details") or {}
+    metadata = data.get("metadata") or {}
+    contribution_id = metadata.get("contribution_id")
+    return SubscriptionState(
+        id=data["id"],
+        status=data["status"],
+        amount_minor=int(price.get("unit_amount") or 0) * int(item.get("quantity") or 1),
+        currency=str(data.get("currency") or price.get("currency") or "").upper(),
+        interval=(price.get("recurring") or {}).get("interval") or "month",
+        current_period_end=stripe_time(item.get("current_period_end")),
+        cancel_at_period_end=bool(data.get("cancel_at_period_end")),
+        canceled_at=stripe_time(data.get("canceled_at")),
+        ended_at=stripe_time(data.get("ended_at")),
+        cancellation_reason=details.get("reason") or "",
+        cancellation_feedback=details.get("feedback") or "",
+        contribution_id=int(str(contribution_id)) if str(contribution_id or "").isdigit() else None,
+        customer_id=stripe_id(data.get("customer")),
+    )

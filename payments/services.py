@@ -1,0 +1,244 @@
+"""Writes: starting a contribution, and what readers and staff may change afterwards.
+
+Calls to the payment provider happen outside our transactions (or after commit), and every one
+carries an idempotency key derived from our own row ids.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from campaigns.models import Campaign, Frequency
+from payments.event_handlers import refund_record, subscription_apply
+from payments.gateway import CheckoutRequest, CheckoutSession, GatewayError, UiMode, gateway_get
+from payments.models import Contribution, Payment, SignInLink, Subscription, Supporter
+from payments.money import fee_cover_minor
+
+
+@dataclass(frozen=True)
+class Attribution:
+    variant_key: str = ""
+    placement: str = ""
+    article_url: str = ""
+    referrer: str = ""
+    utm_source: str = ""
+    utm_medium: str = ""
+    utm_campaign: str = ""
+    utm_content: str = ""
+    utm_term: str = ""
+
+
+def supporter_get_or_create(*, email: str, name: str = "") -> Supporter:
+    """Return the one supporter row for this address, compared case-insensitively."""
+    email = email.strip()
+    supporter = Supporter.objects.filter(email__iexact=email).first()
+    if supporter is None:
+        try:
+            with transaction.atomic():
+                supporter = Supporter.objects.create(email=email, name=name.strip())
+        except IntegrityError:  # created concurrently
+            supporter = Supporter.objects.get(email__iexact=email)
+    elif name and not supporter.name:
+        supporter.name = name.strip()
+        supporter.save(update_fields=["name", "updated_at"])
+    return supporter
+
+
+@dataclass(frozen=True)
+class CheckoutStart:
+    contribution: Contribution
+    session: CheckoutSession
+
+
+def contribution_start(
+    *,
+    campaign: Campaign,
+    frequency: str,
+    amount_minor: int,
+    cover_fees: bool,
+    email: str,
+    name: str,
+    marketing_consent: bool,
+    attribution: Attribution,
+    base_url: str,
+) -> CheckoutStart:
+    """Record the reader's intent, then open a Checkout Session for exactly that amount.
+
+    The amount was validated against the campaign's currency limits by the form; nothing the
+    browser sends is used as a price except through that validation.
+    """
+    fee = fee_cover_minor(amount_minor) if cover_fees else 0
+    with transaction.atomic():
+        supporter = supporter_get_or_create(email=email, name=name)
+        contribution = Contribution.objects.create(
+            supporter=supporter,
+            frequency=frequency,
+            amount_minor=amount_minor,
+            fee_cover=cover_fees,
+            fee_cover_minor=fee,
+            currency=campaign.currency,
+            provider=(
+                Contribution.Provider.DEMO
+                if settings.PAYMENTS_DEMO
+                else Contribution.Provider.STRIPE
+            ),
+            livemode=settings.STRIPE_LIVEMODE,
+            marketing_consent=marketing_consent,
+            marketing_consent_text=settings.PAYMENTS_MARKETING_CONSENT_TEXT
+            if marketing_consent
+            else "",
+            marketing_consent_at=timezone.now() if marketing_consent else None,
+            campaign=campaign,
+            **attribution.__dict__,
+        )
+    thanks = base_url + reverse("payments:thanks")
+    ui_mode: UiMode = "embedded_page"
+    if settings.PAYMENTS_DEMO or settings.PAYMENTS_CHECKOUT_UI_MODE == "hosted_page":
+        ui_mode = "hosted_page"
+    session = gateway_get().checkout_session_create(
+        request=CheckoutRequest(
+            contribution_id=contribution.pk,
+            frequency=frequency,
+            amount_minor=contribution.charge_minor,
+            currency=contribution.currency,
+            customer_email=supporter.email,
+            customer_id=supporter.stripe_customer_id,
+            product_name=_product_name(frequency),
+            ui_mode=ui_mode,
+            return_url=thanks + "?session_id={CHECKOUT_SESSION_ID}",
+            cancel_url=base_url + reverse("payments:support", args=[campaign.slug]),
+        )
+    )
+    contribution.stripe_checkout_session_id = session.id
+    contribution.save(update_fields=["stripe_checkout_session_id", "updated_at"])
+    return CheckoutStart(contribution=contribution, session=session)
+
+
+def _product_name(frequency: str) -> str:
+    words = {Frequency.MONTHLY: "Monthly ", Frequency.ANNUAL: "Annual "}
+    return (
+        f"{words.get(Frequency(frequency), '')}contribution to {settings.PAYMENTS_PUBLISHER_NAME}"
+    )
+
+
+# --- Self-service --------------------------------------------------------------------------------
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def sign_in_link_create(*, email: str) -> tuple[Supporter, str] | None:
+    """Create a one-time sign-in token for a known supporter; return it (only its hash is kept)."""
+    supporter = Supporter.objects.filter(email__iexact=email.strip()).first()
+    if supporter is None:
+        return None
+    token = secrets.token_urlsafe(32)
+    SignInLink.objects.create(
+        supporter=supporter,
+        token_hash=_token_hash(token),
+        expires_at=timezone.now() + timedelta(minutes=settings.PAYMENTS_SIGN_IN_LINK_MINUTES),
+    )
+    return supporter, token
+
+
+def sign_in_link_check(*, token: str) -> SignInLink | None:
+    """Return the unused, unexpired link for a token, without using it up."""
+    return SignInLink.objects.filter(
+        token_hash=_token_hash(token), used_at__isnull=True, expires_at__gt=timezone.now()
+    ).first()
+
+
+def sign_in_link_use(*, token: str) -> Supporter | None:
+    """Use a sign-in link once; a second use, or an expired link, gives None."""
+    with transaction.atomic():
+        link = (
+            SignInLink.objects.select_for_update()
+            .select_related("supporter")
+            .filter(token_hash=_token_hash(token), used_at__isnull=True)
+            .first()
+        )
+        if link is None or link.expires_at <= timezone.now():
+            return None
+        link.used_at = timezone.now()
+        link.save(update_fields=["used_at"])
+        return link.supporter
+
+
+def subscription_amount_change(*, subscription: Subscription, amount_minor: int) -> Subscription:
+    """Charge a new amount from the next period on (through the provider, then mirrored)."""
+    if subscription.status == Subscription.Status.CANCELED:
+        raise GatewayError("This contribution has been cancelled.")
+    version = int(subscription.updated_at.timestamp())
+    key = f"subscription-{subscription.pk}-amount-{amount_minor}-{version}"
+    state = gateway_get().subscription_amount_update(
+        subscription_id=subscription.stripe_subscription_id,
+        amount_minor=amount_minor,
+        idempotency_key=key,
+    )
+    with transaction.atomic():
+        contribution = Contribution.objects.select_for_update().get(pk=subscription.contribution_id)
+        contribution.amount_minor = amount_minor
+        contribution.fee_cover_minor = 0
+        contribution.save(update_fields=["amount_minor", "fee_cover_minor", "updated_at"])
+        return subscription_apply(contribution=contribution, state=state, at=timezone.now())
+
+
+def subscription_cancel(*, subscription: Subscription, reason: str) -> Subscription:
+    """Cancel a recurring contribution now, keeping the reader's (or staff's) reason."""
+    state = gateway_get().subscription_cancel(
+        subscription_id=subscription.stripe_subscription_id,
+        comment=reason,
+        idempotency_key=f"subscription-{subscription.pk}-cancel",
+    )
+    with transaction.atomic():
+        contribution = Contribution.objects.select_for_update().get(pk=subscription.contribution_id)
+        mirrored = subscription_apply(contribution=contribution, state=state, at=timezone.now())
+        contribution.save(update_fields=["status", "canceled_at", "updated_at"])
+        mirrored.cancel_reason = reason[:2000]
+        mirrored.save(update_fields=["cancel_reason", "updated_at"])
+        return mirrored
+
+
+def billing_portal_url(*, supporter: Supporter, return_url: str) -> str:
+    """Return a Stripe Billing Portal link where the supporter updates their payment method."""
+    if not supporter.stripe_customer_id:
+        raise GatewayError("There is no saved payment method for this address yet.")
+    return gateway_get().billing_portal_url(
+        customer_id=supporter.stripe_customer_id, return_url=return_url
+    )
+
+
+def payment_refund(*, payment: Payment, amount_minor: int | None, staff_user_id: int) -> None:
+    """Refund (part of) a payment through the provider and record the refund once."""
+    if payment.status != Payment.Status.SUCCEEDED or not payment.stripe_payment_intent_id:
+        raise GatewayError("Only a successful payment can be refunded.")
+    left = payment.gross_minor - payment.refunded_minor
+    if amount_minor is not None and not 0 < amount_minor <= left:
+        raise GatewayError(f"The refund must be between 1 and {left} (minor units).")
+    if left <= 0:
+        raise GatewayError("This payment has been refunded in full already.")
+    result = gateway_get().refund_create(
+        payment_intent_id=payment.stripe_payment_intent_id,
+        amount_minor=amount_minor,
+        idempotency_key=f"payment-{payment.pk}-refund-{payment.refunded_minor}-{amount_minor}",
+    )
+    with transaction.atomic():
+        locked = Payment.objects.select_for_update().get(pk=payment.pk)
+        refund_record(
+            payment=locked,
+            refund_id=result.id,
+            amount_minor=result.amount_minor,
+            status=result.status,
+            reason="requested_by_customer",
+            refunded_at=result.created,
+            requested_by_id=staff_user_id,
+        )

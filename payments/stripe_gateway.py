@@ -1,0 +1,290 @@
+"""The one door to Stripe: the only module that imports `stripe`.
+
+It pins the API version, derives every idempotency key from our own row ids, checks webhook
+signatures with Stripe's own code, and turns Stripe objects into the small results of
+`payments.gateway`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import stripe
+from django.conf import settings
+from stripe.params import (
+    RefundCreateParams,
+    SubscriptionCancelParams,
+    SubscriptionUpdateParams,
+)
+from stripe.params.billing_portal import SessionCreateParams as PortalSessionCreateParams
+from stripe.params.checkout import SessionCreateParams
+
+from payments.gateway import (
+    BalanceEntry,
+    ChargeDetails,
+    CheckoutRequest,
+    CheckoutSession,
+    GatewayError,
+    RefundResult,
+    SubscriptionState,
+    WebhookSignatureInvalid,
+    stripe_id,
+    stripe_time,
+    subscription_state_from,
+)
+
+API_VERSION = "2026-10-28.endive"
+INTERVALS: dict[str, Literal["month", "year"]] = {"monthly": "month", "annual": "year"}
+
+
+def _translate(error: stripe.StripeError) -> GatewayError:
+    transient = isinstance(
+        error, (stripe.APIConnectionError, stripe.RateLimitError, stripe.APIError)
+    )
+    return GatewayError(error.user_message or str(error), transient=transient)
+
+
+def webhook_payload_verify(*, payload: bytes, signature: str, secret: str, tolerance: int) -> None:
+    """Check a webhook's signature and age with Stripe's own verification."""
+    try:
+        stripe.WebhookSignature.verify_header(payload, signature, secret, tolerance)
+    except stripe.SignatureVerificationError as error:
+        raise WebhookSignatureInvalid(str(error)) from error
+
+
+def webhook_signature_header(*, payload: bytes, secret: str, timestamp: int | None = None) -> str:
+    """Return a `Stripe-Signature` header for `payload`, as Stripe computes it.
+
+    The demo provider signs its events with this, and tests sign the events they post.
+    """
+    signed_at = int(time.time()) if timestamp is None else timestamp
+    signed = f"{signed_at}.".encode() + payload
+    digest = hmac.new(secret.encode(), signed, hashlib.sha256).hexdigest()
+    return f"t={signed_at},v1={digest}"
+
+
+class StripeGateway:
+    name = "stripe"
+
+    def __init__(self, *, api_key: str, http_client: Any = None) -> None:
+        self.client = stripe.StripeClient(
+            api_key,
+            stripe_version=API_VERSION,
+            max_network_retries=2,
+            http_client=http_client,
+        )
+
+    @classmethod
+    def from_settings(cls) -> StripeGateway:
+        return cls(api_key=settings.STRIPE_SECRET_KEY)
+
+    def checkout_session_create(self, *, request: CheckoutRequest) -> CheckoutSession:
+        """Create the Checkout Session for a contribution (idempotent per contribution)."""
+        metadata = {"contribution_id": str(request.contribution_id)}
+        price_data: Any = {
+            "currency": request.currency.lower(),
+            "unit_amount": request.amount_minor,
+            "product_data": {"name": request.product_name},
+        }
+        params: SessionCreateParams = {
+            "ui_mode": request.ui_mode,
+            "client_reference_id": str(request.contribution_id),
+            "metadata": metadata,
+            "line_items": [{"quantity": 1, "price_data": price_data}],
+        }
+        if request.customer_id:
+            params["customer"] = request.customer_id
+        else:
+            params["customer_email"] = request.customer_email
+        if request.frequency in INTERVALS:
+            price_data["recurring"] = {"interval": INTERVALS[request.frequency]}
+            params["mode"] = "subscription"
+            params["subscription_data"] = {"metadata": metadata}
+        else:
+            params["mode"] = "payment"
+            params["submit_type"] = "donate"
+            params["payment_intent_data"] = {"metadata": metadata}
+            if not request.customer_id:
+                params["customer_creation"] = "always"
+        if request.ui_mode == "embedded_page":
+            params["return_url"] = request.return_url
+        else:
+            params["success_url"] = request.return_url
+            params["cancel_url"] = request.cancel_url
+        try:
+            session = self.client.v1.checkout.sessions.create(
+                params, {"idempotency_key": f"contribution-{request.contribution_id}-checkout"}
+            )
+        except stripe.StripeError as error:
+            raise _translate(error) from error
+        return CheckoutSession(
+            id=session.id,
+            ui_mode=request.ui_mode,
+            client_secret=session.client_secret,
+            url=session.url,
+        )
+
+    def payment_intent_details(self, *, payment_intent_id: str) -> ChargeDetails:
+        """Re-read a payment intent with its latest charge and that charge's balance transaction."""
+        try:
+            intent = self.client.v1.payment_intents.retrieve(
+                payment_intent_id, {"expand": ["latest_charge.balance_transaction"]}
+            )
+        except stripe.StripeError as error:
+            raise _translate(error) from error
+        charge = intent.latest_charge if not isinstance(intent.latest_charge, str) else None
+        status: Literal["pending", "succeeded", "failed"] = "pending"
+        if intent.status == "succeeded":
+            status = "succeeded"
+        elif intent.status in ("canceled", "requires_payment_method") and charge is not None:
+            status = "failed"
+        fee = net = None
+        balance_id = None
+        method = ""
+        paid_at = None
+        failure_code = failure_message = ""
+        if charge is not None:
+            balance = charge.balance_transaction
+            if balance is not None and not isinstance(balance, str):
+                balance_id, fee, net = balance.id, balance.fee, balance.net
+            else:
+                balance_id = balance
+            details = charge.payment_method_details
+            method = details.type if details is not None else ""
+            paid_at = stripe_time(charge.created) if status == "succeeded" else None
+            failure_code = charge.failure_code or ""
+            failure_message = charge.failure_message or ""
+        return ChargeDetails(
+            payment_intent_id=intent.id,
+            status=status,
+            amount_minor=intent.amount,
+            currency=intent.currency.upper(),
+            charge_id=charge.id if charge is not None else stripe_id(intent.latest_charge),
+            balance_transaction_id=balance_id,
+            fee_minor=fee,
+            net_minor=net,
+            payment_method_type=method,
+            paid_at=paid_at,
+            failure_code=failure_code,
+            failure_message=failure_message,
+            customer_id=stripe_id(intent.customer),
+        )
+
+    def invoice_payment_intent_id(self, *, invoice_id: str) -> str | None:
+        """Return the payment intent that paid (or tried to pay) an invoice."""
+        try:
+            payments = self.client.v1.invoice_payments.list({"invoice": invoice_id, "limit": 10})
+        except stripe.StripeError as error:
+            raise _translate(error) from error
+        chosen = None
+        for invoice_payment in payments.data:
+            if invoice_payment.payment.type != "payment_intent":
+                continue
+            if chosen is None or invoice_payment.is_default:
+                chosen = stripe_id(invoice_payment.payment.payment_intent)
+        return chosen
+
+    def refund_create(
+        self, *, payment_intent_id: str, amount_minor: int | None, idempotency_key: str
+    ) -> RefundResult:
+        params: RefundCreateParams = {
+            "payment_intent": payment_intent_id,
+            "reason": "requested_by_customer",
+        }
+        if amount_minor is not None:
+            params["amount"] = amount_minor
+        try:
+            refund = self.client.v1.refunds.create(params, {"idempotency_key": idempotency_key})
+        except stripe.StripeError as error:
+            raise _translate(error) from error
+        return RefundResult(
+            id=refund.id,
+            status=refund.status or "",
+            amount_minor=refund.amount,
+            currency=refund.currency.upper(),
+            created=datetime.fromtimestamp(refund.created, tz=UTC),
+        )
+
+    def billing_portal_url(self, *, customer_id: str, return_url: str) -> str:
+        params: PortalSessionCreateParams = {"customer": customer_id, "return_url": return_url}
+        try:
+            session = self.client.v1.billing_portal.sessions.create(params)
+        except stripe.StripeError as error:
+            raise _translate(error) from error
+        return session.url
+
+    def subscription_retrieve(self, *, subscription_id: str) -> SubscriptionState:
+        try:
+            subscription = self.client.v1.subscriptions.retrieve(subscription_id)
+        except stripe.StripeError as error:
+            raise _translate(error) from error
+        return subscription_state_from(subscription.to_dict())
+
+    def subscription_amount_update(
+        self, *, subscription_id: str, amount_minor: int, idempotency_key: str
+    ) -> SubscriptionState:
+        """Charge `amount_minor` from the next period on, without prorating."""
+        try:
+            current = self.client.v1.subscriptions.retrieve(subscription_id)
+            item = current["items"].data[0]
+            params: SubscriptionUpdateParams = {
+                "items": [
+                    {
+                        "id": item.id,
+                        "price_data": {
+                            "currency": item.price.currency,
+                            "product": str(stripe_id(item.price.product)),
+                            "unit_amount": amount_minor,
+                            "recurring": {
+                                "interval": item.price.recurring.interval
+                                if item.price.recurring
+                                else "month"
+                            },
+                        },
+                    }
+                ],
+                "proration_behavior": "none",
+            }
+            updated = self.client.v1.subscriptions.update(
+                subscription_id, params, {"idempotency_key": idempotency_key}
+            )
+        except stripe.StripeError as error:
+            raise _translate(error) from error
+        return subscription_state_from(updated.to_dict())
+
+    def subscription_cancel(
+        self, *, subscription_id: str, comment: str, idempotency_key: str
+    ) -> SubscriptionState:
+        params: SubscriptionCancelParams = {}
+        if comment:
+            params["cancellation_details"] = {"comment": comment[:500]}
+        try:
+            canceled = self.client.v1.subscriptions.cancel(
+                subscription_id, params, {"idempotency_key": idempotency_key}
+            )
+        except stripe.StripeError as error:
+            raise _translate(error) from error
+        return subscription_state_from(canceled.to_dict())
+
+    def payout_balance_entries(self, *, payout_id: str) -> list[BalanceEntry]:
+        entries = []
+        try:
+            for txn in self.client.v1.balance_transactions.list(
+                {"payout": payout_id, "limit": 100}
+            ).auto_paging_iter():
+                source = stripe_id(txn.source)
+                if source:
+                    entries.append(BalanceEntry(id=txn.id, source_id=source, type=txn.type))
+        except stripe.StripeError as error:
+            raise _translate(error) from error
+        return entries
+
+
+def event_json(event: dict[str, Any]) -> bytes:
+    """Serialise an event the way it is posted (used by the demo provider and tests)."""
+    return json.dumps(event, separators=(",", ":")).encode()

@@ -1,0 +1,57 @@
+"""Thin, idempotent Celery tasks: they take ids and call a service."""
+
+from celery import shared_task
+
+from payments import receipts, webhooks
+
+
+@shared_task(acks_late=True, ignore_result=True)
+def webhook_event_apply(event_pk: int) -> str:
+    """Apply one stored webhook event (a failure is recorded on the event for the sweep)."""
+    return webhooks.webhook_event_process(event_pk=event_pk)
+
+
+@shared_task(ignore_result=True)
+def webhook_events_sweep() -> int:
+    """Apply events stored but never applied (broker down) and retry failed ones."""
+    due = webhooks.webhook_events_due()
+    for event_pk in due:
+        webhooks.webhook_event_process(event_pk=event_pk)
+    receipts.receipts_missing_enqueue()
+    return len(due)
+
+
+@shared_task(
+    acks_late=True,
+    ignore_result=True,
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=8,
+)
+def receipt_send(payment_pk: int) -> None:
+    """Send a payment's receipt once (the send ledger makes a second run a no-op)."""
+    receipts.receipt_send(payment_pk=payment_pk)
+
+
+@shared_task(
+    acks_late=True,
+    ignore_result=True,
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=8,
+)
+def payment_failed_notice_send(payment_pk: int) -> None:
+    """Tell a supporter once that a payment failed, with a link to update their card."""
+    receipts.payment_failed_notice_send(payment_pk=payment_pk)
+
+
+@shared_task(ignore_result=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def receipt_resend(payment_pk: int) -> None:
+    """Send a copy of a receipt a reader or staff asked for."""
+    receipts.receipt_resend_by_id(payment_pk=payment_pk)
+
+
+@shared_task(ignore_result=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+def sign_in_email_send(supporter_pk: int, url: str) -> None:
+    """E-mail a self-service sign-in link."""
+    receipts.sign_in_email_send(supporter_pk=supporter_pk, url=url)

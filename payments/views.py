@@ -1,0 +1,300 @@
+"""Reader-facing pages: support form, checkout, thank-you, demo checkout, and the webhook."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.clickjacking import xframe_options_exempt
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from antiabuse import client_ip
+from antiabuse.challenge import TOKEN_FIELD, challenge_verify
+from antiabuse.ratelimit import RateLimit
+from campaigns.models import Campaign
+from payments import demo_provider
+from payments.forms import SupportForm, attribution_from, campaign_frequencies, campaign_presets
+from payments.gateway import GatewayError
+from payments.models import Contribution
+from payments.money import fee_cover_minor, money_format
+from payments.services import Attribution, contribution_start
+from payments.webhooks import WebhookRejected, webhook_event_receive
+
+logger = logging.getLogger(__name__)
+
+BUSY_MESSAGE = (
+    "We have received many attempts from your connection or for this e-mail address. "
+    "Please wait a while and try again."
+)
+
+
+def checkout_limits() -> tuple[RateLimit, RateLimit]:
+    window = settings.PAYMENTS_LIMIT_WINDOW_SECONDS
+    return (
+        RateLimit("payments-checkout-ip", settings.PAYMENTS_CHECKOUT_LIMIT_PER_IP, window),
+        RateLimit("payments-checkout-email", settings.PAYMENTS_CHECKOUT_LIMIT_PER_EMAIL, window),
+    )
+
+
+def _live_campaign(slug: str) -> Campaign | None:
+    return Campaign.objects.filter(slug=slug, status=Campaign.Status.LIVE).first()
+
+
+def _initial(campaign: Campaign, request: HttpRequest) -> dict[str, object]:
+    frequencies = campaign_frequencies(campaign)
+    frequency = request.GET.get("frequency", "")
+    if frequency not in frequencies:
+        frequency = frequencies[0] if frequencies else ""
+    presets, default = campaign_presets(campaign, frequency) if frequency else ([], None)
+    initial: dict[str, object] = {"frequency": frequency, "amount": default}
+    asked = request.GET.get("amount", "")
+    if asked.isdigit():
+        if int(asked) in presets:
+            initial["amount"] = int(asked)
+        else:
+            low, high = settings.PAYMENTS_AMOUNT_LIMITS.get(campaign.currency, (100, 500000))
+            if low <= int(asked) <= high:
+                initial["amount"] = "custom"
+                initial["custom_amount"] = f"{int(asked) / 100:.2f}"
+    initial.update(attribution_from(request.GET))
+    if not initial.get("referrer"):
+        referrer = request.META.get("HTTP_REFERER", "")
+        initial["referrer"] = referrer if referrer.startswith(("http://", "https://")) else ""
+    return initial
+
+
+def _support_context(campaign: Campaign, form: SupportForm, error: str = "") -> dict[str, object]:
+    options: list[dict[str, Any]] = []
+    for frequency in campaign_frequencies(campaign):
+        presets, default = campaign_presets(campaign, frequency)
+        options.append(
+            {
+                "frequency": frequency,
+                "default": default,
+                "presets": [
+                    {
+                        "minor": p,
+                        "label": money_format(p, campaign.currency),
+                        "fee": money_format(fee_cover_minor(p), campaign.currency),
+                    }
+                    for p in presets
+                ],
+            }
+        )
+    examples = [f"{p['label']} adds {p['fee']}" for p in options[0]["presets"]] if options else []
+    return {
+        "campaign": campaign,
+        "form": form,
+        "fee_examples": ", ".join(examples),
+        "fee_fixed_text": money_format(settings.PAYMENTS_FEE_COVER_FIXED_MINOR, campaign.currency),
+        "options": options,
+        "error": error,
+        "demo": settings.PAYMENTS_DEMO,
+        "fee_percent": settings.PAYMENTS_FEE_COVER_PERCENT,
+        "fee_fixed": settings.PAYMENTS_FEE_COVER_FIXED_MINOR,
+        "symbol": money_format(0, campaign.currency).replace("0.00", "").strip(),
+    }
+
+
+def _support_page(
+    request: HttpRequest, campaign: Campaign, form: SupportForm, error: str = "", status: int = 200
+) -> HttpResponse:
+    context = _support_context(campaign, form, error)
+    return render(request, "payments/support.html", context, status=status)
+
+
+@never_cache
+@xframe_options_exempt
+@require_http_methods(["GET", "POST"])
+def support(request: HttpRequest, slug: str) -> HttpResponse:
+    """The support page of a campaign: choose, validate, then go to checkout."""
+    campaign = _live_campaign(slug)
+    if campaign is None or not campaign_frequencies(campaign):
+        return render(request, "payments/unavailable.html", status=404)
+    if request.method == "GET":
+        form = SupportForm(initial=_initial(campaign, request), campaign=campaign)
+        return _support_page(request, campaign, form)
+
+    form = SupportForm(request.POST, campaign=campaign)
+    by_ip, by_email = checkout_limits()
+    ip = client_ip(request)
+    if not by_ip.allow(ip):
+        return render(
+            request,
+            "payments/support.html",
+            _support_context(campaign, form, BUSY_MESSAGE),
+            status=429,
+        )
+    if not form.is_valid():
+        return render(
+            request, "payments/support.html", _support_context(campaign, form), status=400
+        )
+    data = form.cleaned_data
+    if not by_email.allow(data["email"].lower()):
+        return render(
+            request,
+            "payments/support.html",
+            _support_context(campaign, form, BUSY_MESSAGE),
+            status=429,
+        )
+    if not challenge_verify(token=request.POST.get(TOKEN_FIELD, ""), remote_ip=ip):
+        error = "Please complete the check that you are not a robot, then try again."
+        return render(
+            request, "payments/support.html", _support_context(campaign, form, error), status=400
+        )
+    try:
+        started = contribution_start(
+            campaign=campaign,
+            frequency=data["frequency"],
+            amount_minor=data["amount_minor"],
+            cover_fees=data["cover_fees"],
+            email=data["email"],
+            name=data["name"],
+            marketing_consent=data["marketing_consent"],
+            attribution=Attribution(
+                variant_key=data["variant"],
+                placement=data["placement"],
+                article_url=data["article"],
+                referrer=data["referrer"],
+                utm_source=data["utm_source"],
+                utm_medium=data["utm_medium"],
+                utm_campaign=data["utm_campaign"],
+                utm_content=data["utm_content"],
+                utm_term=data["utm_term"],
+            ),
+            base_url=request.build_absolute_uri("/").rstrip("/"),
+        )
+    except GatewayError:
+        logger.warning("checkout session could not be created", exc_info=True)
+        error = "Payments are not available right now. Nothing was charged; please try again soon."
+        return render(
+            request, "payments/support.html", _support_context(campaign, form, error), status=503
+        )
+    session = started.session
+    if session.ui_mode == "embedded_page" and session.client_secret:
+        return render(
+            request,
+            "payments/checkout_embedded.html",
+            {
+                "campaign": campaign,
+                "client_secret": session.client_secret,
+                "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
+                "fallback_url": session.url,
+            },
+        )
+    assert session.url
+    return redirect(session.url)
+
+
+@never_cache
+@xframe_options_exempt
+def thanks(request: HttpRequest) -> HttpResponse:
+    """Thank the reader and set the supporter marker (link fragment and postMessage)."""
+    session_id = request.GET.get("session_id", "")[:255]
+    contribution = (
+        Contribution.objects.select_related("campaign", "supporter")
+        .filter(stripe_checkout_session_id=session_id)
+        .first()
+        if session_id
+        else None
+    )
+    if contribution is None:
+        return render(request, "payments/thanks_unknown.html", status=404)
+    failed = contribution.status in (Contribution.Status.FAILED, Contribution.Status.EXPIRED)
+    confirmed = contribution.first_paid_at is not None
+    back = contribution.article_url + "#rs-supporter" if contribution.article_url else ""
+    return render(
+        request,
+        "payments/thanks.html",
+        {
+            "contribution": contribution,
+            "amount": money_format(contribution.charge_minor, contribution.currency),
+            "confirmed": confirmed,
+            "failed": failed,
+            "article_link": back,
+        },
+    )
+
+
+@csrf_exempt
+@require_POST
+def stripe_webhook(request: HttpRequest) -> HttpResponse:
+    """Receive a Stripe event: verify, store once, answer fast; a worker applies it."""
+    try:
+        intake = webhook_event_receive(
+            payload=request.body, signature=request.headers.get("Stripe-Signature", "")
+        )
+    except WebhookRejected as error:
+        return JsonResponse({"error": str(error)}, status=400)
+    return JsonResponse({"received": intake.event_id, "duplicate": not intake.created})
+
+
+# --- Demo provider -------------------------------------------------------------------------------
+
+
+def _demo_session(session_id: str) -> dict[str, object]:
+    if not settings.PAYMENTS_DEMO:
+        raise Http404("The demo provider is off.")
+    session = demo_provider.demo_checkout_session(session_id=session_id)
+    if session is None:
+        raise Http404("No such demo checkout.")
+    return session
+
+
+@never_cache
+@xframe_options_exempt
+@require_http_methods(["GET", "POST"])
+def demo_checkout(request: HttpRequest, session_id: str) -> HttpResponse:
+    """A local stand-in for Stripe Checkout that accepts Stripe's test cards."""
+    session = _demo_session(session_id)
+    error = ""
+    if request.method == "POST":
+        outcome = demo_provider.demo_checkout_pay(
+            session_id=session_id, card_number=request.POST.get("card_number", "")[:40]
+        )
+        if outcome.redirect_url:
+            return redirect(outcome.redirect_url)
+        if outcome.needs_authentication:
+            return redirect("payments:demo-authenticate", session_id=session_id)
+        error = outcome.error
+    amount = int(str(session["amount_total"]))
+    currency = str(session["currency"]).upper()
+    return render(
+        request,
+        "payments/demo_checkout.html",
+        {
+            "session": session,
+            "amount": money_format(amount, currency),
+            "recurring": session.get("recurring_interval"),
+            "error": error,
+        },
+        status=402 if error else 200,
+    )
+
+
+@never_cache
+@xframe_options_exempt
+@require_http_methods(["GET", "POST"])
+def demo_authenticate(request: HttpRequest, session_id: str) -> HttpResponse:
+    """The demo's 3-D Secure step: the reader approves or fails the authentication."""
+    _demo_session(session_id)
+    if request.method == "POST":
+        outcome = demo_provider.demo_checkout_authenticate(
+            session_id=session_id, approve=request.POST.get("decision") == "approve"
+        )
+        if outcome.redirect_url:
+            return redirect(outcome.redirect_url)
+        session = _demo_session(session_id)
+        amount = money_format(int(str(session["amount_total"])), str(session["currency"]).upper())
+        return render(
+            request,
+            "payments/demo_checkout.html",
+            {"session": session, "amount": amount, "error": outcome.error},
+            status=402,
+        )
+    return render(request, "payments/demo_authenticate.html", {"session_id": session_id})

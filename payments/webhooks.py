@@ -1,0 +1,163 @@
+"""Webhook intake (verify, store once, enqueue) and event processing (apply once, in a worker).
+
+Stripe is the source of truth. The endpoint only proves an event came from Stripe (or from the
+demo provider, signed the same way), stores it under its unique event id and enqueues it. A worker
+applies it under a row lock, so a duplicate delivery or a second worker changes nothing. Events
+that could not be enqueued (broker down) or failed are applied later by `webhook_events_sweep`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from payments.event_handlers import HANDLERS, EventNotApplicable, EventNotReady
+from payments.gateway import (
+    GatewayError,
+    WebhookSignatureInvalid,
+    expected_livemode,
+    webhook_secret,
+)
+from payments.models import WebhookEvent
+from payments.stripe_gateway import webhook_payload_verify
+
+logger = logging.getLogger(__name__)
+
+
+class WebhookRejected(Exception):
+    """The request is not an event we accept; the message says why (answered with 400)."""
+
+
+@dataclass(frozen=True)
+class Intake:
+    event_id: str
+    created: bool
+
+
+def webhook_event_receive(*, payload: bytes, signature: str) -> Intake:
+    """Verify, parse and store one delivery; enqueue it for a worker after commit.
+
+    A second delivery of the same event id changes nothing and is reported as not created.
+    """
+    try:
+        webhook_payload_verify(
+            payload=payload,
+            signature=signature,
+            secret=webhook_secret(),
+            tolerance=settings.STRIPE_WEBHOOK_TOLERANCE_SECONDS,
+        )
+    except WebhookSignatureInvalid as error:
+        raise WebhookRejected(f"signature check failed: {error}") from error
+    try:
+        data = json.loads(payload)
+        event_id, event_type = str(data["id"]), str(data["type"])
+        livemode, created = bool(data["livemode"]), int(data["created"])
+        data["data"]["object"]["id"]
+    except (ValueError, KeyError, TypeError) as error:
+        raise WebhookRejected("the body is not a Stripe event") from error
+    if livemode != expected_livemode():
+        mode = "live" if livemode else "test"
+        raise WebhookRejected(f"a {mode} event was sent to an endpoint in the other mode")
+    try:
+        with transaction.atomic():
+            event = WebhookEvent.objects.create(
+                stripe_event_id=event_id,
+                type=event_type,
+                livemode=livemode,
+                api_version=str(data.get("api_version") or ""),
+                created=datetime.fromtimestamp(created, tz=UTC),
+                payload=data,
+            )
+            transaction.on_commit(lambda: webhook_event_enqueue(event_pk=event.pk))
+    except IntegrityError:
+        return Intake(event_id=event_id, created=False)
+    return Intake(event_id=event_id, created=True)
+
+
+def webhook_event_enqueue(*, event_pk: int) -> None:
+    """Hand an event to the workers; if the broker is down, the sweep applies it later."""
+    from payments.tasks import webhook_event_apply
+
+    try:
+        webhook_event_apply.apply_async((event_pk,), retry=False)
+    except Exception:  # any broker failure: the event is stored, the sweep will apply it
+        logger.warning("could not enqueue webhook event; the sweep will apply it", exc_info=True)
+
+
+def webhook_event_process(*, event_pk: int) -> str:
+    """Apply a stored event once; return its status afterwards.
+
+    The event's row lock makes concurrent attempts wait and then see it already processed.
+    """
+    with transaction.atomic():
+        event = WebhookEvent.objects.select_for_update().get(pk=event_pk)
+        if event.status in (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED):
+            return event.status
+        event.attempts += 1
+        handler = HANDLERS.get(event.type)
+        if handler is None:
+            event.status = WebhookEvent.Status.IGNORED
+            event.last_error = ""
+        else:
+            try:
+                with transaction.atomic():
+                    handler(event.payload["data"]["object"], event.created)
+            except EventNotApplicable as reason:
+                event.status = WebhookEvent.Status.IGNORED
+                event.last_error = str(reason)
+            except (EventNotReady, GatewayError) as error:
+                event.status = WebhookEvent.Status.FAILED
+                event.last_error = str(error)
+                logger.info("webhook event not applied yet", extra={"event": event.pk})
+            except Exception as error:  # recorded for the replay command; the worker goes on
+                event.status = WebhookEvent.Status.FAILED
+                event.last_error = f"{type(error).__name__}: {error}"
+                logger.exception("webhook event failed", extra={"event": event.pk})
+            else:
+                event.status = WebhookEvent.Status.PROCESSED
+                event.last_error = ""
+        event.processed_at = timezone.now()
+        event.save(update_fields=["status", "attempts", "last_error", "processed_at"])
+        return event.status
+
+
+def webhook_events_due(*, now: datetime | None = None) -> list[int]:
+    """Return events the sweep should apply: stored but never applied, or failed and retryable."""
+    now = now or timezone.now()
+    stale = now - timedelta(seconds=settings.PAYMENTS_WEBHOOK_SWEEP_AFTER_SECONDS)
+    never_applied = WebhookEvent.objects.filter(
+        status=WebhookEvent.Status.RECEIVED, received_at__lt=stale
+    )
+    failed = WebhookEvent.objects.filter(
+        status=WebhookEvent.Status.FAILED,
+        attempts__lt=settings.PAYMENTS_WEBHOOK_MAX_ATTEMPTS,
+        processed_at__lt=stale,
+    )
+    ids = list(never_applied.order_by("created").values_list("pk", flat=True)[:1000])
+    ids += list(failed.order_by("created").values_list("pk", flat=True)[:1000])
+    return ids
+
+
+def webhook_events_replay(*, stripe_event_id: str | None = None) -> dict[str, Any]:
+    """Apply one event again (by Stripe id, whatever its status), or every failed event.
+
+    Return each event's status afterwards.
+    """
+    events = WebhookEvent.objects.all()
+    if stripe_event_id:
+        events = events.filter(stripe_event_id=stripe_event_id)
+    else:
+        events = events.filter(status=WebhookEvent.Status.FAILED)
+    results = {}
+    for pk, event_id in events.order_by("created").values_list("pk", "stripe_event_id"):
+        # Handlers are idempotent, so applying a processed event again only re-reads Stripe.
+        WebhookEvent.objects.filter(pk=pk).update(status=WebhookEvent.Status.RECEIVED)
+        results[event_id] = webhook_event_process(event_pk=pk)
+    return results
