@@ -21,6 +21,7 @@ from django.http import (
     HttpResponseRedirect,
     StreamingHttpResponse,
 )
+from django.http.response import HttpResponseBase
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -50,7 +51,7 @@ def may_export(request: HttpRequest) -> bool:
     )
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -70,7 +71,7 @@ def default_filters(today: dt.date) -> ReportFilters:
 
 
 @admin.register(FinanceDashboard)
-class FinanceDashboardAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class FinanceDashboardAdmin(admin.ModelAdmin):
     """The dashboard replaces the list page; exports hang off it."""
 
     def has_module_permission(self, request: HttpRequest) -> bool:
@@ -131,7 +132,7 @@ class FinanceDashboardAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         }
         return TemplateResponse(request, "finance/admin/dashboard.html", context)
 
-    def export_view(self, request: HttpRequest) -> HttpResponse:
+    def export_view(self, request: HttpRequest) -> HttpResponseBase:
         if not may_export(request):
             raise Http404
         dashboard = reverse("admin:finance_financedashboard_changelist")
@@ -148,7 +149,7 @@ class FinanceDashboardAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         rows = services.export_row_estimate(kind=kind, filters=filters)
         if rows > settings.FINANCE_EXPORT_INLINE_MAX_ROWS:
             job = services.export_job_create(
-                user=request.user,  # type: ignore[arg-type]
+                user=request.user,
                 kind=kind,
                 fmt=fmt,
                 filters=filters,
@@ -199,7 +200,7 @@ def _audited_csv(request: HttpRequest, kind: str, filters: ReportFilters) -> Ite
 
 def _xlsx_response(
     request: HttpRequest, kind: str, filters: ReportFilters, name: str
-) -> HttpResponse:
+) -> HttpResponseBase:
     handle = tempfile.NamedTemporaryFile(suffix=".xlsx", delete=False)  # noqa: SIM115
     handle.close()
     try:
@@ -338,7 +339,7 @@ class ExportJobAdmin(ReadOnlyAdmin):
                 extra["download_url"] = services.export_link_url(job=job)
         return super().change_view(request, object_id, form_url, extra)
 
-    def download_view(self, request: HttpRequest, token: str) -> HttpResponse:
+    def download_view(self, request: HttpRequest, token: str) -> HttpResponseBase:
         if not may_export(request):
             raise Http404
         job = services.export_link_job(token=token)

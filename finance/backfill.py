@@ -52,7 +52,6 @@ class BackfillSource(Protocol):
     def payout_transactions(self, *, payout_id: str) -> Iterator[BalanceRecord]: ...
 
 
-
 class StripeBackfillSource:
     """The real source: Stripe's API through the one Stripe module."""
 
@@ -92,9 +91,7 @@ class BackfillReport:
         )
 
 
-def stripe_backfill(
-    *, since: dt.date, until: dt.date, source: BackfillSource
-) -> BackfillReport:
+def stripe_backfill(*, since: dt.date, until: dt.date, source: BackfillSource) -> BackfillReport:
     """Backfill charges and payouts created from `since` to `until` (publisher's days, both
     included)."""
     tz = publisher_tz()
@@ -188,8 +185,10 @@ def _payment_complete(payment: Payment, charge: ChargeRecord, report: BackfillRe
 
 def _refund_apply(payment: Payment, refund: BackfillRefund, report: BackfillReport) -> None:
     known = Refund.objects.filter(stripe_refund_id=refund.id).first()
-    if known is not None and known.status == refund.status and (
-        known.stripe_balance_transaction_id or not refund.balance_transaction_id
+    if (
+        known is not None
+        and known.status == refund.status
+        and (known.stripe_balance_transaction_id or not refund.balance_transaction_id)
     ):
         return
     refund_record(
@@ -238,24 +237,21 @@ def _payout_apply(payout: PayoutRecord, source: BackfillSource, report: Backfill
             match = Q(stripe_balance_transaction_id=txn.id)
             if txn.source_id:
                 match |= Q(stripe_charge_id=txn.source_id)
-            report.movements_tagged += (
-                Payment.objects.filter(match, fee_minor__isnull=True).update(
-                    fee_minor=txn.fee_minor,
-                    net_minor=txn.net_minor,
-                    stripe_balance_transaction_id=txn.id,
-                )
-                + Payment.objects.filter(match).exclude(stripe_payout_id=key).update(
-                    stripe_payout_id=key
-                )
+            report.movements_tagged += Payment.objects.filter(match, fee_minor__isnull=True).update(
+                fee_minor=txn.fee_minor,
+                net_minor=txn.net_minor,
+                stripe_balance_transaction_id=txn.id,
+            ) + Payment.objects.filter(match).exclude(stripe_payout_id=key).update(
+                stripe_payout_id=key
             )
         elif txn.type in ("refund", "payment_refund"):
             match = Q(stripe_balance_transaction_id=txn.id)
             if txn.source_id:
                 match |= Q(stripe_refund_id=txn.source_id)
             report.movements_tagged += (
-                Refund.objects.filter(match).exclude(stripe_payout_id=key).update(
-                    stripe_payout_id=key
-                )
+                Refund.objects.filter(match)
+                .exclude(stripe_payout_id=key)
+                .update(stripe_payout_id=key)
             )
         elif txn.source_id and txn.source_id.startswith("dp_"):
             disputes = Dispute.objects.filter(stripe_dispute_id=txn.source_id)

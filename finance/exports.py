@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import IO, Any
+from typing import Any, Protocol
 
 import xlsxwriter
 
@@ -93,17 +93,19 @@ def csv_lines(
     writer = csv.writer(_Line())
     format_row = _csv_formatters(columns, currency_index)
     yield BOM + writer.writerow([column.header for column in columns])
-    count = 0
-    for row in rows:
+    for count, row in enumerate(rows, start=1):
         yield writer.writerow(format_row(row))
-        count += 1
         if on_row is not None:
             on_row(count)
 
 
+class Writable(Protocol):
+    def write(self, text: str, /) -> object: ...
+
+
 def csv_write(
     *,
-    out: IO[str],
+    out: Writable,
     columns: Sequence[Column],
     rows: Iterable[Sequence[Any]],
     currency_index: int | None,
@@ -119,12 +121,15 @@ def csv_write(
             on_row(n)
 
     buffer: list[str] = []
-    for line in csv_lines(columns=columns, rows=rows, currency_index=currency_index, on_row=counting):
+    for line in csv_lines(
+        columns=columns, rows=rows, currency_index=currency_index, on_row=counting
+    ):
         buffer.append(line)
         if len(buffer) >= 1000:
             out.write("".join(buffer))
             buffer.clear()
-    out.write("".join(buffer))
+    if buffer:
+        out.write("".join(buffer))
     return count
 
 
@@ -179,9 +184,7 @@ def xlsx_write(
                 elif kind == "text":
                     worksheet.write_string(r, c, neutralise(str(value)))
                 elif kind == "datetime":
-                    worksheet.write_datetime(
-                        r, c, value.astimezone(tz).replace(tzinfo=None), when
-                    )
+                    worksheet.write_datetime(r, c, value.astimezone(tz).replace(tzinfo=None), when)
                 elif kind == "date":
                     worksheet.write_datetime(r, c, dt.datetime.combine(value, dt.time()), day)
                 elif kind == "month":

@@ -80,23 +80,27 @@ class ReportFilters:
         return ", ".join(parts) or "everything"
 
 
+class CurrencyField(forms.ChoiceField):
+    """A currency choice that accepts lower case ("eur") too."""
+
+    def to_python(self, value: Any) -> str:
+        return str(super().to_python(value)).upper()
+
+
 class ReportFilterForm(forms.Form):
     since = forms.DateField(required=False, label="From", help_text="YYYY-MM-DD, included")
     until = forms.DateField(required=False, label="To", help_text="YYYY-MM-DD, included")
     date_basis = forms.ChoiceField(
         choices=DateBasis.CHOICES, required=False, initial=DateBasis.PAYMENT, label="Period by"
     )
-    currency = forms.ChoiceField(choices=[("", "any")] + Currency.choices, required=False)
-    frequency = forms.ChoiceField(choices=[("", "any")] + Frequency.choices, required=False)
+    currency = CurrencyField(choices=[("", "any"), *Currency.choices], required=False)
+    frequency = forms.ChoiceField(choices=[("", "any"), *Frequency.choices], required=False)
     campaign = forms.SlugField(required=False, help_text="campaign slug")
     variant = forms.CharField(required=False, max_length=40)
-    status = forms.ChoiceField(choices=[("", "any")] + Payment.Status.choices, required=False)
+    status = forms.ChoiceField(choices=[("", "any"), *Payment.Status.choices], required=False)
     payment_method = forms.CharField(
         required=False, max_length=40, help_text="Stripe's type, e.g. card, sepa_debit"
     )
-
-    def clean_currency(self) -> str:
-        return str(self.cleaned_data.get("currency") or "").upper()
 
     def clean_campaign(self) -> str:
         slug = self.cleaned_data.get("campaign") or ""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import Any
 
 from django.db.models import F, IntegerField, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
@@ -16,18 +17,20 @@ from django.db.models.functions import Coalesce
 from payments.models import Dispute, Payment, Payout, Refund
 
 
-def _sum_by_payout(model: type[Payment] | type[Refund] | type[Dispute], expression: object) -> Coalesce:
+def _sum_by_payout(
+    model: type[Payment] | type[Refund] | type[Dispute], expression: Any
+) -> Coalesce:
     rows = (
         model.objects.filter(stripe_payout_id=OuterRef("stripe_payout_id"))
         .order_by()
         .values("stripe_payout_id")
-        .annotate(total=Sum(expression))  # type: ignore[arg-type]
+        .annotate(total=Sum(expression))
         .values("total")
     )
     return Coalesce(Subquery(rows, output_field=IntegerField()), 0)
 
 
-def payouts_reconciled(payouts: QuerySet[Payout] | None = None) -> QuerySet[Payout]:
+def payouts_reconciled(payouts: QuerySet[Payout] | None = None) -> QuerySet[Any]:
     """Annotate payouts with `payments_net`, `refunds_total`, `disputes_total`, `ledger_total`
     and `difference`, in one query."""
     payouts = payouts if payouts is not None else Payout.objects.all()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import (
     Case,
@@ -38,7 +38,7 @@ from payments.models import Contribution, Dispute, Payment, Payout, Refund, Subs
 REFUND_NOT_MOVED = ("failed", "canceled")
 
 
-def _payout_ids_arriving(filters: ReportFilters) -> QuerySet[Payout]:
+def _payout_ids_arriving(filters: ReportFilters) -> QuerySet[Payout, Any]:
     payouts = Payout.objects.all()
     if filters.since:
         payouts = payouts.filter(arrival_date__gte=filters.since)
@@ -79,9 +79,9 @@ def _period(filters: ReportFilters, field: str) -> Q:
 
 def _payout_arrival() -> Subquery:
     return Subquery(
-        Payout.objects.filter(stripe_payout_id=OuterRef("stripe_payout_id")).values(
-            "arrival_date"
-        )[:1],
+        Payout.objects.filter(stripe_payout_id=OuterRef("stripe_payout_id")).values("arrival_date")[
+            :1
+        ],
         output_field=DateField(),
     )
 
@@ -357,7 +357,7 @@ def _new_supporters(filters: ReportFilters, campaign: str | None) -> Iterable[di
         _calendar_period(filters, "first_paid_at"), first_paid_at__isnull=False
     )
     firsts = in_period.annotate(first_pk=Subquery(first_contribution)).filter(
-        pk=F("first_pk"), *[_contribution_scope(filters, "")]
+        _contribution_scope(filters, ""), pk=F("first_pk")
     )
     by_campaign = campaign.removeprefix("contribution__") if campaign else None
     return _grouped(
@@ -440,7 +440,8 @@ def _add_active_recurring(
     keys: dict[str, Any] = {"c": F("currency")}
     if campaign:
         keys["k"] = Coalesce(F(campaign), Value(""), output_field=CharField())
-    for row in subscriptions.order_by().values(**keys).annotate(**aggregates):
+    rows = subscriptions.order_by().values(**keys).annotate(**aggregates)
+    for row in cast(Iterable[dict[str, Any]], rows):
         for i, month in enumerate(starts):
             if not (row[f"monthly_{i}"] or row[f"annual_{i}"]):
                 continue

@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core import signing
 from django.core.files import File
 from django.core.files.storage import default_storage
@@ -44,8 +43,8 @@ def export_source(
 ) -> tuple[Sequence[Column], Iterable[Sequence[Any]], int]:
     """Return the columns, the rows (streamed for payments) and the index of the currency."""
     if kind == ExportKind.PAYMENTS:
-        rows = payment_rows(filters=filters).iterator(chunk_size=CHUNK_SIZE)
-        return PAYMENT_COLUMNS, rows, PAYMENT_CURRENCY_INDEX
+        streamed = payment_rows(filters=filters).iterator(chunk_size=CHUNK_SIZE)
+        return PAYMENT_COLUMNS, streamed, PAYMENT_CURRENCY_INDEX
     by_campaign = kind == ExportKind.SUMMARY_BY_CAMPAIGN
     columns = summary_columns(by_campaign=by_campaign)
     summaries = monthly_summary(filters=filters, by_campaign=by_campaign)
@@ -88,19 +87,20 @@ def export_file_write(
 
 def export_audit_record(
     *,
-    user: AbstractBaseUser | AnonymousUser | None,
+    user: Any,
     channel: str,
     kind: str,
     fmt: str,
     filters: ReportFilters,
     row_count: int,
     completed: bool = True,
+    username: str = "",
 ) -> ExportAudit:
-    """Append one record to the export audit."""
+    """Append one record to the export audit (`username` names a non-staff requester)."""
     account = user if user is not None and user.is_authenticated else None
     return ExportAudit.objects.create(
         user=account,
-        username=account.get_username() if account is not None else "",
+        username=account.get_username() if account is not None else username,
         channel=channel,
         kind=kind,
         format=fmt,
@@ -122,7 +122,7 @@ def export_file_name(*, kind: str, fmt: str, filters: ReportFilters) -> str:
 
 
 def export_job_create(
-    *, user: AbstractBaseUser, kind: str, fmt: str, filters: ReportFilters, rows_total: int
+    *, user: Any, kind: str, fmt: str, filters: ReportFilters, rows_total: int
 ) -> ExportJob:
     """Record a job and enqueue it once the transaction commits."""
     from finance.tasks import export_job_run_task
@@ -134,7 +134,8 @@ def export_job_create(
         filters=filters.as_json(),
         rows_total=rows_total,
     )
-    export_job_run_task.delay_on_commit(str(job.pk))
+    job_id = str(job.pk)
+    transaction.on_commit(lambda: export_job_run_task.delay(job_id))
     return job
 
 

@@ -18,7 +18,7 @@ from payments.models import (
 UTC = dt.UTC
 
 
-class CampaignFactory(factory.django.DjangoModelFactory):
+class CampaignFactory(factory.django.DjangoModelFactory[Campaign]):
     class Meta:
         model = Campaign
         django_get_or_create = ("slug",)
@@ -28,7 +28,7 @@ class CampaignFactory(factory.django.DjangoModelFactory):
     status = Campaign.Status.LIVE
 
 
-class SupporterFactory(factory.django.DjangoModelFactory):
+class SupporterFactory(factory.django.DjangoModelFactory[Supporter]):
     class Meta:
         model = Supporter
 
@@ -36,7 +36,7 @@ class SupporterFactory(factory.django.DjangoModelFactory):
     name = factory.Faker("name")
 
 
-class ContributionFactory(factory.django.DjangoModelFactory):
+class ContributionFactory(factory.django.DjangoModelFactory[Contribution]):
     class Meta:
         model = Contribution
 
@@ -47,7 +47,7 @@ class ContributionFactory(factory.django.DjangoModelFactory):
     status = Contribution.Status.PAID
 
 
-class PaymentFactory(factory.django.DjangoModelFactory):
+class PaymentFactory(factory.django.DjangoModelFactory[Payment]):
     class Meta:
         model = Payment
 
@@ -63,7 +63,7 @@ class PaymentFactory(factory.django.DjangoModelFactory):
     payment_method_type = "card"
 
 
-class SubscriptionFactory(factory.django.DjangoModelFactory):
+class SubscriptionFactory(factory.django.DjangoModelFactory[Subscription]):
     class Meta:
         model = Subscription
 
@@ -77,7 +77,7 @@ class SubscriptionFactory(factory.django.DjangoModelFactory):
     )
 
 
-class RefundFactory(factory.django.DjangoModelFactory):
+class RefundFactory(factory.django.DjangoModelFactory[Refund]):
     class Meta:
         model = Refund
 
@@ -88,7 +88,7 @@ class RefundFactory(factory.django.DjangoModelFactory):
     refunded_at = dt.datetime(2026, 1, 1, tzinfo=UTC)
 
 
-class DisputeFactory(factory.django.DjangoModelFactory):
+class DisputeFactory(factory.django.DjangoModelFactory[Dispute]):
     class Meta:
         model = Dispute
 
@@ -100,7 +100,7 @@ class DisputeFactory(factory.django.DjangoModelFactory):
     opened_at = dt.datetime(2026, 1, 1, tzinfo=UTC)
 
 
-class PayoutFactory(factory.django.DjangoModelFactory):
+class PayoutFactory(factory.django.DjangoModelFactory[Payout]):
     class Meta:
         model = Payout
 
@@ -130,8 +130,8 @@ def give(
 ) -> Payment:
     """Record a payment (and its contribution, unless given) paid at `paid_at`."""
     if contribution is None:
-        contribution = ContributionFactory(
-            supporter=supporter or SupporterFactory(),
+        contribution = ContributionFactory.create(
+            supporter=supporter or SupporterFactory.create(),
             frequency=frequency,
             amount_minor=gross,
             currency=currency,
@@ -139,7 +139,7 @@ def give(
             variant_key=variant,
             first_paid_at=paid_at if status == Payment.Status.SUCCEEDED else None,
         )
-    return PaymentFactory(
+    return PaymentFactory.create(
         contribution=contribution,
         kind=kind,
         status=status,

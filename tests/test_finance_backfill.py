@@ -108,7 +108,7 @@ def stripe_account(settings, monkeypatch):
         method="",
     )
     # Paid in Stripe, never recorded here: its checkout webhook was lost.
-    missed = ContributionFactory(amount_minor=2500, status=Contribution.Status.PENDING)
+    missed = ContributionFactory.create(amount_minor=2500, status=Contribution.Status.PENDING)
 
     refund = example(
         "refund",
@@ -122,7 +122,9 @@ def stripe_account(settings, monkeypatch):
     )
     charges = [
         charge("ch_known", amount=1000, fee=45, refunds=[refund]),
-        charge("ch_missed", amount=2500, fee=100, intent_metadata={"contribution_id": str(missed.pk)}),
+        charge(
+            "ch_missed", amount=2500, fee=100, intent_metadata={"contribution_id": str(missed.pk)}
+        ),
         charge("ch_stranger", amount=700, fee=30),
     ]
     payout = example(
@@ -135,16 +137,51 @@ def stripe_account(settings, monkeypatch):
         created=JAN_10 + 2 * 86400,
     )
     entries = [
-        example("balance_transaction", id="txn_ch_known", type="charge", source="ch_known",
-                amount=1000, fee=45, net=955),
-        example("balance_transaction", id="txn_ch_missed", type="charge", source="ch_missed",
-                amount=2500, fee=100, net=2400),
-        example("balance_transaction", id="txn_ch_stranger", type="charge", source="ch_stranger",
-                amount=700, fee=30, net=670),
-        example("balance_transaction", id="txn_re_known", type="refund", source="re_known",
-                amount=-300, fee=0, net=-300),
-        example("balance_transaction", id="txn_po", type="payout", source="po_january",
-                amount=-3725, fee=0, net=-3725),
+        example(
+            "balance_transaction",
+            id="txn_ch_known",
+            type="charge",
+            source="ch_known",
+            amount=1000,
+            fee=45,
+            net=955,
+        ),
+        example(
+            "balance_transaction",
+            id="txn_ch_missed",
+            type="charge",
+            source="ch_missed",
+            amount=2500,
+            fee=100,
+            net=2400,
+        ),
+        example(
+            "balance_transaction",
+            id="txn_ch_stranger",
+            type="charge",
+            source="ch_stranger",
+            amount=700,
+            fee=30,
+            net=670,
+        ),
+        example(
+            "balance_transaction",
+            id="txn_re_known",
+            type="refund",
+            source="re_known",
+            amount=-300,
+            fee=0,
+            net=-300,
+        ),
+        example(
+            "balance_transaction",
+            id="txn_po",
+            type="payout",
+            source="po_january",
+            amount=-3725,
+            fee=0,
+            net=-3725,
+        ),
     ]
     fake = FakeStripeHTTP(
         {
@@ -179,7 +216,9 @@ def test_backfill_closes_the_gaps_then_changes_nothing(
     fake, known, missed = stripe_account
     out = io.StringIO()
     with django_capture_on_commit_callbacks():
-        call_command("backfill_stripe", "--since", "2026-01-01", "--until", "2026-01-31", stdout=out)
+        call_command(
+            "backfill_stripe", "--since", "2026-01-01", "--until", "2026-01-31", stdout=out
+        )
 
     # The request asked Stripe for the period in the publisher's time zone, expanded.
     method, path, query = fake.requests[0]

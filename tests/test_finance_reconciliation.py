@@ -16,18 +16,24 @@ def at(day: int) -> dt.datetime:
 
 @pytest.fixture
 def payouts():
-    matching = PayoutFactory(stripe_payout_id="po_match", amount_minor=0, currency="EUR")
+    matching = PayoutFactory.create(stripe_payout_id="po_match", amount_minor=0, currency="EUR")
     # Two charges (net 9.50 + 23.70), one partial refund (4.00), one dispute (10.00 + 15.00 fee).
     first = give(paid_at=at(1), gross=1000, fee=50, stripe_payout_id="po_match")
     second = give(paid_at=at(2), gross=2500, fee=130, stripe_payout_id="po_match")
-    RefundFactory(payment=first, amount_minor=400, refunded_at=at(3), stripe_payout_id="po_match")
-    DisputeFactory(
-        payment=second, amount_minor=1000, fee_minor=1500, opened_at=at(4), stripe_payout_id="po_match"
+    RefundFactory.create(
+        payment=first, amount_minor=400, refunded_at=at(3), stripe_payout_id="po_match"
+    )
+    DisputeFactory.create(
+        payment=second,
+        amount_minor=1000,
+        fee_minor=1500,
+        opened_at=at(4),
+        stripe_payout_id="po_match",
     )
     matching.amount_minor = 950 + 2370 - 400 - 2500
     matching.save()
 
-    short = PayoutFactory(stripe_payout_id="po_short", amount_minor=5000, currency="EUR")
+    short = PayoutFactory.create(stripe_payout_id="po_short", amount_minor=5000, currency="EUR")
     give(paid_at=at(5), gross=5000, fee=150, stripe_payout_id="po_short")
     return matching, short
 

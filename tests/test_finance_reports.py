@@ -37,11 +37,11 @@ def at(month: int, day: int, hour: int = 12, minute: int = 0) -> dt.datetime:
 @pytest.fixture
 def ledger(settings):
     settings.PUBLISHER_TIME_ZONE = "Europe/London"
-    spring = CampaignFactory(slug="spring", currency="EUR")
-    autumn = CampaignFactory(slug="autumn", currency="GBP")
+    spring = CampaignFactory.create(slug="spring", currency="EUR")
+    autumn = CampaignFactory.create(slug="autumn", currency="GBP")
     alice = give(paid_at=at(1, 10), gross=1000, fee=50, campaign=spring, variant="control")
-    RefundFactory(payment=alice, refunded_at=at(2, 3))
-    bob = SupporterFactory(name="Bob")
+    RefundFactory.create(payment=alice, refunded_at=at(2, 3))
+    bob = SupporterFactory.create(name="Bob")
     bob_first = give(
         supporter=bob,
         paid_at=at(1, 15),
@@ -53,7 +53,7 @@ def ledger(settings):
         variant="b",
         method="sepa_debit",
     )
-    subscription = SubscriptionFactory(
+    subscription = SubscriptionFactory.create(
         contribution=bob_first.contribution,
         status=Subscription.Status.CANCELED,
         canceled_at=at(3, 20),
@@ -70,7 +70,7 @@ def ledger(settings):
         subscription=subscription,
     )
     carol = give(paid_at=at(2, 20), gross=2500, fee=100, campaign=spring, variant="control")
-    DisputeFactory(
+    DisputeFactory.create(
         payment=carol, opened_at=at(2, 25), closed_at=at(3, 10), status="lost", fee_minor=1500
     )
     give(paid_at=at(3, 31, 23, 30), gross=2000, fee=80, currency="GBP", campaign=autumn)
@@ -90,7 +90,7 @@ def ledger(settings):
         frequency="annual",
         kind=Payment.Kind.SUBSCRIPTION_FIRST,
     )
-    SubscriptionFactory(contribution=eve.contribution, interval="year")
+    SubscriptionFactory.create(contribution=eve.contribution, interval="year")
 
 
 def by_key(rows: list[MonthSummary]) -> dict[tuple, MonthSummary]:
@@ -202,7 +202,7 @@ def test_payment_rows_filters_and_payout_basis(ledger):
     april = payments_filtered(filters=ReportFilters(since=APR, until=dt.date(2026, 4, 30)))
     assert list(april.values_list("currency", flat=True)) == ["GBP"]
 
-    payout = PayoutFactory(arrival_date=dt.date(2026, 5, 4))
+    payout = PayoutFactory.create(arrival_date=dt.date(2026, 5, 4))
     Payment.objects.filter(currency="USD").update(stripe_payout_id=payout.stripe_payout_id)
     may_payouts = ReportFilters(
         since=dt.date(2026, 5, 1), until=dt.date(2026, 5, 31), date_basis=DateBasis.PAYOUT
