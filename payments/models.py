@@ -28,7 +28,7 @@ class Supporter(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.name or f"Supporter {self.pk}"
+        return self.email
 
 
 class Contribution(models.Model):

@@ -70,6 +70,8 @@ def webhook_signature_header(*, payload: bytes, secret: str, timestamp: int | No
 
 class StripeGateway:
     name = "stripe"
+    # Stripe's HTTP layer; None is the library's own. Tests plug a fake in here.
+    http_client: Any = None
 
     def __init__(self, *, api_key: str, http_client: Any = None) -> None:
         self.client = stripe.StripeClient(
@@ -81,7 +83,7 @@ class StripeGateway:
 
     @classmethod
     def from_settings(cls) -> StripeGateway:
-        return cls(api_key=settings.STRIPE_SECRET_KEY)
+        return cls(api_key=settings.STRIPE_SECRET_KEY, http_client=cls.http_client)
 
     def checkout_session_create(self, *, request: CheckoutRequest) -> CheckoutSession:
         """Create the Checkout Session for a contribution (idempotent per contribution)."""

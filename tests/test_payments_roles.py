@@ -3,6 +3,7 @@
 import pytest
 from django.contrib.auth.models import Group, User
 
+from payments.tests.fixtures import campaign_fixture  # noqa: F401
 from staff.roles import EDITORIAL, FINANCE, SUPPORT
 
 
@@ -56,3 +57,100 @@ def test_editorial_has_no_access_to_money():
     user = member(EDITORIAL)
 
     assert not any(perm.startswith("payments.") for perm in user.get_all_permissions())
+
+
+# --- The admin, per role -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def paid_monthly(client, campaign, django_capture_on_commit_callbacks):
+    """A monthly contribution paid through the demo provider, its events applied."""
+    from payments.models import Contribution, WebhookEvent
+    from payments.webhooks import webhook_event_process
+
+    client.post(
+        "/support/keep-local-news-open/",
+        {"frequency": "monthly", "amount": "500", "email": "reader@example.org", "website": ""},
+    )
+    contribution = Contribution.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            f"/support/demo-checkout/{contribution.stripe_checkout_session_id}/",
+            {"card_number": "4242424242424242"},
+        )
+    for event in WebhookEvent.objects.order_by("pk"):
+        webhook_event_process(event_pk=event.pk)
+    client.logout()
+    return contribution
+
+
+def action(client, model, name, pk):
+    return client.post(
+        f"/admin/payments/{model}/", {"action": name, "_selected_action": [pk]}, follow=True
+    )
+
+
+@pytest.mark.django_db
+def test_support_finds_a_supporter_and_sees_the_contribution_history(client, paid_monthly):
+    client.force_login(member(SUPPORT))
+
+    found = client.get("/admin/payments/supporter/?q=READER@example")
+    assert found.status_code == 200
+    assert "reader@example.org" in found.content.decode()
+    history = client.get(f"/admin/payments/contribution/{paid_monthly.pk}/change/")
+    assert history.status_code == 200
+    assert (
+        "subscription_first" in history.content.decode()
+        or "First recurring" in history.content.decode()
+    )
+    assert client.get("/admin/payments/payout/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_support_cancels_a_subscription_and_resends_but_cannot_refund(
+    client, paid_monthly, django_capture_on_commit_callbacks
+):
+    from payments.models import Payment, Subscription
+
+    client.force_login(member(SUPPORT))
+    payment = Payment.objects.get()
+    payments_page = client.get("/admin/payments/payment/").content.decode()
+    assert "resend_receipts" in payments_page
+    assert "refund_in_full" not in payments_page
+    refused = action(client, "payment", "refund_in_full", payment.pk)
+    assert "No action selected" in refused.content.decode()
+    payment.refresh_from_db()
+    assert payment.refunded_minor == 0
+
+    subscription = Subscription.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        action(client, "subscription", "cancel_subscriptions", subscription.pk)
+    subscription.refresh_from_db()
+    assert subscription.status == "canceled"
+    assert subscription.cancel_reason.startswith("Cancelled by staff")
+
+
+@pytest.mark.django_db
+def test_finance_refunds_a_payment_through_the_provider(
+    client, paid_monthly, django_capture_on_commit_callbacks
+):
+    from payments.models import Payment, Refund
+
+    user = member(FINANCE)
+    client.force_login(user)
+    payment = Payment.objects.get()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        done = action(client, "payment", "refund_in_full", payment.pk)
+
+    assert "1 payment(s) refunded." in done.content.decode()
+    refund = Refund.objects.get()
+    assert (refund.amount_minor, refund.requested_by) == (500, user)
+    payment.refresh_from_db()
+    assert payment.refunded_minor == 500
+    again = action(client, "payment", "refund_in_full", payment.pk)
+    assert "refunded in full already" in again.content.decode()
+    assert Refund.objects.count() == 1
+    # Finance reads but never edits money rows.
+    assert client.get(f"/admin/payments/payment/{payment.pk}/change/").status_code == 200
+    assert client.get("/admin/payments/payment/add/").status_code == 403

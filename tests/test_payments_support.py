@@ -1,0 +1,271 @@
+"""The support page, the demo checkout and the thank-you page, through the test client."""
+
+import pytest
+from django.core.cache import cache
+
+from payments.models import Contribution, DemoObject, Payment, Supporter, WebhookEvent
+from payments.tests.fixtures import campaign_fixture  # noqa: F401
+from payments.webhooks import webhook_event_process
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_limits():
+    cache.clear()
+
+
+def form(**overrides):
+    data = {
+        "frequency": "one_off",
+        "amount": "1000",
+        "custom_amount": "",
+        "email": "Reader@Example.org",
+        "name": "Ada Reader",
+        "article": "https://news.example.com/story",
+        "placement": "epic",
+        "variant": "b",
+        "utm_source": "site",
+        "website": "",
+    }
+    data.update(overrides)
+    return data
+
+
+def test_support_page_offers_the_campaigns_frequencies_and_presets(client, campaign):
+    response = client.get(
+        "/support/keep-local-news-open/?amount=2500&frequency=one_off&placement=banner"
+    )
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "€5.00" in html and "€10.00" in html and "€25.00" in html
+    assert 'value="monthly"' in html
+    assert 'value="annual"' not in html  # not enabled by this campaign
+    assert 'value="2500" checked' in html
+    assert "Cover the card fees" in html
+    assert "€5.00 adds €0.41" in html  # (500 + 25) / (1 - 2.9%) = 540.7 -> 541, less 500
+    assert 'name="placement" value="banner"' in html
+    assert "Demo payments" in html
+
+
+def test_junk_query_parameters_fall_back_to_the_defaults(client, campaign):
+    response = client.get(
+        "/support/keep-local-news-open/?amount=-5&frequency=weekly&placement=<script>&article=javascript:alert(1)"
+    )
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'value="1000" checked' in html
+    assert "javascript:" not in html
+    assert "<script>&" not in html
+
+
+def test_unknown_or_draft_campaigns_are_not_found(client, campaign):
+    assert client.get("/support/nope/").status_code == 404
+    campaign.status = "draft"
+    campaign.save()
+    assert client.get("/support/keep-local-news-open/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"email": ""}, "email", "Please enter your e-mail address"),
+        ({"email": "not-an-address"}, "email", "does not look like an e-mail address"),
+        (
+            {"amount": "custom", "custom_amount": "0.50"},
+            "custom_amount",
+            "The smallest amount we can accept is €1.00.",
+        ),
+        (
+            {"amount": "custom", "custom_amount": "99999"},
+            "custom_amount",
+            "The largest amount we can accept online is €5,000.00.",
+        ),
+        ({"amount": "custom", "custom_amount": "ten"}, "custom_amount", "as a number"),
+        (
+            {"amount": "custom", "custom_amount": "10.505"},
+            "custom_amount",
+            "at most two decimal places",
+        ),
+        ({"amount": "777"}, "amount", "choose one of the amounts shown"),
+        ({"frequency": "annual"}, "frequency", "Please choose how often to give."),
+    ],
+)
+def test_bad_input_is_explained_and_nothing_is_created(client, campaign, overrides, field, message):
+    response = client.post("/support/keep-local-news-open/", form(**overrides))
+
+    assert response.status_code == 400
+    assert message in " ".join(response.context["form"].errors[field])
+    assert not Contribution.objects.exists()
+
+
+def test_the_honeypot_refuses_bots(client, campaign):
+    response = client.post("/support/keep-local-news-open/", form(website="http://spam.example"))
+
+    assert response.status_code == 400
+    assert "could not accept this form" in response.content.decode()
+    assert not Contribution.objects.exists()
+
+
+def test_too_many_attempts_for_one_address_are_refused(client, campaign, settings):
+    settings.PAYMENTS_CHECKOUT_LIMIT_PER_EMAIL = 2
+    for _ in range(2):
+        assert client.post("/support/keep-local-news-open/", form()).status_code == 302
+
+    response = client.post("/support/keep-local-news-open/", form(email="READER@example.org"))
+
+    assert response.status_code == 429
+    assert "Please wait a while" in response.content.decode()
+    assert Contribution.objects.count() == 2
+
+
+def test_too_many_attempts_from_one_address_are_refused(client, campaign, settings):
+    settings.PAYMENTS_CHECKOUT_LIMIT_PER_IP = 1
+    client.post("/support/keep-local-news-open/", form(email="one@example.org"))
+
+    response = client.post("/support/keep-local-news-open/", form(email="two@example.org"))
+
+    assert response.status_code == 429
+
+
+def test_a_valid_form_records_the_intent_and_opens_the_demo_checkout(client, campaign):
+    response = client.post(
+        "/support/keep-local-news-open/",
+        form(amount="custom", custom_amount="12.50", cover_fees="on", marketing_consent="on"),
+        HTTP_REFERER="https://news.example.com/story?x=1",
+    )
+
+    contribution = Contribution.objects.get()
+    assert response.status_code == 302
+    assert (
+        response["Location"] == f"/support/demo-checkout/{contribution.stripe_checkout_session_id}/"
+    )
+    assert (contribution.amount_minor, contribution.currency) == (1250, "EUR")
+    assert contribution.fee_cover_minor == 64  # (1250 + 25) / 0.971 = 1313.08 -> 1314
+    assert contribution.charge_minor == 1314
+    assert contribution.provider == "demo"
+    assert (contribution.variant_key, contribution.placement) == ("b", "epic")
+    assert contribution.article_url == "https://news.example.com/story"
+    assert contribution.utm_source == "site"
+    assert contribution.marketing_consent is True
+    assert contribution.marketing_consent_text.startswith("Yes, send me")
+    assert contribution.marketing_consent_at is not None
+    assert contribution.supporter.email == "Reader@Example.org"
+    session = DemoObject.objects.get(object_id=contribution.stripe_checkout_session_id).data
+    assert session["amount_total"] == 1314  # the price comes from our row, not the browser
+
+
+def test_supporters_are_one_row_per_address_whatever_the_case(client, campaign):
+    client.post("/support/keep-local-news-open/", form(email="Reader@Example.org"))
+    client.post("/support/keep-local-news-open/", form(email="reader@example.ORG"))
+
+    assert Supporter.objects.count() == 1
+    assert Contribution.objects.count() == 2
+
+
+def start(client, **overrides):
+    client.post("/support/keep-local-news-open/", form(**overrides))
+    return Contribution.objects.latest("pk")
+
+
+def apply_all_events():
+    for event in WebhookEvent.objects.filter(status="received").order_by("pk"):
+        webhook_event_process(event_pk=event.pk)
+
+
+def test_demo_success_card_records_the_payment_through_signed_webhooks(
+    client, campaign, django_capture_on_commit_callbacks
+):
+    contribution = start(client)
+    checkout = f"/support/demo-checkout/{contribution.stripe_checkout_session_id}/"
+    assert "Demo checkout" in client.get(checkout).content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(checkout, {"card_number": "4242 4242 4242 4242"})
+    apply_all_events()
+
+    assert response.status_code == 302
+    assert response["Location"].endswith(
+        f"/support/thanks/?session_id={contribution.stripe_checkout_session_id}"
+    )
+    event = WebhookEvent.objects.get()
+    assert event.type == "checkout.session.completed"
+    assert event.status == "processed"
+    payment = Payment.objects.get()
+    assert (payment.status, payment.gross_minor, payment.fee_minor) == ("succeeded", 1000, 40)
+    contribution.refresh_from_db()
+    assert contribution.status == Contribution.Status.PAID
+
+    thanks = client.get(response["Location"]).content.decode()
+    assert "is confirmed" in thanks
+    assert 'href="https://news.example.com/story#rs-supporter"' in thanks
+    assert "reader-support:supporter" in thanks
+
+
+@pytest.mark.parametrize(
+    ("card", "message"),
+    [("4000000000000002", "Your card was declined"), ("4000000000009995", "insufficient funds")],
+)
+def test_demo_declined_cards_show_a_clear_error_and_nothing_is_paid(
+    client, campaign, card, message
+):
+    contribution = start(client)
+
+    response = client.post(
+        f"/support/demo-checkout/{contribution.stripe_checkout_session_id}/", {"card_number": card}
+    )
+
+    assert response.status_code == 402
+    assert message in response.content.decode()
+    assert not Payment.objects.exists()
+    assert not WebhookEvent.objects.exists()
+
+
+def test_demo_3d_secure_card_asks_for_authentication_first(
+    client, campaign, django_capture_on_commit_callbacks
+):
+    contribution = start(client, frequency="monthly", amount="500")
+    checkout = f"/support/demo-checkout/{contribution.stripe_checkout_session_id}/"
+
+    response = client.post(checkout, {"card_number": "4000002500003155"})
+    assert response.status_code == 302
+    assert response["Location"] == checkout + "authenticate/"
+    assert not WebhookEvent.objects.exists()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(checkout + "authenticate/", {"decision": "approve"})
+    apply_all_events()
+
+    assert [e.type for e in WebhookEvent.objects.order_by("pk")] == [
+        "checkout.session.completed",
+        "customer.subscription.created",
+        "invoice.paid",
+    ]
+    assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"processed"}
+    contribution.refresh_from_db()
+    assert contribution.status == Contribution.Status.ACTIVE
+    assert contribution.subscription.status == "active"
+    payment = Payment.objects.get()
+    assert (payment.kind, payment.gross_minor, payment.status) == (
+        "subscription_first",
+        500,
+        "succeeded",
+    )
+
+
+def test_demo_checkout_is_not_served_in_stripe_mode(client, campaign, settings):
+    contribution = start(client)
+    settings.PAYMENTS_DEMO = False
+
+    response = client.get(f"/support/demo-checkout/{contribution.stripe_checkout_session_id}/")
+
+    assert response.status_code == 404
+
+
+def test_thank_you_page_for_an_unknown_session_is_a_polite_404(client):
+    response = client.get("/support/thanks/?session_id=cs_nope")
+
+    assert response.status_code == 404
+    assert "could not find" in response.content.decode()
