@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from finance import services
 from finance.charts import bar_chart
-from finance.exports import csv_lines, minor_to_major_text
+from finance.exports import minor_to_major_text
 from finance.filters import ReportFilterForm, ReportFilters, publisher_tz
 from finance.models import (
     ExportAudit,
@@ -171,21 +171,11 @@ class FinanceDashboardAdmin(admin.ModelAdmin):
         return _xlsx_response(request, kind, filters, name)
 
 
-def _audited_csv(request: HttpRequest, kind: str, filters: ReportFilters) -> Iterator[str]:
+def _audited_csv(request: HttpRequest, kind: str, filters: ReportFilters) -> Iterator[bytes]:
     """Stream the CSV; audit it when the stream ends, saying whether it reached the end."""
-    columns, rows, currency_index = services.export_source(kind=kind, filters=filters)
-    count = 0
-    completed = False
-
-    def counted(n: int) -> None:
-        nonlocal count
-        count = n
-
+    export = services.CsvExport(kind=kind, filters=filters)
     try:
-        yield from csv_lines(
-            columns=columns, rows=rows, currency_index=currency_index, on_row=counted
-        )
-        completed = True
+        yield from export
     finally:
         services.export_audit_record(
             user=request.user,
@@ -193,8 +183,8 @@ def _audited_csv(request: HttpRequest, kind: str, filters: ReportFilters) -> Ite
             kind=kind,
             fmt=ExportFormat.CSV,
             filters=filters,
-            row_count=count,
-            completed=completed,
+            row_count=export.rows,
+            completed=export.completed,
         )
 
 

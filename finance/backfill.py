@@ -16,7 +16,6 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Protocol
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 
@@ -55,8 +54,8 @@ class BackfillSource(Protocol):
 class StripeBackfillSource:
     """The real source: Stripe's API through the one Stripe module."""
 
-    def __init__(self, *, http_client: object = None) -> None:
-        self.gateway = StripeGateway(api_key=settings.STRIPE_SECRET_KEY, http_client=http_client)
+    def __init__(self) -> None:
+        self.gateway = StripeGateway.from_settings()
 
     def charges(self, *, since: dt.datetime, until: dt.datetime) -> Iterator[ChargeRecord]:
         return backfill_charges(self.gateway, since=since, until=until)

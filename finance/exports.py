@@ -90,6 +90,7 @@ def csv_lines(
     on_row: Callable[[int], None] | None = None,
 ) -> Iterator[str]:
     """Yield the CSV text, header first (with the BOM), one line per row."""
+    # The default CRLF line ends also make the writer quote a value holding a lone CR.
     writer = csv.writer(_Line())
     format_row = _csv_formatters(columns, currency_index)
     yield BOM + writer.writerow([column.header for column in columns])

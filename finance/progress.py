@@ -10,10 +10,12 @@ class ProgressBar:
     def __init__(self, *, total: int, out: IO[str], width: int = 30, every: int = 2000) -> None:
         self.total, self.out, self.width, self.every = total, out, width, every
         self.started = time.monotonic()
+        self.shown = -every
 
     def update(self, done: int) -> None:
-        if done % self.every and done != self.total:
+        if done - self.shown < self.every and done != self.total:
             return
+        self.shown = done
         fraction = done / self.total if self.total else 1.0
         filled = int(self.width * min(1.0, fraction))
         elapsed = time.monotonic() - self.started

@@ -15,6 +15,7 @@ from django.forms.models import model_to_dict
 
 from finance.reconciliation import payouts_reconciled
 from payments.models import Contribution, Payment, Payout, Refund
+from payments.stripe_gateway import StripeGateway
 from tests.finance_factories import ContributionFactory, give
 
 FIXTURES = json.loads(
@@ -192,10 +193,8 @@ def stripe_account(settings, monkeypatch):
             ),
         }
     )
-    # Stripe's client builds its HTTP client here when none is given: hand it the fake.
-    monkeypatch.setattr(
-        "stripe._stripe_client.new_default_http_client", lambda *args, **kwargs: fake
-    )
+    # The Stripe module hands this HTTP client to Stripe's library in place of the network.
+    monkeypatch.setattr(StripeGateway, "http_client", fake)
     return fake, known, missed
 
 

@@ -11,7 +11,7 @@ from finance.exports import BOM, minor_to_major_text, neutralise
 from finance.filters import ReportFilters
 from finance.models import ExportFormat, ExportKind
 from finance.services import export_file_write
-from tests.finance_factories import CampaignFactory, SupporterFactory, give
+from tests.finance_factories import CampaignFactory, PayoutFactory, SupporterFactory, give
 
 UTC = dt.UTC
 HOSTILE = ["=1+1", "+SUM(A1)", "-2+3", "@cmd", "\tTAB", "\rCR", '=HYPERLINK("http://x")']
@@ -131,3 +131,32 @@ def test_summary_exports_in_both_formats(hostile_ledger, tmp_path):
     assert values["campaign"] == "spring"
     assert values["gross"] == 84.0
     assert values["new supporters"] == 8
+
+
+@pytest.mark.django_db
+@pytest.mark.postgres
+def test_postgres_copy_gives_the_same_csv_as_the_python_writer(hostile_ledger, settings):
+    from finance.services import CsvExport
+    from payments.models import Payment
+
+    # Cover the other columns too: refunds, a payout and its arrival date, an invoice id.
+    PayoutFactory.create(stripe_payout_id="po_x", arrival_date=dt.date(2026, 2, 2))
+    Payment.objects.filter(pk=hostile_ledger[1].pk).update(
+        stripe_payout_id="po_x", refunded_minor=5, stripe_invoice_id="in_1", fee_minor=None
+    )
+    filters = ReportFilters(since=dt.date(2026, 1, 1), until=dt.date(2026, 1, 31))
+
+    def parsed(export):
+        body = b"".join(export)
+        assert body.startswith(BOM.encode("utf-8"))
+        return list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+
+    copy = CsvExport(kind=ExportKind.PAYMENTS, filters=filters, use_copy=True)
+    python = CsvExport(kind=ExportKind.PAYMENTS, filters=filters, use_copy=False)
+    copied, written = parsed(copy), parsed(python)
+    assert copied == written
+    assert len(copied) == len(HOSTILE) + 2
+    assert copy.rows == python.rows == len(HOSTILE) + 1
+    assert copy.completed and python.completed
+    assert copied[1][copied[0].index("net")] == "-2.50"
+    assert copied[2][copied[0].index("payout arrival")] == "2026-02-02"

@@ -4,6 +4,7 @@ import datetime as dt
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.core.management import call_command
 from django.urls import reverse
 
 from finance.models import ExportAudit, ExportJob
@@ -18,6 +19,7 @@ def test_admin_export_job_is_run_by_a_worker(celery_worker_process, client, sett
     settings.FINANCE_EXPORT_INLINE_MAX_ROWS = 1
     for day in (1, 2, 3):
         give(paid_at=dt.datetime(2026, 1, day, tzinfo=dt.UTC), gross=1000 * day, fee=10)
+    call_command("roles_sync")  # an earlier transactional test may have flushed the groups
     user = User.objects.create_user(username="fin", password="x", is_staff=True, email="f@x.org")
     user.groups.add(Group.objects.get(name=FINANCE))
     client.force_login(user)

@@ -105,13 +105,8 @@ class Command(BaseCommand):
             self.stderr.write(f"{rows:,} rows written to {output} ({filters.describe()}).")
 
     def _to_stdout(self, kind: str, filters: Any, on_row: Any) -> int:
-        from finance.exports import csv_write
-
-        columns, source, currency_index = services.export_source(kind=kind, filters=filters)
-        return csv_write(
-            out=self.stdout,
-            columns=columns,
-            rows=source,
-            currency_index=currency_index,
-            on_row=on_row,
-        )
+        export = services.CsvExport(kind=kind, filters=filters, on_row=on_row)
+        for chunk in export:
+            # Chunks hold whole lines, so each decodes on its own.
+            self.stdout.write(chunk.decode("utf-8"), ending="")
+        return export.rows
