@@ -35,7 +35,8 @@ TARGET_XLSX_SECONDS = 180.0
 TARGET_DASHBOARD_SECONDS = 1.0
 
 POPULATE = [
-    """INSERT INTO campaigns_campaign (name, slug, status, currency, amounts, created_at, updated_at)
+    """INSERT INTO campaigns_campaign
+           (name, slug, status, currency, amounts, created_at, updated_at)
        SELECT 'Campaign ' || i, 'bench-' || i, 'live', 'EUR', '{}', now(), now()
        FROM generate_series(1, 3) i""",
     """INSERT INTO payments_supporter (email, name, created_at, updated_at)
@@ -84,8 +85,10 @@ POPULATE = [
               c.amount_minor, c.amount_minor * 3 / 100 + 25,
               c.amount_minor - (c.amount_minor * 3 / 100 + 25), c.currency,
               CASE WHEN g % 33 <> 0 THEN t.at END, CASE WHEN g % 33 = 0 THEN t.at END,
-              '', '', 'po_' || (g * 52 / %(rows)s), (ARRAY['card', 'card', 'sepa_debit'])[1 + g % 3],
-              CASE WHEN g % 100 = 7 AND g % 33 <> 0 THEN c.amount_minor ELSE 0 END, 0, false, t.at, t.at
+              '', '', 'po_' || (g * 52 / %(rows)s),
+              (ARRAY['card', 'card', 'sepa_debit'])[1 + g % 3],
+              CASE WHEN g % 100 = 7 AND g % 33 <> 0 THEN c.amount_minor ELSE 0 END,
+              0, false, t.at, t.at
        FROM generate_series(1, %(rows)s) g
        CROSS JOIN LATERAL (SELECT timestamptz '2025-01-01 00:00+00'
                                   + (g::float8 / %(rows)s) * interval '365 days' AS at) t
@@ -111,7 +114,8 @@ COPY (
            p.net_minor / 100.0, p.refunded_minor / 100.0, p.disputed_minor / 100.0,
            p.payment_method_type, k.slug, c.variant_key, c.placement, s.name, s.email,
            p.contribution_id, p.stripe_charge_id, p.stripe_invoice_id, p.stripe_payout_id,
-           (SELECT arrival_date FROM payments_payout o WHERE o.stripe_payout_id = p.stripe_payout_id)
+           (SELECT arrival_date FROM payments_payout o
+            WHERE o.stripe_payout_id = p.stripe_payout_id)
     FROM payments_payment p
     LEFT JOIN payments_contribution c ON c.id = p.contribution_id
     LEFT JOIN payments_supporter s ON s.id = c.supporter_id
@@ -288,9 +292,9 @@ def main() -> None:
     finally:
         if os.environ.get("BENCH_FINANCE_KEEP") == "1":  # for profiling by hand afterwards
             print(f"kept the database {name}")
-            return
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        else:
+            with psycopg.connect(server, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

@@ -23,6 +23,9 @@ FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # Minor units per major unit, for the currencies that do not have two decimals.
 CURRENCY_EXPONENT: dict[str, int] = {"JPY": 0, "KRW": 0, "BHD": 3, "KWD": 3}
 CHUNK_SIZE = 5000
+# Spreadsheet dates are days since this day (with Lotus's leap-year bug folded in).
+EXCEL_EPOCH = dt.datetime(1899, 12, 30)
+ONE_DAY = dt.timedelta(days=1)
 
 
 def neutralise(text: str) -> str:
@@ -171,27 +174,29 @@ def xlsx_write(
             worksheet.set_column(c, c, max(10, min(28, len(column.header) + 2)))
         types = [column.type for column in columns]
         tz = publisher_tz()
+        write_number, write_string = worksheet.write_number, worksheet.write_string
         r = 0
         for r, row in enumerate(rows, start=1):
             currency = row[currency_index] if currency_index is not None else ""
             exponent = CURRENCY_EXPONENT.get(currency, 2)
-            for c, (kind, value) in enumerate(zip(types, row, strict=True)):
-                if value is None:
+            for c, kind in enumerate(types):
+                value = row[c]
+                if value is None or value == "":
                     continue
                 if kind == "money":
-                    worksheet.write_number(
-                        r, c, value / 10**exponent, money if exponent else money0
-                    )
+                    write_number(r, c, value / 10**exponent, money if exponent else money0)
                 elif kind == "text":
-                    worksheet.write_string(r, c, neutralise(str(value)))
+                    text = str(value)
+                    write_string(r, c, "'" + text if text.startswith(FORMULA_PREFIXES) else text)
                 elif kind == "datetime":
-                    worksheet.write_datetime(r, c, value.astimezone(tz).replace(tzinfo=None), when)
+                    local = value.astimezone(tz).replace(tzinfo=None)
+                    write_number(r, c, (local - EXCEL_EPOCH) / ONE_DAY, when)
                 elif kind == "date":
-                    worksheet.write_datetime(r, c, dt.datetime.combine(value, dt.time()), day)
+                    write_number(r, c, (value - EXCEL_EPOCH.date()).days, day)
                 elif kind == "month":
-                    worksheet.write_datetime(r, c, dt.datetime.combine(value, dt.time()), month)
+                    write_number(r, c, (value - EXCEL_EPOCH.date()).days, month)
                 else:
-                    worksheet.write_number(r, c, value)
+                    write_number(r, c, value)
             if on_row is not None:
                 on_row(r)
         worksheet.freeze_panes(1, 0)

@@ -107,7 +107,7 @@ def test_summary_to_a_file_and_the_audit(ledger, tmp_path):
     rows = [dict(zip(header, (c.value for c in r), strict=True)) for r in sheet.iter_rows(2)]
     assert [(r["month"].month, r["currency"], r["campaign"], r["gross"]) for r in rows] == [
         (1, "EUR", "spring", 10.0),
-        (1, "GBP", "", 5.0),
+        (1, "GBP", None, 5.0),  # no campaign: a blank cell
         (2, "EUR", "spring", 15.0),
     ]
     assert "3 rows written" in err.getvalue()
