@@ -9,6 +9,7 @@ import os
 import tempfile
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import admin, messages
@@ -109,11 +110,8 @@ class FinanceDashboardAdmin(admin.ModelAdmin):
             raise Http404
         form, filters = self._form(request)
         summaries = monthly_summary(filters=filters) if filters else []
-        query = request.GET.urlencode() if filters and request.GET else ""
-        if filters and not request.GET:
-            from urllib.parse import urlencode
-
-            query = urlencode(filters.as_json())
+        # The download links carry the filters shown (the defaults when none were given).
+        query = urlencode(filters.as_json()) if filters else ""
         context = {
             **self.admin_site.each_context(request),
             "title": "Finance dashboard",

@@ -211,8 +211,12 @@ def export_job_run(*, job_id: str) -> ExportJob | None:
 
     filters = ReportFilters.from_json(job.filters)
 
+    shown = 0
+
     def progress(n: int) -> None:
-        if n % PROGRESS_EVERY == 0:
+        nonlocal shown
+        if n - shown >= PROGRESS_EVERY:
+            shown = n
             ExportJob.objects.filter(pk=job.pk).update(rows_done=n)
 
     try:
