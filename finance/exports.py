@@ -65,6 +65,8 @@ def _csv_formatters(
                 cells.append(minor_to_major_text(value, currency))
             elif kind == "text":
                 cells.append(neutralise(str(value)))
+            elif kind == "code":
+                cells.append(value)
             elif kind == "datetime":
                 cells.append(_datetime_text(value))
             elif kind == "month":
@@ -188,6 +190,8 @@ def xlsx_write(
                 elif kind == "text":
                     text = str(value)
                     write_string(r, c, "'" + text if text.startswith(FORMULA_PREFIXES) else text)
+                elif kind == "code":
+                    write_string(r, c, value)
                 elif kind == "datetime":
                     local = value.astimezone(tz).replace(tzinfo=None)
                     write_number(r, c, (local - EXCEL_EPOCH) / ONE_DAY, when)

@@ -18,6 +18,7 @@ from django.db.models import (
     CharField,
     Count,
     DateField,
+    Exists,
     F,
     IntegerField,
     OuterRef,
@@ -93,17 +94,19 @@ def _payout_arrival() -> Subquery:
 class Column:
     header: str
     field: str
-    type: str  # "text", "money", "datetime", "date", "int"
+    # "text" (neutralised), "code" (our own choices: written as they are), "money", "datetime",
+    # "date", "month", "int"
+    type: str
 
 
 PAYMENT_COLUMNS = (
     Column("payment id", "id", "int"),
     Column("paid at", "paid_at", "datetime"),
     Column("created at", "created_at", "datetime"),
-    Column("status", "status", "text"),
-    Column("kind", "kind", "text"),
-    Column("frequency", "contribution__frequency", "text"),
-    Column("currency", "currency", "text"),
+    Column("status", "status", "code"),
+    Column("kind", "kind", "code"),
+    Column("frequency", "contribution__frequency", "code"),
+    Column("currency", "currency", "code"),
     Column("gross", "gross_minor", "money"),
     Column("stripe fee", "fee_minor", "money"),
     Column("net", "net_minor", "money"),
@@ -195,7 +198,7 @@ class MonthSummary:
 
 SUMMARY_COLUMNS = (
     Column("month", "month", "month"),
-    Column("currency", "currency", "text"),
+    Column("currency", "currency", "code"),
     Column("gross", "gross", "money"),
     Column("stripe fees", "fees", "money"),
     Column("net", "net", "money"),
@@ -347,17 +350,19 @@ def _calendar_period(filters: ReportFilters, field: str) -> Q:
 
 
 def _new_supporters(filters: ReportFilters, campaign: str | None) -> Iterable[dict[str, Any]]:
-    """Count supporters by the month of their first paid contribution (its currency, campaign)."""
-    first_contribution = (
-        Contribution.objects.filter(supporter=OuterRef("supporter_id"), first_paid_at__isnull=False)
-        .order_by("first_paid_at", "pk")
-        .values("pk")[:1]
+    """Count supporters by the month of their first paid contribution (its currency, campaign).
+
+    A contribution is a supporter's first when no contribution of theirs was paid earlier (an
+    anti-join on the supporter index, not a lookup per row).
+    """
+    earlier = Contribution.objects.filter(
+        supporter=OuterRef("supporter_id"), first_paid_at__lt=OuterRef("first_paid_at")
     )
-    in_period = Contribution.objects.filter(
-        _calendar_period(filters, "first_paid_at"), first_paid_at__isnull=False
-    )
-    firsts = in_period.annotate(first_pk=Subquery(first_contribution)).filter(
-        _contribution_scope(filters, ""), pk=F("first_pk")
+    firsts = Contribution.objects.filter(
+        _calendar_period(filters, "first_paid_at"),
+        _contribution_scope(filters, ""),
+        ~Exists(earlier),
+        first_paid_at__isnull=False,
     )
     by_campaign = campaign.removeprefix("contribution__") if campaign else None
     return _grouped(
