@@ -171,6 +171,8 @@ def child_env(url: str) -> dict[str, str]:
         LOG_LEVEL="WARNING",
         PUBLISHER_TIME_ZONE="Europe/London",
         DJANGO_SETTINGS_MODULE="config.settings",
+        PAYMENTS_DEMO=env.get("PAYMENTS_DEMO")
+        or ("false" if env.get("STRIPE_SECRET_KEY") else "true"),
     )
     env.pop("REDIS_URL", None)
     return env

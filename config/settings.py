@@ -271,6 +271,34 @@ TURNSTILE_SCRIPT_URL = "https://challenges.cloudflare.com/turnstile/v0/api.js"
 
 # --- Campaigns ----------------------------------------------------------------------------------
 
+# Seconds between two checks of the campaigns' version token by each web process (how fast staff
+# changes and the kill switch reach readers), and the most a compiled copy is kept regardless.
+CAMPAIGN_REFRESH_SECONDS = env.float("CAMPAIGN_REFRESH_SECONDS", default=2.0)
+CAMPAIGN_RECOMPILE_SECONDS = env.float("CAMPAIGN_RECOMPILE_SECONDS", default=300.0)
+# How long shared caches may keep a decision that does not depend on the reader.
+CAMPAIGN_SHARED_CACHE_SECONDS = env.int("CAMPAIGN_SHARED_CACHE_SECONDS", default=30)
+# The request header (as in request.META) a CDN or proxy sets to the reader's country.
+COUNTRY_HEADER = env.str("COUNTRY_HEADER", default="HTTP_CF_IPCOUNTRY")
+# Where beacons are counted: "redis" (flushed by beat) or "database" (written at once).
+CAMPAIGN_EVENTS_STORE = env.str(
+    "CAMPAIGN_EVENTS_STORE", default="redis" if REDIS_URL else "database"
+)
+if CAMPAIGN_EVENTS_STORE not in ("redis", "database"):
+    raise ImproperlyConfigured("CAMPAIGN_EVENTS_STORE must be redis or database.")
+if CAMPAIGN_EVENTS_STORE == "redis" and not REDIS_URL:
+    raise ImproperlyConfigured("CAMPAIGN_EVENTS_STORE=redis needs REDIS_URL.")
+# Seconds each web process adds beacons up in memory before sending them to Redis (0: at once).
+CAMPAIGN_EVENTS_BUFFER_SECONDS = env.float("CAMPAIGN_EVENTS_BUFFER_SECONDS", default=1.0)
+# The embed's two endpoints skip the session, auth, messages and CSRF layers they do not use.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "campaigns.middleware.EmbedEndpointsMiddleware",
+)
+CELERY_BEAT_SCHEDULE["campaign-events-flush"] = {
+    "task": "campaigns.tasks.campaign_events_flush",
+    "schedule": env.float("CAMPAIGN_EVENTS_FLUSH_SECONDS", default=60.0),
+}
+
 # --- Payments -----------------------------------------------------------------------------------
 
 # Stripe: a secret key switches the demo provider off. Its prefix says live or test mode, and
@@ -280,8 +308,9 @@ STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_LIVEMODE = STRIPE_SECRET_KEY.startswith(("sk_live_", "rk_live_"))
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", default=300)
-# The demo provider (a local checkout with Stripe's test cards) runs only without a Stripe key.
-PAYMENTS_DEMO = env.bool("PAYMENTS_DEMO", default=not STRIPE_SECRET_KEY)
+# The demo provider (a local checkout with Stripe's test cards) runs only without a Stripe key:
+# by default in the embedded demo; in production only when asked for by name.
+PAYMENTS_DEMO = env.bool("PAYMENTS_DEMO", default=EMBEDDED and not STRIPE_SECRET_KEY)
 if PAYMENTS_DEMO and STRIPE_SECRET_KEY:
     raise ImproperlyConfigured("PAYMENTS_DEMO cannot be on while STRIPE_SECRET_KEY is set.")
 if not PAYMENTS_DEMO and not STRIPE_SECRET_KEY:
@@ -327,6 +356,11 @@ PAYMENTS_SIGN_IN_LINK_MINUTES = env.int("PAYMENTS_SIGN_IN_LINK_MINUTES", default
 # Events stored but not applied for this long are applied by the periodic sweep.
 PAYMENTS_WEBHOOK_SWEEP_AFTER_SECONDS = env.int("PAYMENTS_WEBHOOK_SWEEP_AFTER_SECONDS", default=60)
 PAYMENTS_WEBHOOK_MAX_ATTEMPTS = env.int("PAYMENTS_WEBHOOK_MAX_ATTEMPTS", default=8)
+# Celery closes the database connection before and after every task unless told to reuse it; a
+# new PostgreSQL connection per task costs more than applying a webhook event. Reuse it, and let
+# Django's own rules (DATABASE_CONN_MAX_AGE, health checks) retire it before each task (see
+# payments/apps.py).
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_BEAT_SCHEDULE["payments-webhook-sweep"] = {
     "task": "payments.tasks.webhook_events_sweep",
     "schedule": 60.0,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -24,6 +26,8 @@ from payments.services import (
     subscription_amount_change,
     subscription_cancel,
 )
+
+logger = logging.getLogger(__name__)
 
 SESSION_KEY = "payments_supporter_id"
 SENT_MESSAGE = (
@@ -65,11 +69,9 @@ def account(request: HttpRequest) -> HttpResponse:
             if by_email.allow(email.lower()):
                 created = sign_in_link_create(email=email)
                 if created is not None:
-                    from payments.tasks import sign_in_email_send
-
                     supporter, token = created
                     url = request.build_absolute_uri(reverse("payments:sign-in", args=[token]))
-                    sign_in_email_send.delay(supporter.pk, url)
+                    _sign_in_email_enqueue(supporter_pk=supporter.pk, url=url)
             sent = True  # the same answer whether or not the address is known
         else:
             status = 400
@@ -83,6 +85,15 @@ def account(request: HttpRequest) -> HttpResponse:
         },
         status=status,
     )
+
+
+def _sign_in_email_enqueue(*, supporter_pk: int, url: str) -> None:
+    from payments.tasks import sign_in_email_send
+
+    try:
+        sign_in_email_send.apply_async((supporter_pk, url), retry=False)
+    except Exception:  # the broker is down: the reader asks again; nothing else is lost
+        logger.warning("could not enqueue a sign-in e-mail", exc_info=True)
 
 
 def _account_page(request: HttpRequest, supporter: Supporter) -> HttpResponse:

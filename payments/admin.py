@@ -10,6 +10,7 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
 
 from payments.gateway import GatewayError
 from payments.models import (
@@ -86,6 +87,44 @@ class ContributionAdmin(ReadOnlyAdmin):
     @admin.display(description="amount")
     def amount(self, obj: Contribution) -> str:
         return money_format(obj.charge_minor, obj.currency)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        return [*super().get_readonly_fields(request, obj), "history"]
+
+    @admin.display(description="history")
+    def history(self, obj: Contribution) -> str:
+        """Everything that happened to this contribution, oldest first."""
+        entries: list[tuple[Any, str]] = [(obj.created_at, "Started")]
+        subscription = Subscription.objects.filter(contribution=obj).first()
+        if subscription is not None:
+            entries.append(
+                (subscription.created_at, f"Subscription {subscription.stripe_subscription_id}")
+            )
+            if subscription.canceled_at:
+                reason = subscription.cancel_reason or subscription.stripe_cancellation_reason
+                entries.append((subscription.canceled_at, f"Cancelled ({reason or 'no reason'})"))
+        payments = obj.payments.prefetch_related("refunds", "disputes", "receipt_sends")
+        for payment in payments:
+            money = money_format(payment.gross_minor, payment.currency)
+            when = payment.paid_at or payment.failed_at or payment.created_at
+            entries.append((when, f"Payment {payment.pk}: {money} {payment.get_status_display()}"))
+            for refund in payment.refunds.all():
+                amount = money_format(refund.amount_minor, refund.currency)
+                entries.append((refund.refunded_at, f"Refund {amount} ({refund.status})"))
+            for dispute in payment.disputes.all():
+                amount = money_format(dispute.amount_minor, dispute.currency)
+                entries.append((dispute.opened_at, f"Dispute {amount} opened"))
+                if dispute.closed_at:
+                    entries.append((dispute.closed_at, f"Dispute closed: {dispute.status}"))
+            for send in payment.receipt_sends.all():
+                if send.sent_at:
+                    entries.append((send.sent_at, f"{send.get_kind_display()} sent"))
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td></tr>",
+            ((f"{w:%Y-%m-%d %H:%M}", t) for w, t in sorted(entries, key=lambda e: e[0])),
+        )
+        return format_html("<table>{}</table>", rows)
 
 
 @admin.register(Subscription)

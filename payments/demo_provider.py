@@ -10,6 +10,7 @@ on while a Stripe key is set.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 import time
 from dataclasses import dataclass
@@ -113,7 +114,7 @@ def _charge_create(
     created = _now()
     intent_id, charge_id, txn_id = _new_id("pi"), _new_id("ch"), _new_id("txn")
     fee = _demo_fee(amount)
-    _save(
+    txn = _save(
         {
             "id": txn_id,
             "object": "balance_transaction",
@@ -127,7 +128,7 @@ def _charge_create(
             "status": "pending",
         }
     )
-    _save(
+    charge = _save(
         {
             "id": charge_id,
             "object": "charge",
@@ -151,6 +152,8 @@ def _charge_create(
     )
     return _save(
         {
+            # What Stripe would return with expand=["latest_charge.balance_transaction"].
+            "demo_expanded": {"charge": charge, "balance_transaction": txn},
             "id": intent_id,
             "object": "payment_intent",
             "amount": amount,
@@ -316,8 +319,10 @@ class DemoGateway:
     name = "demo"
 
     def checkout_session_create(self, *, request: CheckoutRequest) -> CheckoutSession:
-        key = f"contribution-{request.contribution_id}-checkout"
-        session_id = "cs_demo_" + hashlib.sha256(key.encode()).hexdigest()[:24]
+        # Derived from our row (idempotent) but keyed, so nobody can guess another reader's.
+        key = f"contribution-{request.contribution_id}-checkout".encode()
+        secret = settings.PAYMENTS_DEMO_WEBHOOK_SECRET.encode()
+        session_id = "cs_demo_" + hmac.new(secret, key, hashlib.sha256).hexdigest()[:32]
         existing = demo_checkout_session(session_id=session_id)
         url = reverse("payments:demo-checkout", args=[session_id])
         if existing is None:
@@ -351,8 +356,8 @@ class DemoGateway:
 
     def payment_intent_details(self, *, payment_intent_id: str) -> ChargeDetails:
         intent = _load(payment_intent_id)
-        charge = _load(intent["latest_charge"])
-        txn = _load(charge["balance_transaction"])
+        charge = intent["demo_expanded"]["charge"]
+        txn = intent["demo_expanded"]["balance_transaction"]
         return ChargeDetails(
             payment_intent_id=intent["id"],
             status="succeeded" if intent["status"] == "succeeded" else "pending",

@@ -60,11 +60,9 @@ CONTRIBUTION_STATUS_BY_SUBSCRIPTION = {
 
 def _contribution_lock(metadata: dict[str, Any] | None, reference: Any = None) -> Contribution:
     raw = str((metadata or {}).get("contribution_id") or reference or "")
-    if not raw.isdigit():
+    if not raw.isdecimal():
         raise EventNotApplicable("no contribution id in the object's metadata")
-    contribution = (
-        Contribution.objects.select_for_update().select_related("supporter").filter(pk=raw).first()
-    )
+    contribution = Contribution.objects.select_for_update().filter(pk=raw).first()
     if contribution is None:
         raise EventNotApplicable(f"contribution {raw} is not in this ledger")
     return contribution
@@ -271,6 +269,14 @@ def checkout_session_async_failed(session: dict[str, Any], created: datetime) ->
     _contribution_save(contribution)
 
 
+def checkout_session_expired(session: dict[str, Any], created: datetime) -> None:
+    """checkout.session.expired: the reader left without paying; nothing was taken."""
+    contribution = _contribution_lock(session.get("metadata"), session.get("client_reference_id"))
+    if contribution.status == Contribution.Status.PENDING:
+        contribution.status = Contribution.Status.EXPIRED
+        _contribution_save(contribution)
+
+
 def _invoice_subscription(invoice: dict[str, Any], created: datetime) -> Subscription:
     parent = invoice.get("parent") or {}
     details = parent.get("subscription_details") or {}
@@ -295,6 +301,8 @@ def _invoice_subscription(invoice: dict[str, Any], created: datetime) -> Subscri
 
 def invoice_changed(invoice: dict[str, Any], created: datetime) -> None:
     """invoice.paid / invoice.payment_failed: one payment of a recurring contribution."""
+    if not invoice.get("amount_due") and not invoice.get("amount_paid"):
+        raise EventNotApplicable("the invoice is for nothing (no money moved)")
     subscription = _invoice_subscription(invoice, created)
     contribution = subscription.contribution
     gateway = gateway_get()
@@ -486,6 +494,7 @@ HANDLERS: dict[str, Handler] = {
     "checkout.session.completed": checkout_session_changed,
     "checkout.session.async_payment_succeeded": checkout_session_changed,
     "checkout.session.async_payment_failed": checkout_session_async_failed,
+    "checkout.session.expired": checkout_session_expired,
     "invoice.paid": invoice_changed,
     "invoice.payment_failed": invoice_changed,
     "customer.subscription.created": subscription_changed,

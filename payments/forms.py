@@ -33,9 +33,9 @@ def campaign_frequencies(campaign: Campaign) -> list[str]:
 
 def campaign_presets(campaign: Campaign, frequency: str) -> tuple[list[int], int | None]:
     config = (campaign.amounts or {}).get(frequency) or {}
-    presets = [int(p) for p in config.get("presets") or [] if str(p).isdigit() and int(p) > 0]
+    presets = [int(p) for p in config.get("presets") or [] if str(p).isdecimal() and int(p) > 0]
     default = config.get("default")
-    if str(default).isdigit():
+    if str(default).isdecimal():
         return presets, int(str(default))
     return presets, presets[0] if presets else None
 
@@ -97,10 +97,10 @@ class SupportForm(HoneypotMixin, forms.Form):
         try:
             value = Decimal(raw)
         except InvalidOperation:
-            raise forms.ValidationError(
-                "Please enter the amount as a number, like 12.50."
-            ) from None
-        if value != value.quantize(Decimal("0.01")) or not value.is_finite():
+            value = Decimal("NaN")
+        if not value.is_finite() or abs(value) > 10**9:
+            raise forms.ValidationError("Please enter the amount as a number, like 12.50.")
+        if value != value.quantize(Decimal("0.01")):
             raise forms.ValidationError("Please use at most two decimal places.")
         return major_to_minor(value, self.campaign.currency)
 
@@ -113,9 +113,9 @@ class SupportForm(HoneypotMixin, forms.Form):
         custom = cleaned.get("custom_amount")
         chosen = cleaned.get("amount") or ""
         amount: int | None
-        if custom is not None and (chosen in ("", "custom") or not chosen.isdigit()):
+        if custom is not None and (chosen in ("", "custom") or not chosen.isdecimal()):
             amount = custom
-        elif chosen.isdigit() and int(chosen) in presets:
+        elif chosen.isdecimal() and int(chosen) in presets:
             amount = int(chosen)
         elif chosen == "custom" or not chosen:
             self.add_error("custom_amount", "Please choose an amount or enter your own.")

@@ -173,7 +173,7 @@ def subscription_state_from(data: dict[str, Any]) -> SubscriptionState:
     price = item.get("price") or {}
     details = data.get("cancellation_details") or {}
     metadata = data.get("metadata") or {}
-    contribution_id = metadata.get("contribution_id")
+    reference = str(metadata.get("contribution_id") or "")
     return SubscriptionState(
         id=data["id"],
         status=data["status"],
@@ -186,6 +186,6 @@ def subscription_state_from(data: dict[str, Any]) -> SubscriptionState:
         ended_at=stripe_time(data.get("ended_at")),
         cancellation_reason=details.get("reason") or "",
         cancellation_feedback=details.get("feedback") or "",
-        contribution_id=int(str(contribution_id)) if str(contribution_id or "").isdigit() else None,
+        contribution_id=int(reference) if reference.isdecimal() else None,
         customer_id=stripe_id(data.get("customer")),
     )

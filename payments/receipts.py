@@ -58,10 +58,16 @@ def _send_once(*, payment_pk: int, kind: str, template: str, subject: str, statu
         )
         if payment is None or payment.contribution is None:
             return False
-        send, _ = ReceiptSend.objects.get_or_create(
-            payment=payment, kind=kind, defaults={"to_email": payment.contribution.supporter.email}
+        # Claim the ledger row (a concurrent run's insert is ignored), then wait for its lock.
+        ReceiptSend.objects.bulk_create(
+            [
+                ReceiptSend(
+                    payment=payment, kind=kind, to_email=payment.contribution.supporter.email
+                )
+            ],
+            ignore_conflicts=True,
         )
-        send = ReceiptSend.objects.select_for_update().get(pk=send.pk)
+        send = ReceiptSend.objects.select_for_update().get(payment=payment, kind=kind)
         if send.sent_at is not None:
             return False
         _message(payment=payment, template=template, subject=subject).send()

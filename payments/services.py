@@ -99,27 +99,40 @@ def contribution_start(
             campaign=campaign,
             **attribution.__dict__,
         )
-    thanks = base_url + reverse("payments:thanks")
     ui_mode: UiMode = "embedded_page"
     if settings.PAYMENTS_DEMO or settings.PAYMENTS_CHECKOUT_UI_MODE == "hosted_page":
         ui_mode = "hosted_page"
+    session = checkout_session_open(contribution=contribution, ui_mode=ui_mode, base_url=base_url)
+    return CheckoutStart(contribution=contribution, session=session)
+
+
+def checkout_session_open(
+    *, contribution: Contribution, ui_mode: UiMode, base_url: str
+) -> CheckoutSession:
+    """Open the contribution's Checkout Session (the same one again for the same page kind)."""
+    if contribution.status != Contribution.Status.PENDING:
+        raise GatewayError("This contribution is already under way.")
+    supporter = contribution.supporter
+    campaign = contribution.campaign
+    thanks = base_url + reverse("payments:thanks")
+    back = reverse("payments:support", args=[campaign.slug]) if campaign else "/"
     session = gateway_get().checkout_session_create(
         request=CheckoutRequest(
             contribution_id=contribution.pk,
-            frequency=frequency,
+            frequency=contribution.frequency,
             amount_minor=contribution.charge_minor,
             currency=contribution.currency,
             customer_email=supporter.email,
             customer_id=supporter.stripe_customer_id,
-            product_name=_product_name(frequency),
+            product_name=_product_name(contribution.frequency),
             ui_mode=ui_mode,
             return_url=thanks + "?session_id={CHECKOUT_SESSION_ID}",
-            cancel_url=base_url + reverse("payments:support", args=[campaign.slug]),
+            cancel_url=base_url + back,
         )
     )
     contribution.stripe_checkout_session_id = session.id
     contribution.save(update_fields=["stripe_checkout_session_id", "updated_at"])
-    return CheckoutStart(contribution=contribution, session=session)
+    return session
 
 
 def _product_name(frequency: str) -> str:

@@ -22,7 +22,7 @@ from stripe.params import (
     SubscriptionUpdateParams,
 )
 from stripe.params.billing_portal import SessionCreateParams as PortalSessionCreateParams
-from stripe.params.checkout import SessionCreateParams
+from stripe.params.checkout import SessionCreateParams, SessionCreateParamsLineItemPriceData
 
 from payments.gateway import (
     BalanceEntry,
@@ -53,7 +53,7 @@ def webhook_payload_verify(*, payload: bytes, signature: str, secret: str, toler
     """Check a webhook's signature and age with Stripe's own verification."""
     try:
         stripe.WebhookSignature.verify_header(payload, signature, secret, tolerance)
-    except stripe.SignatureVerificationError as error:
+    except (stripe.SignatureVerificationError, UnicodeDecodeError) as error:
         raise WebhookSignatureInvalid(str(error)) from error
 
 
@@ -88,7 +88,7 @@ class StripeGateway:
     def checkout_session_create(self, *, request: CheckoutRequest) -> CheckoutSession:
         """Create the Checkout Session for a contribution (idempotent per contribution)."""
         metadata = {"contribution_id": str(request.contribution_id)}
-        price_data: Any = {
+        price_data: SessionCreateParamsLineItemPriceData = {
             "currency": request.currency.lower(),
             "unit_amount": request.amount_minor,
             "product_data": {"name": request.product_name},
@@ -120,7 +120,9 @@ class StripeGateway:
             params["cancel_url"] = request.cancel_url
         try:
             session = self.client.v1.checkout.sessions.create(
-                params, {"idempotency_key": f"contribution-{request.contribution_id}-checkout"}
+                params,
+                # One session per contribution and page kind (the hosted page is the fallback).
+                {"idempotency_key": f"contribution-{request.contribution_id}-{request.ui_mode}"},
             )
         except stripe.StripeError as error:
             raise _translate(error) from error

@@ -7,6 +7,7 @@ app_name = "payments"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("stripe/webhook/", views.stripe_webhook, name="stripe-webhook"),
     path("support/thanks/", views.thanks, name="thanks"),
+    path("support/checkout/<str:token>/hosted/", views.checkout_hosted, name="checkout-hosted"),
     path("support/account/", account_views.account, name="account"),
     path("support/account/sign-in/<str:token>/", account_views.sign_in, name="sign-in"),
     path("support/account/sign-out/", account_views.sign_out, name="sign-out"),

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from datetime import timedelta
+from functools import wraps
 from typing import Any
 
 from django.conf import settings
+from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
@@ -22,15 +27,34 @@ from payments.forms import SupportForm, attribution_from, campaign_frequencies, 
 from payments.gateway import GatewayError
 from payments.models import Contribution
 from payments.money import fee_cover_minor, money_format
-from payments.services import Attribution, contribution_start
+from payments.services import Attribution, checkout_session_open, contribution_start
 from payments.webhooks import WebhookRejected, webhook_event_receive
 
 logger = logging.getLogger(__name__)
 
+FALLBACK_SALT = "payments.checkout-hosted"
 BUSY_MESSAGE = (
     "We have received many attempts from your connection or for this e-mail address. "
     "Please wait a while and try again."
 )
+
+
+def embeddable(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Let the publisher's pages show this page in an iframe (and only theirs, when configured).
+
+    Inside a cross-site iframe the browser withholds our SameSite cookies, so the CSRF check
+    cannot work there; these pages hold no signed-in state to protect, and the abuse defences
+    (rate limits, honeypot, challenge) guard them instead.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        ancestors = " ".join(["'self'", *settings.PUBLISHER_ORIGINS])
+        response["Content-Security-Policy"] = f"frame-ancestors {ancestors}"
+        return response
+
+    return xframe_options_exempt(csrf_exempt(wrapper))
 
 
 def checkout_limits() -> tuple[RateLimit, RateLimit]:
@@ -53,7 +77,7 @@ def _initial(campaign: Campaign, request: HttpRequest) -> dict[str, object]:
     presets, default = campaign_presets(campaign, frequency) if frequency else ([], None)
     initial: dict[str, object] = {"frequency": frequency, "amount": default}
     asked = request.GET.get("amount", "")
-    if asked.isdigit():
+    if asked.isdecimal():
         if int(asked) in presets:
             initial["amount"] = int(asked)
         else:
@@ -109,7 +133,7 @@ def _support_page(
 
 
 @never_cache
-@xframe_options_exempt
+@embeddable
 @require_http_methods(["GET", "POST"])
 def support(request: HttpRequest, slug: str) -> HttpResponse:
     """The support page of a campaign: choose, validate, then go to checkout."""
@@ -184,7 +208,7 @@ def support(request: HttpRequest, slug: str) -> HttpResponse:
                 "campaign": campaign,
                 "client_secret": session.client_secret,
                 "publishable_key": settings.STRIPE_PUBLISHABLE_KEY,
-                "fallback_url": session.url,
+                "fallback": signing.dumps(started.contribution.pk, salt=FALLBACK_SALT),
             },
         )
     assert session.url
@@ -192,7 +216,35 @@ def support(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @never_cache
-@xframe_options_exempt
+@embeddable
+@require_POST
+def checkout_hosted(request: HttpRequest, token: str) -> HttpResponse:
+    """Fallback: pay on Stripe's own page when the embedded form cannot load."""
+    try:
+        contribution_id = signing.loads(token, salt=FALLBACK_SALT, max_age=3600)
+    except signing.BadSignature:
+        return render(request, "payments/unavailable.html", status=404)
+    contribution = (
+        Contribution.objects.select_related("supporter", "campaign")
+        .filter(pk=contribution_id)
+        .first()
+    )
+    if contribution is None:
+        return render(request, "payments/unavailable.html", status=404)
+    try:
+        session = checkout_session_open(
+            contribution=contribution,
+            ui_mode="hosted_page",
+            base_url=request.build_absolute_uri("/").rstrip("/"),
+        )
+    except GatewayError as error:
+        return render(request, "payments/unavailable.html", {"message": str(error)}, status=409)
+    assert session.url
+    return redirect(session.url)
+
+
+@never_cache
+@embeddable
 def thanks(request: HttpRequest) -> HttpResponse:
     """Thank the reader and set the supporter marker (link fragment and postMessage)."""
     session_id = request.GET.get("session_id", "")[:255]
@@ -208,6 +260,8 @@ def thanks(request: HttpRequest) -> HttpResponse:
     failed = contribution.status in (Contribution.Status.FAILED, Contribution.Status.EXPIRED)
     confirmed = contribution.first_paid_at is not None
     back = contribution.article_url + "#rs-supporter" if contribution.article_url else ""
+    # Card payments are confirmed within seconds: look again for a short while.
+    recent = timezone.now() - contribution.created_at < timedelta(minutes=2)
     return render(
         request,
         "payments/thanks.html",
@@ -217,6 +271,7 @@ def thanks(request: HttpRequest) -> HttpResponse:
             "confirmed": confirmed,
             "failed": failed,
             "article_link": back,
+            "refresh": recent and not confirmed and not failed,
         },
     )
 
@@ -247,7 +302,7 @@ def _demo_session(session_id: str) -> dict[str, object]:
 
 
 @never_cache
-@xframe_options_exempt
+@embeddable
 @require_http_methods(["GET", "POST"])
 def demo_checkout(request: HttpRequest, session_id: str) -> HttpResponse:
     """A local stand-in for Stripe Checkout that accepts Stripe's test cards."""
@@ -278,7 +333,7 @@ def demo_checkout(request: HttpRequest, session_id: str) -> HttpResponse:
 
 
 @never_cache
-@xframe_options_exempt
+@embeddable
 @require_http_methods(["GET", "POST"])
 def demo_authenticate(request: HttpRequest, session_id: str) -> HttpResponse:
     """The demo's 3-D Secure step: the reader approves or fails the authentication."""

@@ -15,7 +15,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from payments.event_handlers import HANDLERS, EventNotApplicable, EventNotReady
@@ -94,38 +95,68 @@ def webhook_event_enqueue(*, event_pk: int) -> None:
 def webhook_event_process(*, event_pk: int) -> str:
     """Apply a stored event once; return its status afterwards.
 
-    The event's row lock makes concurrent attempts wait and then see it already processed.
+    The event's row lock makes concurrent attempts wait and then see it already processed. If
+    the handler fails, everything it did is rolled back and the failure is recorded on the event
+    for the sweep and the replay command.
     """
+    finished = (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED)
+    try:
+        with transaction.atomic():
+            _commit_without_waiting_for_disk()
+            event = (
+                WebhookEvent.objects.select_for_update()
+                .only("type", "payload", "created", "status")
+                .get(pk=event_pk)
+            )
+            if event.status in finished:
+                return event.status
+            handler = HANDLERS.get(event.type)
+            status = WebhookEvent.Status.IGNORED
+            if handler is not None:
+                handler(event.payload["data"]["object"], event.created)
+                status = WebhookEvent.Status.PROCESSED
+            # The row is locked by us: no need to check its status again.
+            WebhookEvent.objects.filter(pk=event_pk).update(
+                status=status,
+                attempts=F("attempts") + 1,
+                last_error="",
+                processed_at=timezone.now(),
+            )
+            return status
+    except EventNotApplicable as reason:
+        status, error = WebhookEvent.Status.IGNORED, str(reason)
+    except (EventNotReady, GatewayError) as failure:
+        status, error = WebhookEvent.Status.FAILED, str(failure)
+        logger.info("webhook event not applied yet", extra={"event": event_pk})
+    except Exception as failure:  # recorded for the replay command; the worker goes on
+        status, error = WebhookEvent.Status.FAILED, f"{type(failure).__name__}: {failure}"
+        logger.exception("webhook event failed", extra={"event": event_pk})
     with transaction.atomic():
-        event = WebhookEvent.objects.select_for_update().get(pk=event_pk)
-        if event.status in (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED):
-            return event.status
-        event.attempts += 1
-        handler = HANDLERS.get(event.type)
-        if handler is None:
-            event.status = WebhookEvent.Status.IGNORED
-            event.last_error = ""
-        else:
-            try:
-                with transaction.atomic():
-                    handler(event.payload["data"]["object"], event.created)
-            except EventNotApplicable as reason:
-                event.status = WebhookEvent.Status.IGNORED
-                event.last_error = str(reason)
-            except (EventNotReady, GatewayError) as error:
-                event.status = WebhookEvent.Status.FAILED
-                event.last_error = str(error)
-                logger.info("webhook event not applied yet", extra={"event": event.pk})
-            except Exception as error:  # recorded for the replay command; the worker goes on
-                event.status = WebhookEvent.Status.FAILED
-                event.last_error = f"{type(error).__name__}: {error}"
-                logger.exception("webhook event failed", extra={"event": event.pk})
-            else:
-                event.status = WebhookEvent.Status.PROCESSED
-                event.last_error = ""
-        event.processed_at = timezone.now()
-        event.save(update_fields=["status", "attempts", "last_error", "processed_at"])
-        return event.status
+        _event_finish(event_pk=event_pk, status=status, error=error)
+    return status
+
+
+def _event_finish(*, event_pk: int, status: str, error: str) -> None:
+    WebhookEvent.objects.filter(pk=event_pk).exclude(
+        status__in=(WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED)
+    ).update(
+        status=status,
+        attempts=F("attempts") + 1,
+        last_error=error,
+        processed_at=timezone.now(),
+    )
+
+
+def _commit_without_waiting_for_disk() -> None:
+    """Let PostgreSQL acknowledge this transaction's commit before its WAL reaches the disk.
+
+    Safe here: the event itself was stored with a durable commit at intake, and applying it is
+    idempotent, so a crash that loses this commit leaves the event "received" for the sweep. Any
+    later durable commit (the receipt ledger, the next intake) flushes this one too.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
 
 
 def webhook_events_due(*, now: datetime | None = None) -> list[int]:

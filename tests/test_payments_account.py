@@ -191,3 +191,28 @@ def test_signed_out_readers_are_sent_to_the_sign_in_form(client, campaign):
 
     assert response.status_code == 302
     assert response["Location"] == "/support/account/"
+
+
+def test_the_account_page_does_not_query_per_contribution(
+    client, campaign, django_assert_max_num_queries
+):
+    supporter = None
+    for i in range(6):
+        contribution = contribution_make(campaign, amount_minor=1000 + i)
+        contribution.status = Contribution.Status.PAID
+        contribution.save()
+        Payment.objects.create(
+            contribution=contribution,
+            kind="one_off",
+            status="succeeded",
+            gross_minor=contribution.amount_minor,
+            currency="EUR",
+            paid_at=timezone.now(),
+        )
+        supporter = contribution.supporter
+    signed_in(client, supporter)
+
+    with django_assert_max_num_queries(8):
+        page = client.get("/support/account/")
+
+    assert page.content.decode().count("Resend receipt") == 6

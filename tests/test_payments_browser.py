@@ -12,7 +12,9 @@ from payments.models import Contribution, Payment
 from payments.tests.fixtures import AMOUNTS
 from tests.conftest import wait_for
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+# PostgreSQL too: the worker process must share the test database (the shared worker fixture
+# points a separate process at the test database only for PostgreSQL).
+pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture
@@ -60,6 +62,22 @@ def test_demo_contribution_from_support_page_to_receipt_and_admin(
     assert page.get_by_role("heading", name="Thank you!").is_visible()
     link = page.get_by_role("link", name="Back to the article")
     assert link.get_attribute("href") == "https://news.example.com/story#rs-supporter"
+
+    # Inside the publisher's iframe, the thank-you page tells the parent page (embed.js).
+    thanks_url = page.url
+    page.goto(f"{live_server.url}/demo/")
+    page.evaluate(
+        """url => {
+            window.received = [];
+            addEventListener("message", event => window.received.push(event.data));
+            const frame = document.createElement("iframe");
+            frame.src = url;
+            document.body.append(frame);
+        }""",
+        thanks_url,
+    )
+    page.wait_for_function("window.received.length > 0")
+    assert page.evaluate("window.received") == [{"type": "reader-support:supporter"}]
 
     receipt = wait_for(lambda: receipt_on_disk(email), timeout=30, what="the receipt on disk")
     assert "€25.00" in str(receipt)

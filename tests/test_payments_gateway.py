@@ -71,7 +71,7 @@ def test_one_off_embedded_checkout_sends_exactly_these_parameters(gateway, fake)
         "payment_intent_data[metadata][contribution_id]": "42",
         "return_url": "https://support.example.com/support/thanks/?session_id={CHECKOUT_SESSION_ID}",
     }
-    assert request["headers"]["Idempotency-Key"] == "contribution-42-checkout"
+    assert request["headers"]["Idempotency-Key"] == "contribution-42-embedded_page"
     assert request["headers"]["Stripe-Version"] == "2026-10-28.endive"
     assert session.client_secret == "cs_secret_abc"
     assert session.id == "cs_test_a1YS1URlnyQCN5fUUduORoQ7Pw41PJqDWkIVQCpJPqkfIhd6tVY8XB1OLY"
@@ -102,6 +102,7 @@ def test_monthly_hosted_checkout_is_a_subscription_with_price_data(gateway, fake
         "cancel_url": "https://support.example.com/support/appeal/",
     }
     assert session.url.startswith("https://checkout.stripe.com/")
+    assert fake.requests[0]["headers"]["Idempotency-Key"] == "contribution-42-hosted_page"
 
 
 def test_annual_checkout_recurs_yearly(gateway, fake):

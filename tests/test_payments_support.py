@@ -1,10 +1,12 @@
 """The support page, the demo checkout and the thank-you page, through the test client."""
 
+import re
+
 import pytest
 from django.core.cache import cache
 
 from payments.models import Contribution, DemoObject, Payment, Supporter, WebhookEvent
-from payments.tests.fixtures import campaign_fixture  # noqa: F401
+from payments.tests.fixtures import campaign_fixture, fake_stripe_fixture  # noqa: F401
 from payments.webhooks import webhook_event_process
 
 pytestmark = pytest.mark.django_db
@@ -49,6 +51,12 @@ def test_support_page_offers_the_campaigns_frequencies_and_presets(client, campa
     assert "Demo payments" in html
 
 
+def test_unicode_digits_are_not_amounts(client, campaign):
+    assert client.get("/support/keep-local-news-open/?amount=²").status_code == 200
+    response = client.post("/support/keep-local-news-open/", form(amount="²"))
+    assert response.status_code == 400
+
+
 def test_junk_query_parameters_fall_back_to_the_defaults(client, campaign):
     response = client.get(
         "/support/keep-local-news-open/?amount=-5&frequency=weekly&placement=<script>&article=javascript:alert(1)"
@@ -84,6 +92,10 @@ def test_unknown_or_draft_campaigns_are_not_found(client, campaign):
             "The largest amount we can accept online is €5,000.00.",
         ),
         ({"amount": "custom", "custom_amount": "ten"}, "custom_amount", "as a number"),
+        ({"amount": "custom", "custom_amount": "inf"}, "custom_amount", "as a number"),
+        ({"amount": "custom", "custom_amount": "sNaN"}, "custom_amount", "as a number"),
+        ({"amount": "custom", "custom_amount": "1e400"}, "custom_amount", "as a number"),
+        ({"amount": "custom", "custom_amount": "-5"}, "custom_amount", "The smallest amount"),
         (
             {"amount": "custom", "custom_amount": "10.505"},
             "custom_amount",
@@ -269,3 +281,138 @@ def test_thank_you_page_for_an_unknown_session_is_a_polite_404(client):
 
     assert response.status_code == 404
     assert "could not find" in response.content.decode()
+
+
+def test_a_required_challenge_that_was_not_solved_is_refused(client, campaign, settings):
+    settings.TURNSTILE_SITE_KEY = "site-key"
+    settings.TURNSTILE_SECRET_KEY = "secret-key"
+
+    page = client.get("/support/keep-local-news-open/").content.decode()
+    response = client.post("/support/keep-local-news-open/", form())
+
+    assert 'data-sitekey="site-key"' in page
+    assert response.status_code == 400
+    assert "not a robot" in response.content.decode()
+    assert not Contribution.objects.exists()
+
+
+def test_in_stripe_mode_the_checkout_is_embedded_in_our_page(client, campaign, fake_stripe):
+    from payments.tests.stripe_fakes import stripe_object
+
+    fake_stripe.created["/v1/checkout/sessions"] = stripe_object(
+        "checkout.session",
+        id="cs_test_embedded",
+        client_secret="cs_test_embedded_secret_x",
+        url=None,
+    )
+
+    response = client.post("/support/keep-local-news-open/", form())
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'data-client-secret="cs_test_embedded_secret_x"' in html
+    assert "js.stripe.com" in html
+    contribution = Contribution.objects.get()
+    assert contribution.provider == "stripe"
+    assert contribution.stripe_checkout_session_id == "cs_test_embedded"
+    sent = fake_stripe.requests[0]["params"]
+    assert sent["ui_mode"] == "embedded_page"
+    assert sent["line_items[0][price_data][unit_amount]"] == "1000"
+    assert sent["return_url"].startswith("http://testserver/support/thanks/?session_id=")
+
+
+def test_stripe_being_down_is_explained_and_nothing_is_charged(client, campaign, fake_stripe):
+    response = client.post("/support/keep-local-news-open/", form())  # the fake answers 404
+
+    assert response.status_code == 503
+    assert "Nothing was charged" in response.content.decode()
+
+
+def test_an_abandoned_checkout_expires(client, campaign, fake_stripe):
+    from payments.tests.stripe_fakes import event, post_event, stripe_object
+
+    contribution = start(client)
+    session = stripe_object(
+        "checkout.session",
+        status="expired",
+        client_reference_id=str(contribution.pk),
+        metadata={"contribution_id": str(contribution.pk)},
+    )
+    post_event(client, event("checkout.session.expired", session))
+    apply_all_events()
+
+    contribution.refresh_from_db()
+    assert contribution.status == Contribution.Status.EXPIRED
+
+
+def test_the_support_page_works_inside_the_publishers_iframe(campaign, settings):
+    from django.test import Client
+
+    settings.PUBLISHER_ORIGINS = ["https://news.example.com"]
+    browser = Client(enforce_csrf_checks=True)  # a cross-site iframe gets no SameSite cookies
+
+    page = browser.get("/support/keep-local-news-open/")
+    response = browser.post("/support/keep-local-news-open/", form())
+
+    assert "X-Frame-Options" not in page
+    assert page["Content-Security-Policy"] == "frame-ancestors 'self' https://news.example.com"
+    assert response.status_code == 302
+
+
+def test_supporter_addresses_are_unique_whatever_the_case_in_the_database():
+    from django.db import IntegrityError, transaction
+
+    Supporter.objects.create(email="ada@example.org")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Supporter.objects.create(email="ADA@Example.org")
+
+
+@pytest.mark.parametrize(("currency", "smallest"), [("GBP", "£1.00"), ("USD", "$1.00")])
+def test_other_currencies_use_their_own_symbols_and_limits(client, campaign, currency, smallest):
+    campaign.currency = currency
+    campaign.save()
+
+    response = client.post(
+        "/support/keep-local-news-open/", form(amount="custom", custom_amount="0.99")
+    )
+
+    assert response.status_code == 400
+    assert f"The smallest amount we can accept is {smallest}." in response.content.decode()
+    ok = client.post("/support/keep-local-news-open/", form(amount="custom", custom_amount="3"))
+    assert ok.status_code == 302
+    assert Contribution.objects.get().currency == currency
+
+
+def test_the_thank_you_page_looks_again_while_the_payment_is_being_confirmed(client, campaign):
+    contribution = start(client)
+
+    page = client.get(f"/support/thanks/?session_id={contribution.stripe_checkout_session_id}")
+
+    html = page.content.decode()
+    assert "We are confirming" in html
+    assert '<meta http-equiv="refresh" content="3">' in html
+
+
+def test_the_embedded_checkout_falls_back_to_stripes_hosted_page(client, campaign, fake_stripe):
+    from payments.tests.stripe_fakes import stripe_object
+
+    fake_stripe.created["/v1/checkout/sessions"] = stripe_object(
+        "checkout.session", id="cs_test_embedded", client_secret="secret_x", url=None
+    )
+    page = client.post("/support/keep-local-news-open/", form()).content.decode()
+    fallback = re.search(r'action="(/support/checkout/[^"]+/hosted/)"', page)
+    assert fallback is not None
+    fake_stripe.created["/v1/checkout/sessions"] = stripe_object(
+        "checkout.session", id="cs_test_hosted"
+    )
+
+    response = client.post(fallback.group(1))
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("https://checkout.stripe.com/pay/")
+    hosted = fake_stripe.requests[-1]
+    assert hosted["params"]["ui_mode"] == "hosted_page"
+    assert hosted["params"]["success_url"].startswith("http://testserver/support/thanks/")
+    assert hosted["headers"]["Idempotency-Key"].endswith("-hosted_page")
+    assert Contribution.objects.get().stripe_checkout_session_id == "cs_test_hosted"
+    assert client.post("/support/checkout/forged/hosted/").status_code == 404

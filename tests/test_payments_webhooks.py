@@ -584,3 +584,75 @@ def test_replay_command_explains_bad_arguments():
         call_command("replay_webhooks")
     with pytest.raises(CommandError, match="No stored event"):
         call_command("replay_webhooks", "evt_missing")
+
+
+def test_a_body_that_is_not_utf8_is_refused_not_crashed(client, fake_stripe):
+    response = client.post(
+        "/stripe/webhook/",
+        data=b"\xff\xfe{",
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE="t=1,v1=abc",
+    )
+
+    assert response.status_code == 400
+
+
+def test_cancellation_after_stripe_gives_up_on_payment_is_recorded(client, campaign, fake_stripe):
+    contribution = contribution_make(campaign, frequency="monthly", amount_minor=500)
+    mirrored_subscription(contribution, "sub_gave_up")
+    gave_up = subscription_add(fake_stripe, contribution, status="canceled", sub_id="sub_gave_up")
+    gave_up["canceled_at"] = gave_up["ended_at"] = int(time.time())
+    gave_up["cancellation_details"] = {
+        "comment": None,
+        "feedback": None,
+        "reason": "payment_failed",
+    }
+
+    deliver(client, event("customer.subscription.deleted", gave_up))
+
+    subscription = Subscription.objects.get()
+    assert (subscription.status, subscription.stripe_cancellation_reason) == (
+        "canceled",
+        "payment_failed",
+    )
+    contribution.refresh_from_db()
+    assert contribution.status == Contribution.Status.CANCELED
+
+
+def test_the_sweep_requeues_a_receipt_a_lost_task_never_sent(client, campaign, fake_stripe):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    payment = paid_one_off(client, campaign, fake_stripe)
+    assert receipts.receipts_missing_enqueue() == 0  # too recent: its own task is on the way
+    Payment.objects.filter(pk=payment.pk).update(paid_at=timezone.now() - timedelta(minutes=10))
+
+    assert receipts.receipts_missing_enqueue() == 1
+
+    receipts.receipt_send(payment_pk=payment.pk)
+    assert receipts.receipts_missing_enqueue() == 0
+
+
+def test_a_broker_outage_at_intake_still_answers_200_and_keeps_the_event(
+    client, campaign, fake_stripe, monkeypatch, django_capture_on_commit_callbacks
+):
+    from kombu.exceptions import OperationalError
+
+    from payments import tasks
+
+    def broker_down(*args, **kwargs):
+        raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    # The outage is simulated at the broker client: stopping the shared Redis would hit other tests.
+    monkeypatch.setattr(tasks.webhook_event_apply, "apply_async", broker_down)
+    contribution = contribution_make(campaign)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = post_event(
+            client,
+            event("checkout.session.completed", session_completed(contribution, intent_id="pi_x")),
+        )
+
+    assert response.status_code == 200
+    assert WebhookEvent.objects.get().status == WebhookEvent.Status.RECEIVED

@@ -6,7 +6,7 @@ from staff.migrations_support import apply_roles
 class Migration(migrations.Migration):
     dependencies = [
         ("staff", "0003_roles_for_payments"),
-        ("finance", "0002_export_audit_append_only"),
+        ("campaigns", "0002_targeting_variants_counts"),
     ]
 
     operations = [migrations.RunPython(apply_roles, migrations.RunPython.noop)]

@@ -1,0 +1,269 @@
+"""Webhook throughput: signed events accepted per second by the endpoint, and applied per second
+by one worker, against PostgreSQL, with a duplicate-heavy mix that must not change the totals.
+
+Run: `DATABASE_URL=postgres://... REDIS_URL=redis://... SECRET_KEY=... ALLOWED_HOSTS=localhost
+.venv/bin/python -m bench bench_webhooks`. It works in a throwaway test database it creates and
+drops. Sizes: BENCH_WEBHOOK_EVENTS (distinct events, default 1000), BENCH_WEBHOOK_COPIES (deliveries
+of each, default 3), BENCH_WEBHOOK_WORKER=0 (skip the Celery worker). Baseline: the same
+number of requests rejected at signature verification.
+With REDIS_URL set, one real Celery worker (BENCH_WEBHOOK_POOL, default prefork: one process
+per core, as the Procfile runs it) applies the queued events and its rate is
+taken from the first to the last `processed_at`; without it, the events are applied in-process.
+Target: at least 300 events applied per second.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+TARGET_APPLIED_PER_SECOND = 300
+
+
+def _setup() -> Any:
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
+    os.environ.setdefault("ALLOWED_HOSTS", "localhost")
+    os.environ.setdefault("PAYMENTS_DEMO", "true")
+    import django
+
+    django.setup()
+    import logging
+
+    from django.db import connection
+
+    # Rejected requests (the baseline) would log a warning each.
+    logging.getLogger("django.request").setLevel(logging.ERROR)
+
+    return connection
+
+
+def _seed(count: int) -> list[dict[str, Any]]:
+    """Create contributions with demo payment intents; return one checkout session per each."""
+    from campaigns.models import Campaign
+    from payments.demo_provider import _charge_create
+    from payments.models import Contribution, DemoObject, Supporter
+
+    campaign = Campaign.objects.create(
+        name="Bench", slug="bench", status="live", currency="EUR", amounts={"one_off": {}}
+    )
+    supporters = Supporter.objects.bulk_create(
+        Supporter(email=f"bench-{i}@example.org") for i in range(count)
+    )
+    contributions = Contribution.objects.bulk_create(
+        Contribution(
+            supporter=s,
+            frequency="one_off",
+            amount_minor=1000 + i,
+            currency="EUR",
+            campaign=campaign,
+            provider="demo",
+        )
+        for i, s in enumerate(supporters)
+    )
+    sessions = []
+    for contribution in contributions:
+        metadata = {"contribution_id": str(contribution.pk)}
+        intent = _charge_create(
+            amount=contribution.amount_minor, currency="eur", metadata=metadata, customer=""
+        )
+        sessions.append(
+            {
+                "id": f"cs_bench_{contribution.pk}",
+                "object": "checkout.session",
+                "mode": "payment",
+                "status": "complete",
+                "payment_status": "paid",
+                "payment_intent": intent["id"],
+                "client_reference_id": str(contribution.pk),
+                "metadata": metadata,
+                "customer": None,
+            }
+        )
+    assert DemoObject.objects.count() == 3 * count
+    return sessions
+
+
+def _events(sessions: list[dict[str, Any]]) -> list[tuple[bytes, str]]:
+    from django.conf import settings
+
+    from payments.stripe_gateway import event_json, webhook_signature_header
+
+    signed = []
+    for i, session in enumerate(sessions):
+        event = {
+            "id": f"evt_bench_{i}",
+            "object": "event",
+            "api_version": "2026-10-28.endive",
+            "created": int(time.time()),
+            "data": {"object": session},
+            "livemode": False,
+            "type": "checkout.session.completed",
+        }
+        payload = event_json(event)
+        header = webhook_signature_header(
+            payload=payload, secret=settings.PAYMENTS_DEMO_WEBHOOK_SECRET
+        )
+        signed.append((payload, header))
+    return signed
+
+
+def _post_all(client: Any, deliveries: list[tuple[bytes, str]]) -> float:
+    started = time.perf_counter()
+    for payload, header in deliveries:
+        client.post(
+            "/stripe/webhook/",
+            data=payload,
+            content_type="application/json",
+            HTTP_STRIPE_SIGNATURE=header,
+            secure=True,
+        )
+    return time.perf_counter() - started
+
+
+def _apply_with_worker(count: int) -> float | None:
+    """Start one real worker on the queued events; return its events/s, or None without Redis."""
+    from django.conf import settings
+    from django.db import connection
+
+    from payments.models import WebhookEvent
+
+    if not settings.REDIS_URL or os.environ.get("BENCH_WEBHOOK_WORKER") == "0":
+        return None
+    db = connection.settings_dict
+    env = dict(os.environ)
+    env["DATABASE_URL"] = (
+        f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    )
+    if db.get("PASSWORD"):
+        env["DATABASE_URL"] = env["DATABASE_URL"].replace("@", f":{db['PASSWORD']}@", 1)
+    # The worker as the Procfile runs it (prefork, one process per core), unless told otherwise.
+    pool = os.environ.get("BENCH_WEBHOOK_POOL", "prefork")
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "--app",
+            "config",
+            "worker",
+            "--pool",
+            pool,
+            "--loglevel",
+            "ERROR",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+    )
+    try:
+        deadline = time.monotonic() + max(60, count / 20)
+        while time.monotonic() < deadline:
+            if not WebhookEvent.objects.filter(status="received").exists():
+                break
+            time.sleep(0.2)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    done = WebhookEvent.objects.filter(status="processed").order_by("processed_at")
+    first, last = done.first(), done.last()
+    if first is None or last is None or done.count() < 2:
+        return 0.0
+    assert first.processed_at and last.processed_at
+    span = (last.processed_at - first.processed_at).total_seconds()
+    return (done.count() - 1) / span if span > 0 else float("inf")
+
+
+def _apply_in_process() -> tuple[int, float, float]:
+    """Apply what is left as the worker task would; return count, wall and CPU seconds."""
+    from payments.models import WebhookEvent
+    from payments.webhooks import webhook_event_process
+
+    pks = list(WebhookEvent.objects.filter(status="received").values_list("pk", flat=True))
+    started, cpu = time.perf_counter(), time.process_time()
+    for pk in pks:
+        webhook_event_process(event_pk=pk)
+    return len(pks), time.perf_counter() - started, time.process_time() - cpu
+
+
+def run(count: int, copies: int) -> None:
+    from django.db.models import Sum
+    from django.test import Client
+
+    from payments.models import Payment, WebhookEvent
+
+    sessions = _seed(count)
+    deliveries = _events(sessions)
+    expected_gross = sum(1000 + i for i in range(count))
+    client = Client(HTTP_HOST="localhost")
+
+    bad = [(payload, header.replace("v1=", "v1=0")) for payload, header in deliveries]
+    baseline = _post_all(client, bad)
+    print(f"baseline (rejected at signature check): {count / baseline:8.0f} requests/s")
+
+    first = _post_all(client, deliveries)
+    print(f"intake, new events:                     {count / first:8.0f} events/s")
+    mixed = [d for d in deliveries for _ in range(copies - 1)]
+    again = _post_all(client, mixed) if mixed else 0.0
+    if mixed:
+        print(f"intake, duplicate deliveries:           {len(mixed) / again:8.0f} events/s")
+    assert WebhookEvent.objects.count() == count
+
+    rate = _apply_with_worker(count)
+    if rate is not None:
+        pool = os.environ.get("BENCH_WEBHOOK_POOL", "prefork")
+        print(f"applied by one Celery worker ({pool}), receipts included: {rate:6.0f} events/s")
+    applied, seconds, cpu = _apply_in_process()
+    if applied:
+        print(
+            f"applied in-process (what is left):      {applied / seconds:8.0f} events/s "
+            f"({1000 * cpu / applied:.1f} ms CPU per event in this process; "
+            f"load average {os.getloadavg()[0]:.1f})"
+        )
+    if rate is None:
+        rate = applied / seconds if seconds else 0.0
+
+    # Duplicates once more, after applying: nothing may change.
+    if mixed:
+        _post_all(client, mixed)
+        assert _apply_in_process()[0] == 0
+    totals = Payment.objects.aggregate(gross=Sum("gross_minor"))
+    assert Payment.objects.count() == count, "a payment was counted twice or lost"
+    assert totals["gross"] == expected_gross, "totals changed under duplicates"
+    assert not WebhookEvent.objects.exclude(status="processed").exists()
+    print(f"payments: {count}, gross {totals['gross']} minor units (as expected)")
+    print(
+        f"applied / baseline: {rate / (count / baseline):.3f} "
+        f"(the machine's speed cancels out; load average now {os.getloadavg()[0]:.1f})"
+    )
+    verdict = "meets" if rate >= TARGET_APPLIED_PER_SECOND else "MISSES"
+    print(f"target {TARGET_APPLIED_PER_SECOND} applied/s: {verdict}")
+
+
+def main() -> None:
+    connection = _setup()
+    if connection.vendor != "postgresql":
+        print("bench_webhooks needs PostgreSQL: set DATABASE_URL (and REDIS_URL for the worker).")
+        return
+    count = int(os.environ.get("BENCH_WEBHOOK_EVENTS", "1000"))
+    copies = int(os.environ.get("BENCH_WEBHOOK_COPIES", "3"))
+    from django.conf import settings
+
+    if not settings.PAYMENTS_DEMO:
+        print("bench_webhooks signs events as the demo provider: unset STRIPE_SECRET_KEY.")
+        return
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    try:
+        run(count, copies)
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,61 @@
+"""Writes: kill switches, the version token that refreshes every process, preview links."""
+
+import uuid
+from typing import Any
+
+from django.core import signing
+from django.db import transaction
+
+from campaigns.compiled import VERSION_KEY, campaign_compile, campaigns_query
+from campaigns.models import Campaign, KillSwitch
+
+PREVIEW_SALT = "campaigns.preview"
+PREVIEW_MAX_AGE = 7 * 24 * 3600
+
+
+def campaigns_version_bump() -> None:
+    """Tell every process to recompile the campaigns at its next check (within seconds)."""
+    from django.core.cache import cache
+
+    def bump() -> None:
+        cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+
+    # After commit, so no process recompiles before it can read the change.
+    transaction.on_commit(bump)
+
+
+@transaction.atomic
+def killswitch_activate(*, tag: str = "", reason: str = "") -> KillSwitch:
+    """Suppress every appeal (no tag), or every appeal on pages carrying `tag`."""
+    tag = tag.strip().lower()
+    switch = KillSwitch.objects.select_for_update().filter(tag=tag, active=True).first()
+    if switch is None:
+        switch = KillSwitch.objects.create(tag=tag, reason=reason.strip())
+    campaigns_version_bump()
+    return switch
+
+
+@transaction.atomic
+def killswitch_lift(*, switch: KillSwitch) -> None:
+    """Let appeals show again where this switch stopped them."""
+    switch.active = False
+    switch.save(update_fields=["active", "updated_at"])
+    campaigns_version_bump()
+
+
+def preview_token_make(*, campaign: Campaign, variant_key: str) -> str:
+    """Return a signed token that shows this campaign and variant regardless of targeting."""
+    return signing.dumps({"c": campaign.pk, "v": variant_key}, salt=PREVIEW_SALT, compress=True)
+
+
+def preview_decide(*, token: str, placements: tuple[str, ...]) -> dict[str, dict[str, Any]] | None:
+    """Return the previewed appeal for each of the page's placements, or None for a bad token."""
+    try:
+        data = signing.loads(token, salt=PREVIEW_SALT, max_age=PREVIEW_MAX_AGE)
+        campaign = campaigns_query().get(pk=int(data["c"]))
+    except (signing.BadSignature, KeyError, TypeError, ValueError, Campaign.DoesNotExist):
+        return None
+    compiled = campaign_compile(campaign)
+    variant = next((v for v in compiled.variants if v.key == data.get("v")), compiled.variants[0])
+    shown = [p for p in placements if p in compiled.placements] or list(placements[:1])
+    return {p: {**compiled.appeal(variant, p), "preview": True} for p in shown}
