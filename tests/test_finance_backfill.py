@@ -16,7 +16,7 @@ from django.forms.models import model_to_dict
 from finance.reconciliation import payouts_reconciled
 from payments.models import Contribution, Payment, Payout, Refund
 from payments.stripe_gateway import StripeGateway
-from tests.finance_factories import ContributionFactory, give
+from tests.finance_factories import ContributionFactory, DisputeFactory, give
 
 FIXTURES = json.loads(
     (Path(__file__).parent / "fixtures" / "finance_stripe_objects.json").read_text()
@@ -276,3 +276,57 @@ def test_backfill_refuses_bad_input(settings):
     settings.STRIPE_SECRET_KEY = ""
     with pytest.raises(CommandError, match="STRIPE_SECRET_KEY"):
         call_command("backfill_stripe", "--since", "2026-01-01", "--until", "2026-01-31")
+
+
+@pytest.mark.django_db
+def test_backfill_ties_a_dispute_withdrawal_to_its_payout(settings, monkeypatch):
+    settings.STRIPE_SECRET_KEY = "sk_test_backfill"
+    disputed = give(
+        paid_at=dt.datetime(2026, 1, 10, 12, tzinfo=dt.UTC),
+        gross=2000,
+        fee=80,
+        stripe_charge_id="ch_disputed",
+        stripe_payout_id="po_earlier",
+    )
+    dispute = DisputeFactory.create(
+        payment=disputed, stripe_dispute_id="dp_lost", amount_minor=2000, fee_minor=0
+    )
+    payout = example(
+        "payout",
+        id="po_withdrawal",
+        amount=-3500,
+        currency="eur",
+        status="paid",
+        arrival_date=JAN_10 + 5 * 86400,
+        created=JAN_10 + 4 * 86400,
+    )
+    entries = [
+        example(
+            "balance_transaction",
+            id="txn_dp",
+            type="adjustment",
+            source="dp_lost",
+            amount=-2000,
+            fee=1500,
+            net=-3500,
+        ),
+    ]
+    fake = FakeStripeHTTP(
+        {
+            "/v1/charges": listing("/v1/charges", []),
+            "/v1/payouts": listing("/v1/payouts", [payout]),
+            "/v1/balance_transactions?payout=po_withdrawal": listing(
+                "/v1/balance_transactions", entries
+            ),
+        }
+    )
+    monkeypatch.setattr(StripeGateway, "http_client", fake)
+
+    call_command(
+        "backfill_stripe", "--since", "2026-01-01", "--until", "2026-01-31", stdout=io.StringIO()
+    )
+
+    dispute.refresh_from_db()
+    assert (dispute.stripe_payout_id, dispute.fee_minor) == ("po_withdrawal", 1500)
+    reconciled = payouts_reconciled().get(stripe_payout_id="po_withdrawal")
+    assert (reconciled.disputes_total, reconciled.difference) == (3500, 0)
