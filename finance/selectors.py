@@ -353,10 +353,13 @@ def _new_supporters(filters: ReportFilters, campaign: str | None) -> Iterable[di
     """Count supporters by the month of their first paid contribution (its currency, campaign).
 
     A contribution is a supporter's first when no contribution of theirs was paid earlier (an
-    anti-join on the supporter index, not a lookup per row).
+    anti-join, not a lookup per row); one first per supporter, so a plain count is exact.
     """
+    # Ties on the instant go to the lower id, so each supporter has exactly one first.
     earlier = Contribution.objects.filter(
-        supporter=OuterRef("supporter_id"), first_paid_at__lt=OuterRef("first_paid_at")
+        Q(first_paid_at__lt=OuterRef("first_paid_at"))
+        | Q(first_paid_at=OuterRef("first_paid_at"), pk__lt=OuterRef("pk")),
+        supporter=OuterRef("supporter_id"),
     )
     firsts = Contribution.objects.filter(
         _calendar_period(filters, "first_paid_at"),
@@ -370,7 +373,7 @@ def _new_supporters(filters: ReportFilters, campaign: str | None) -> Iterable[di
         month=TruncMonth("first_paid_at", tzinfo=publisher_tz(), output_field=DateField()),
         currency="currency",
         campaign=by_campaign,
-    ).annotate(n=Count("supporter_id", distinct=True))
+    ).annotate(n=Count("pk"))
 
 
 def _subscriptions(filters: ReportFilters) -> QuerySet[Subscription]:

@@ -214,3 +214,15 @@ def test_payment_rows_filters_and_payout_basis(ledger):
     assert rows[dt.date(2026, 5, 1), "USD", None].gross == 12000
     row = next(iter(payment_rows(filters=may_payouts)))
     assert row[-1] == dt.date(2026, 5, 4)
+
+
+@pytest.mark.django_db
+def test_a_supporter_is_new_once_even_with_two_gifts_at_the_same_instant(settings):
+    settings.PUBLISHER_TIME_ZONE = "Europe/London"
+    reader = SupporterFactory.create()
+    give(supporter=reader, paid_at=at(1, 10), gross=1000, fee=50)
+    give(supporter=reader, paid_at=at(1, 10), gross=500, fee=30)
+    give(supporter=reader, paid_at=at(2, 10), gross=700, fee=30)
+    rows = by_key(monthly_summary(filters=PERIOD))
+    assert rows[JAN, "EUR", None].new_supporters == 1
+    assert rows[FEB, "EUR", None].new_supporters == 0
