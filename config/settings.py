@@ -60,10 +60,11 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "staff",
     "antiabuse",
+    # Listed in the order `seed_demo` seeds them: a campaign links the demo survey.
+    "surveys",
     "campaigns",
     "payments",
     "finance",
-    "surveys",
 ]
 
 MIDDLEWARE = [
@@ -367,6 +368,24 @@ CELERY_BEAT_SCHEDULE["payments-webhook-sweep"] = {
 }
 
 # --- Surveys ------------------------------------------------------------------------------------
+
+# Days after a draw is complete before entrants' personal data is erased (answers stay, anonymous).
+SURVEYS_ERASE_AFTER_DAYS = env.int("SURVEYS_ERASE_AFTER_DAYS", default=90)
+# Winners who have not claimed get one reminder this many days before their claim window ends.
+SURVEYS_CLAIM_REMINDER_DAYS = env.int("SURVEYS_CLAIM_REMINDER_DAYS", default=3)
+# Unfinished survey drafts (answers so far, no personal data) are dropped after this many days.
+SURVEYS_DRAFT_DAYS = env.int("SURVEYS_DRAFT_DAYS", default=30)
+# Rate limits on survey answers and draw entries, per client address and per e-mail, per hour.
+SURVEYS_RATE_LIMIT_PER_IP = env.int("SURVEYS_RATE_LIMIT_PER_IP", default=60)
+SURVEYS_RATE_LIMIT_PER_EMAIL = env.int("SURVEYS_RATE_LIMIT_PER_EMAIL", default=5)
+CELERY_BEAT_SCHEDULE["surveys-draws-advance"] = {
+    "task": "surveys.tasks.draws_advance",
+    "schedule": env.float("SURVEYS_DRAWS_ADVANCE_SECONDS", default=300.0),
+}
+CELERY_BEAT_SCHEDULE["surveys-retention-erase"] = {
+    "task": "surveys.tasks.draws_retention_erase",
+    "schedule": 3600.0,
+}
 
 # --- Finance ------------------------------------------------------------------------------------
 

@@ -20,8 +20,8 @@ from django.db import transaction
 from django.db.models import Q
 
 from finance.filters import publisher_tz
-from payments.event_handlers import payment_apply, refund_record
 from payments.gateway import ChargeDetails
+from payments.ledger import payment_apply, refund_record
 from payments.models import Contribution, Dispute, Payment, Payout, Refund
 from payments.stripe_gateway import (
     BackfillBalanceTransaction as BalanceRecord,

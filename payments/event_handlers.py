@@ -13,26 +13,21 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
 from django.db.models import Q, Sum
-from django.utils import timezone
 
 from payments.gateway import (
-    ChargeDetails,
-    SubscriptionState,
     gateway_get,
     stripe_id,
     stripe_time,
     subscription_state_from,
 )
-from payments.models import (
-    Contribution,
-    Dispute,
-    Payment,
-    Payout,
-    Refund,
-    Subscription,
+from payments.ledger import (
+    payment_apply,
+    refund_record,
+    subscription_apply,
+    supporter_customer_remember,
 )
+from payments.models import Contribution, Dispute, Payment, Payout, Refund, Subscription
 
 
 class EventNotReady(Exception):
@@ -46,16 +41,6 @@ class EventNotApplicable(Exception):
 Handler = Callable[[dict[str, Any], datetime], None]
 
 CLOSED_DISPUTE_STATUSES = {"won", "lost", "warning_closed"}
-CONTRIBUTION_STATUS_BY_SUBSCRIPTION = {
-    "active": Contribution.Status.ACTIVE,
-    "trialing": Contribution.Status.ACTIVE,
-    "past_due": Contribution.Status.PAST_DUE,
-    "unpaid": Contribution.Status.PAST_DUE,
-    "paused": Contribution.Status.PAST_DUE,
-    "canceled": Contribution.Status.CANCELED,
-    "incomplete_expired": Contribution.Status.CANCELED,
-    "incomplete": Contribution.Status.PROCESSING,
-}
 
 
 def _contribution_lock(metadata: dict[str, Any] | None, reference: Any = None) -> Contribution:
@@ -66,141 +51,6 @@ def _contribution_lock(metadata: dict[str, Any] | None, reference: Any = None) -
     if contribution is None:
         raise EventNotApplicable(f"contribution {raw} is not in this ledger")
     return contribution
-
-
-def _receipt_after_commit(payment: Payment) -> None:
-    from payments.tasks import receipt_send
-
-    payment_pk = payment.pk
-    transaction.on_commit(lambda: receipt_send.delay(payment_pk))
-
-
-def _failure_notice_after_commit(payment: Payment) -> None:
-    from payments.tasks import payment_failed_notice_send
-
-    payment_pk = payment.pk
-    transaction.on_commit(lambda: payment_failed_notice_send.delay(payment_pk))
-
-
-def _customer_remember(contribution: Contribution, customer_id: str | None) -> None:
-    supporter = contribution.supporter
-    if not customer_id or supporter.stripe_customer_id:
-        return
-    supporter.stripe_customer_id = customer_id
-    try:
-        with transaction.atomic():
-            supporter.save(update_fields=["stripe_customer_id", "updated_at"])
-    except IntegrityError:  # another supporter row already holds this customer; keep theirs
-        supporter.stripe_customer_id = None
-
-
-def payment_apply(
-    *,
-    contribution: Contribution,
-    kind: str,
-    details: ChargeDetails | None,
-    invoice_id: str | None = None,
-    gross_minor: int | None = None,
-    currency: str | None = None,
-    failed: bool = False,
-    paid: bool = False,
-    subscription: Subscription | None = None,
-) -> Payment:
-    """Record the state of one money movement, found by its invoice or payment intent id.
-
-    The caller holds the contribution's lock. Send the receipt (or failure notice) once, after
-    commit, when the payment first reaches that state.
-    """
-    lookup = Q(pk__in=[])
-    if invoice_id:
-        lookup |= Q(stripe_invoice_id=invoice_id)
-    if details is not None:
-        lookup |= Q(stripe_payment_intent_id=details.payment_intent_id)
-    payment = Payment.objects.select_for_update().filter(lookup).first()
-    if payment is None:
-        payment = Payment(
-            contribution=contribution,
-            subscription=subscription,
-            kind=kind,
-            gross_minor=gross_minor if gross_minor is not None else contribution.charge_minor,
-            currency=currency or contribution.currency,
-            livemode=contribution.livemode,
-        )
-    before = payment.status
-    if invoice_id:
-        payment.stripe_invoice_id = invoice_id
-    if subscription is not None and payment.subscription_id is None:
-        payment.subscription = subscription
-    if details is not None:
-        payment.stripe_payment_intent_id = details.payment_intent_id
-        payment.gross_minor = details.amount_minor
-        payment.currency = details.currency
-        payment.stripe_charge_id = details.charge_id or payment.stripe_charge_id
-        payment.payment_method_type = details.payment_method_type or payment.payment_method_type
-        if details.balance_transaction_id:
-            payment.stripe_balance_transaction_id = details.balance_transaction_id
-        if details.fee_minor is not None:
-            payment.fee_minor, payment.net_minor = details.fee_minor, details.net_minor
-        payment.failure_code = details.failure_code
-        payment.failure_message = details.failure_message[:500]
-    succeeded = paid or (details is not None and details.status == "succeeded")
-    if succeeded:
-        payment.status = Payment.Status.SUCCEEDED
-        paid_at = details.paid_at if details is not None else None
-        payment.paid_at = payment.paid_at or paid_at or timezone.now()
-    elif payment.status != Payment.Status.SUCCEEDED:
-        if failed or (details is not None and details.status == "failed"):
-            payment.status = Payment.Status.FAILED
-            payment.failed_at = payment.failed_at or timezone.now()
-        else:
-            payment.status = Payment.Status.PENDING
-    payment.save()
-    if payment.status == Payment.Status.SUCCEEDED and before != Payment.Status.SUCCEEDED:
-        if contribution.first_paid_at is None or (
-            payment.paid_at and payment.paid_at < contribution.first_paid_at
-        ):
-            contribution.first_paid_at = payment.paid_at
-        _receipt_after_commit(payment)
-    if payment.status == Payment.Status.FAILED and before != Payment.Status.FAILED:
-        _failure_notice_after_commit(payment)
-    return payment
-
-
-def subscription_apply(
-    *, contribution: Contribution, state: SubscriptionState, at: datetime
-) -> Subscription:
-    """Mirror a subscription's state unless a more recent state was applied already."""
-    subscription = Subscription.objects.select_for_update().filter(
-        stripe_subscription_id=state.id
-    ).first() or Subscription(
-        contribution=contribution,
-        stripe_subscription_id=state.id,
-        amount_minor=state.amount_minor or contribution.charge_minor,
-        currency=state.currency or contribution.currency,
-    )
-    is_newer = subscription.stripe_state_at is None or at >= subscription.stripe_state_at
-    terminal = subscription.status == Subscription.Status.CANCELED and subscription.pk
-    if is_newer and not terminal:
-        subscription.status = state.status
-        subscription.amount_minor = state.amount_minor or subscription.amount_minor
-        subscription.interval = state.interval
-        subscription.current_period_end = state.current_period_end
-        subscription.cancel_at_period_end = state.cancel_at_period_end
-        subscription.canceled_at = state.canceled_at
-        subscription.ended_at = state.ended_at
-        subscription.stripe_cancellation_reason = state.cancellation_reason
-        subscription.stripe_cancellation_feedback = state.cancellation_feedback
-        subscription.stripe_state_at = at
-        subscription.save()
-        contribution_status = CONTRIBUTION_STATUS_BY_SUBSCRIPTION.get(state.status)
-        if contribution_status is not None:
-            contribution.status = contribution_status
-        if contribution_status == Contribution.Status.CANCELED:
-            contribution.canceled_at = contribution.canceled_at or state.canceled_at or at
-    elif subscription.pk is None:
-        subscription.save()
-    _customer_remember(contribution, state.customer_id)
-    return subscription
 
 
 def _contribution_save(contribution: Contribution) -> None:
@@ -220,7 +70,6 @@ def checkout_session_changed(session: dict[str, Any], created: datetime) -> None
     """checkout.session.completed / async_payment_succeeded / async_payment_failed."""
     contribution = _contribution_lock(session.get("metadata"), session.get("client_reference_id"))
     contribution.stripe_checkout_session_id = session["id"]
-    _customer_remember(contribution, stripe_id(session.get("customer")))
     gateway = gateway_get()
     async_failed = session.get("payment_status") == "unpaid" and session.get("status") == "expired"
     if session.get("mode") == "subscription":
@@ -239,7 +88,9 @@ def checkout_session_changed(session: dict[str, Any], created: datetime) -> None
             raise EventNotReady("the session has no payment intent yet")
         details = gateway.payment_intent_details(payment_intent_id=intent_id)
         contribution.stripe_payment_intent_id = intent_id
-        _customer_remember(contribution, details.customer_id)
+        supporter_customer_remember(
+            contribution, stripe_id(session.get("customer")) or details.customer_id
+        )
         payment = payment_apply(
             contribution=contribution, kind=Payment.Kind.ONE_OFF, details=details
         )
@@ -378,46 +229,6 @@ def charge_refunded(charge: dict[str, Any], created: datetime) -> None:
     if refunded != payment.refunded_minor:
         payment.refunded_minor = refunded
         payment.save(update_fields=["refunded_minor", "updated_at"])
-
-
-def refund_record(
-    *,
-    payment: Payment,
-    refund_id: str,
-    amount_minor: int,
-    status: str,
-    reason: str,
-    refunded_at: datetime,
-    balance_transaction_id: str = "",
-    requested_by_id: int | None = None,
-) -> Refund:
-    """Record a refund once (a webhook and the staff action may both report it)."""
-    refund, created = Refund.objects.get_or_create(
-        stripe_refund_id=refund_id,
-        defaults={
-            "payment": payment,
-            "amount_minor": amount_minor,
-            "currency": payment.currency,
-            "status": status,
-            "reason": reason,
-            "refunded_at": refunded_at,
-            "stripe_balance_transaction_id": balance_transaction_id,
-            "requested_by_id": requested_by_id,
-        },
-    )
-    if not created and (refund.status != status or balance_transaction_id):
-        refund.status = status or refund.status
-        refund.stripe_balance_transaction_id = (
-            balance_transaction_id or refund.stripe_balance_transaction_id
-        )
-        refund.save(update_fields=["status", "stripe_balance_transaction_id", "updated_at"])
-    total = payment.refunds.exclude(status__in=["failed", "canceled"]).aggregate(
-        total=Sum("amount_minor")
-    )["total"]
-    if total and total > payment.refunded_minor:
-        payment.refunded_minor = total
-        payment.save(update_fields=["refunded_minor", "updated_at"])
-    return refund
 
 
 def dispute_changed(dispute: dict[str, Any], created: datetime) -> None:

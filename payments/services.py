@@ -17,8 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.models import Campaign, Frequency
-from payments.event_handlers import refund_record, subscription_apply
 from payments.gateway import CheckoutRequest, CheckoutSession, GatewayError, UiMode, gateway_get
+from payments.ledger import refund_record, subscription_apply
 from payments.models import Contribution, Payment, SignInLink, Subscription, Supporter
 from payments.money import fee_cover_minor
 

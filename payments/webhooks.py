@@ -59,9 +59,10 @@ def webhook_event_receive(*, payload: bytes, signature: str) -> Intake:
     try:
         data = json.loads(payload)
         event_id, event_type = str(data["id"]), str(data["type"])
-        livemode, created = bool(data["livemode"]), int(data["created"])
+        livemode = bool(data["livemode"])
+        created = datetime.fromtimestamp(int(data["created"]), tz=UTC)
         data["data"]["object"]["id"]
-    except (ValueError, KeyError, TypeError) as error:
+    except (ValueError, KeyError, TypeError, OverflowError, OSError) as error:
         raise WebhookRejected("the body is not a Stripe event") from error
     if livemode != expected_livemode():
         mode = "live" if livemode else "test"
@@ -73,7 +74,7 @@ def webhook_event_receive(*, payload: bytes, signature: str) -> Intake:
                 type=event_type,
                 livemode=livemode,
                 api_version=str(data.get("api_version") or ""),
-                created=datetime.fromtimestamp(created, tz=UTC),
+                created=created,
                 payload=data,
             )
             transaction.on_commit(lambda: webhook_event_enqueue(event_pk=event.pk))

@@ -18,9 +18,11 @@ READ = ("view",)
 
 ROLES: dict[str, dict[str, Iterable[str]]] = {
     # Campaigns (copy, targeting, variants, kill switch) and surveys (questions, results, draws).
+    # Entrants' e-mail addresses stay hidden from editorial (no surveys.view_personal_data).
     EDITORIAL: {
         "campaigns.*": ALL,
         "surveys.*": ALL,
+        "surveys.prizedraw": (*ALL, "run_draw"),
     },
     # Contributions, payments and reports; campaigns only to read attribution.
     FINANCE: {
@@ -32,6 +34,7 @@ ROLES: dict[str, dict[str, Iterable[str]]] = {
         "finance.exportjob": ("view", "add"),
     },
     # Look up a supporter, resend a receipt, cancel a subscription.
+    # Also answer entrants' requests about prize draws (who entered, who won, their consents).
     SUPPORT: {
         "payments.supporter": READ,
         "payments.contribution": READ,
@@ -40,5 +43,9 @@ ROLES: dict[str, dict[str, Iterable[str]]] = {
         "payments.refund": READ,
         "payments.dispute": READ,
         "payments.receiptsend": READ,
+        "surveys.entry": ("view", "view_personal_data"),
+        "surveys.consentrecord": READ,
+        "surveys.drawplacement": READ,
+        "surveys.prizedraw": READ,
     },
 }

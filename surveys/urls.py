@@ -1,5 +1,16 @@
-from django.urls import URLPattern, URLResolver
+from django.urls import URLPattern, URLResolver, path
+
+from surveys import views
 
 app_name = "surveys"
 
-urlpatterns: list[URLPattern | URLResolver] = []
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("surveys/<slug:slug>/", views.survey_page, name="survey"),
+    path("surveys/<slug:slug>/thanks/", views.survey_thanks, name="thanks"),
+    path("surveys/<slug:slug>/draw/", views.draw_page, name="draw"),
+    path("surveys/<slug:slug>/draw/enter/", views.draw_enter, name="draw-enter"),
+    path("surveys/<slug:slug>/draw/<int:draw_id>/", views.draw_page, name="draw-detail"),
+    path("surveys/<slug:slug>/draw/<int:draw_id>/proof.json", views.draw_proof, name="draw-proof"),
+    path("surveys/entry/confirm/<str:token>/", views.entry_confirm, name="entry-confirm"),
+    path("surveys/prize/claim/<str:token>/", views.claim, name="claim"),
+]

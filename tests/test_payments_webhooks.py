@@ -656,3 +656,9 @@ def test_a_broker_outage_at_intake_still_answers_200_and_keeps_the_event(
 
     assert response.status_code == 200
     assert WebhookEvent.objects.get().status == WebhookEvent.Status.RECEIVED
+
+
+def test_a_signed_event_with_an_impossible_time_is_refused(client, fake_stripe):
+    response = post_event(client, event("payout.paid", stripe_object("payout"), created=10**20))
+
+    assert response.status_code == 400

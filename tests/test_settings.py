@@ -16,7 +16,7 @@ PRODUCTION_ENV = {
 
 
 # The test run's own relaxations (see [tool.pytest.ini_options] env) must not leak into the child.
-TEST_ONLY_VARIABLES = {"DJANGO_DEBUG", "SECURE_SSL_REDIRECT"}
+TEST_ONLY_VARIABLES = {"DJANGO_DEBUG", "SECURE_SSL_REDIRECT", "DJANGO_ALLOW_ASYNC_UNSAFE"}
 
 
 def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

@@ -6,7 +6,7 @@ from staff.migrations_support import apply_roles
 class Migration(migrations.Migration):
     dependencies = [
         ("staff", "0004_roles_for_campaigns"),
-        ("finance", "0002_export_audit_append_only"),
+        ("surveys", "0006_placement_notice_sent_at"),
     ]
 
     operations = [migrations.RunPython(apply_roles, migrations.RunPython.noop)]

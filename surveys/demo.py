@@ -1,0 +1,105 @@
+"""Demo data: the reader survey with a prize draw open for entries."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from surveys.models import DrawTerms, Prize, PrizeDraw, Question, Survey
+from surveys.services.draws import draw_open
+from surveys.services.surveys import survey_version_publish
+
+SLUG = "reader-survey"
+QUESTIONS = [
+    {
+        "key": "how-often",
+        "page": 1,
+        "kind": Question.Kind.SINGLE,
+        "text": "How often do you read us?",
+        "choices": (
+            "daily | Every day\nweekly | A few times a week\n"
+            "monthly | A few times a month\nrarely | Rarely"
+        ),
+    },
+    {
+        "key": "topics",
+        "page": 1,
+        "kind": Question.Kind.MULTIPLE,
+        "text": "Which topics do you read most?",
+        "help_text": "Choose up to three.",
+        "choices": "Local news\nPolitics\nBusiness\nCulture\nSport",
+        "allow_other": True,
+        "shuffle_choices": True,
+        "max_choices": 3,
+    },
+    {
+        "key": "recommend",
+        "page": 2,
+        "kind": Question.Kind.NPS,
+        "text": "How likely are you to recommend us to a friend?",
+    },
+    {
+        "key": "supporter",
+        "page": 2,
+        "kind": Question.Kind.YES_NO,
+        "text": "Have you ever supported us financially?",
+        "required": False,
+    },
+    {
+        "key": "why-not",
+        "page": 2,
+        "kind": Question.Kind.LONG_TEXT,
+        "text": "What would make you consider supporting us?",
+        "required": False,
+        "show_if_key": "supporter",
+        "show_if_value": "no",
+    },
+]
+TERMS = (
+    "1. Entry is free and open to residents of the United Kingdom and Ireland aged 18 or over.\n"
+    "2. One entry per person. Entries count once confirmed from the e-mail we send.\n"
+    "3. Winners are drawn at random by the published, checkable method after entries close.\n"
+    "4. Winners have 14 days to claim; unclaimed prizes pass to the next reserve.\n"
+    "5. Staff of the publisher may not enter."
+)
+
+
+@transaction.atomic
+def demo_seed() -> list[str]:
+    """Create the open reader survey and its open prize draw (idempotent)."""
+    survey, created = Survey.objects.get_or_create(
+        slug=SLUG,
+        defaults={
+            "title": "Take our survey • Win a prize",
+            "status": Survey.Status.OPEN,
+            "intro": "Five short questions about how you read us. It takes about a minute.",
+            "thank_you": "Thank you! Your answers help us do better journalism.",
+        },
+    )
+    if created:
+        for position, question in enumerate(QUESTIONS):
+            Question.objects.create(survey=survey, position=position, **question)
+    survey_version_publish(survey=survey)
+    draw = survey.draws.first()
+    if draw is None:
+        now = timezone.now()
+        draw = PrizeDraw.objects.create(
+            survey=survey,
+            title="Win a year of print delivery",
+            opens_at=now - timedelta(minutes=1),
+            closes_at=now + timedelta(days=30),
+            reserves_count=3,
+            allowed_countries="GB,IE",
+            excluded_email_domains="example.org",
+        )
+        Prize.objects.create(draw=draw, name="A year of print delivery", quantity=1)
+        Prize.objects.create(draw=draw, name="A signed book by our editors", quantity=2, position=1)
+        DrawTerms.objects.create(draw=draw, version=1, text=TERMS)
+    if draw.status == PrizeDraw.Status.DRAFT:
+        draw = draw_open(draw_id=draw.pk)
+    site = settings.SITE_URL
+    return [
+        f"Survey:            {site}/surveys/{SLUG}/",
+        f"Prize draw:        {site}/surveys/{SLUG}/draw/ (commitment {draw.commitment[:16]}…)",
+    ]
