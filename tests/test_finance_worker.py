@@ -2,7 +2,6 @@
 
 import datetime as dt
 
-import pytest
 from django.contrib.auth.models import Group, User
 from django.core.management import call_command
 from django.urls import reverse
@@ -13,8 +12,6 @@ from tests.conftest import wait_for
 from tests.finance_factories import give
 
 
-# The worker process reaches the test database only on PostgreSQL (see tests/conftest.py).
-@pytest.mark.postgres
 def test_admin_export_job_is_run_by_a_worker(celery_worker_process, client, settings):
     settings.FINANCE_EXPORT_INLINE_MAX_ROWS = 1
     for day in (1, 2, 3):
