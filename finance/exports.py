@@ -1,18 +1,23 @@
 """Writing report rows to CSV and XLSX, streamed, with spreadsheet formula injection defused.
 
-CSV is UTF-8 with a byte order mark, so Excel reads any script correctly; XLSX is written by
-xlsxwriter in constant-memory mode (one row in memory at a time). Only text cells are
+CSV is UTF-8 with a byte order mark, so Excel reads any script correctly; XLSX rows are streamed
+into a workbook xlsxwriter lays out (one block of rows in memory at a time). Only text cells are
 neutralised: amounts and ids are numbers we produced, so a negative amount stays a number.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
+import io
+import re
+import zipfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
 import xlsxwriter
+from xlsxwriter.utility import xl_col_to_name
 
 from finance.filters import publisher_tz
 from finance.selectors import Column
@@ -139,6 +144,27 @@ def csv_write(
     return count
 
 
+# XML text: what needs escaping (xlsxwriter's rules, so Excel reads the text back unchanged).
+_XML_SPECIAL = re.compile(r"[&<>\x00-\x08\x0b-\x1f\ufffe\uffff]|_x[0-9a-fA-F]{4}_")
+_OOXML_ESCAPE = re.compile(r"(_x[0-9a-fA-F]{4}_)")
+_CONTROL = re.compile(r"([\x00-\x08\x0b-\x1f])")
+_EDGE_SPACE = re.compile(r"^\s|\s$")
+MAX_CELL_TEXT = 32767  # Excel's limit on the characters in a cell
+
+
+def _inline_string(ref: str, text: str) -> str:
+    """Return an inline string cell, escaped as Excel expects."""
+    text = text[:MAX_CELL_TEXT]
+    if _XML_SPECIAL.search(text):
+        text = _OOXML_ESCAPE.sub(r"_x005F\1", text)
+        text = _CONTROL.sub(lambda match: f"_x{ord(match.group(1)):04X}_", text)
+        text = text.replace("\ufffe", "_xFFFE_").replace("\uffff", "_xFFFF_")
+        text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if _EDGE_SPACE.search(text):
+        return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
+    return f'<c r="{ref}" t="inlineStr"><is><t>{text}</t></is></c>'
+
+
 def xlsx_write(
     *,
     path: str,
@@ -151,59 +177,118 @@ def xlsx_write(
     """Write an XLSX workbook of one sheet to `path`; return the number of data rows.
 
     Amounts are numbers in major units with two decimals shown; dates are real dates.
+
+    xlsxwriter writes the workbook around the data (header, column widths, frozen header,
+    number formats, every other part of the package), and this function writes the data rows'
+    XML straight into the sheet, streamed into the zip: the same cells xlsxwriter would write,
+    without its per-cell bookkeeping, which cost most of the time of a large export.
     """
-    workbook = xlsxwriter.Workbook(
-        path,
-        {
-            "constant_memory": True,
-            "strings_to_formulas": False,
-            "strings_to_urls": False,
-            "strings_to_numbers": False,
-            "remove_timezone": True,
-            "tmpdir": None,
-        },
+    template = _xlsx_template(sheet, columns)
+    letters = [xl_col_to_name(c) for c in range(len(columns))]
+    types = [column.type for column in columns]
+    tz = publisher_tz()
+    styles = template.styles
+    epoch_date = EXCEL_EPOCH.date()
+    count = 0
+    with (
+        # The fastest deflate level: a few percent larger, several times quicker than the default.
+        zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as out,
+        zipfile.ZipFile(io.BytesIO(template.package)) as package,
+    ):
+        for item in package.infolist():
+            if item.filename != XLSX_SHEET:
+                out.writestr(item, package.read(item.filename), zipfile.ZIP_DEFLATED)
+                continue
+            with out.open(XLSX_SHEET, "w", force_zip64=True) as raw:
+                sheet_xml = io.TextIOWrapper(raw, encoding="utf-8")
+                sheet_xml.write(template.head)
+                lines: list[str] = []
+                for count, row in enumerate(rows, start=1):
+                    r = count + 1
+                    currency = row[currency_index] if currency_index is not None else ""
+                    cells = [f'<row r="{r}">']
+                    for c, kind in enumerate(types):
+                        value = row[c]
+                        if value is None or value == "":
+                            continue
+                        ref = f"{letters[c]}{r}"
+                        if kind == "money":
+                            exact = minor_to_major_text(value, currency)
+                            style = styles["money"] if "." in exact else styles["money0"]
+                            cells.append(f'<c r="{ref}" s="{style}"><v>{exact}</v></c>')
+                        elif kind == "text":
+                            text = str(value)
+                            if text.startswith(FORMULA_PREFIXES):
+                                text = "'" + text
+                            cells.append(_inline_string(ref, text))
+                        elif kind == "code":  # our own choices: nothing to escape
+                            cells.append(f'<c r="{ref}" t="inlineStr"><is><t>{value}</t></is></c>')
+                        elif kind == "datetime":
+                            local = value.astimezone(tz).replace(tzinfo=None)
+                            serial = (local - EXCEL_EPOCH) / ONE_DAY
+                            cells.append(
+                                f'<c r="{ref}" s="{styles["datetime"]}"><v>{serial:.16G}</v></c>'
+                            )
+                        elif kind in ("date", "month"):
+                            days = (value - epoch_date).days
+                            cells.append(f'<c r="{ref}" s="{styles[kind]}"><v>{days}</v></c>')
+                        else:
+                            cells.append(f'<c r="{ref}"><v>{value}</v></c>')
+                    cells.append("</row>")
+                    lines.append("".join(cells))
+                    if len(lines) >= 1000:
+                        sheet_xml.write("".join(lines))
+                        lines.clear()
+                    if on_row is not None:
+                        on_row(count)
+                sheet_xml.write("".join(lines))
+                sheet_xml.write(template.tail)
+                sheet_xml.flush()
+                sheet_xml.detach()
+    return count
+
+
+XLSX_SHEET = "xl/worksheets/sheet1.xml"
+
+
+@dataclasses.dataclass(frozen=True)
+class _Template:
+    package: bytes  # the workbook xlsxwriter wrote, with the header and one probe row
+    head: str  # the sheet's XML up to the first data row
+    tail: str  # from the end of the data on
+    styles: dict[str, int]  # cell style index by kind of value
+
+
+def _xlsx_template(sheet: str, columns: Sequence[Column]) -> _Template:
+    """Write the workbook without data; the probe row makes xlsxwriter emit each number format."""
+    buffer = io.BytesIO()
+    workbook = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False})
+    worksheet = workbook.add_worksheet(sheet)
+    bold = workbook.add_format({"bold": True})
+    formats = {
+        "money": workbook.add_format({"num_format": "#,##0.00"}),
+        "money0": workbook.add_format({"num_format": "#,##0"}),
+        "datetime": workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"}),
+        "date": workbook.add_format({"num_format": "yyyy-mm-dd"}),
+        "month": workbook.add_format({"num_format": "yyyy-mm"}),
+    }
+    for c, column in enumerate(columns):
+        worksheet.write_string(0, c, column.header, bold)
+        worksheet.set_column(c, c, max(10, min(28, len(column.header) + 2)))
+    for c, fmt in enumerate(formats.values()):
+        worksheet.write_number(1, c, 0, fmt)
+    worksheet.freeze_panes(1, 0)
+    workbook.close()
+    package = buffer.getvalue()
+    with zipfile.ZipFile(io.BytesIO(package)) as archive:
+        xml = archive.read(XLSX_SHEET).decode("utf-8")
+    # The dimension (the used range) is optional; the template's would be wrong.
+    xml = re.sub(r"<dimension [^>]*/>", "", xml, count=1)
+    probe = xml.index('<row r="2"')
+    end = xml.index("</sheetData>")
+    return _Template(
+        package=package,
+        head=xml[:probe],
+        tail=xml[end:],
+        styles={kind: int(fmt.xf_index) for kind, fmt in formats.items()},
     )
-    try:
-        worksheet = workbook.add_worksheet(sheet)
-        bold = workbook.add_format({"bold": True})
-        money = workbook.add_format({"num_format": "#,##0.00"})
-        money0 = workbook.add_format({"num_format": "#,##0"})
-        when = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
-        day = workbook.add_format({"num_format": "yyyy-mm-dd"})
-        month = workbook.add_format({"num_format": "yyyy-mm"})
-        for c, column in enumerate(columns):
-            worksheet.write_string(0, c, column.header, bold)
-            worksheet.set_column(c, c, max(10, min(28, len(column.header) + 2)))
-        types = [column.type for column in columns]
-        tz = publisher_tz()
-        write_number, write_string = worksheet.write_number, worksheet.write_string
-        r = 0
-        for r, row in enumerate(rows, start=1):
-            currency = row[currency_index] if currency_index is not None else ""
-            exponent = CURRENCY_EXPONENT.get(currency, 2)
-            for c, kind in enumerate(types):
-                value = row[c]
-                if value is None or value == "":
-                    continue
-                if kind == "money":
-                    write_number(r, c, value / 10**exponent, money if exponent else money0)
-                elif kind == "text":
-                    text = str(value)
-                    write_string(r, c, "'" + text if text.startswith(FORMULA_PREFIXES) else text)
-                elif kind == "code":
-                    write_string(r, c, value)
-                elif kind == "datetime":
-                    local = value.astimezone(tz).replace(tzinfo=None)
-                    write_number(r, c, (local - EXCEL_EPOCH) / ONE_DAY, when)
-                elif kind == "date":
-                    write_number(r, c, (value - EXCEL_EPOCH.date()).days, day)
-                elif kind == "month":
-                    write_number(r, c, (value - EXCEL_EPOCH.date()).days, month)
-                else:
-                    write_number(r, c, value)
-            if on_row is not None:
-                on_row(r)
-        worksheet.freeze_panes(1, 0)
-        return r
-    finally:
-        workbook.close()
