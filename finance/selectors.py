@@ -244,6 +244,8 @@ def _month_edges(filters: ReportFilters) -> tuple[list[dt.date], list[dt.datetim
         return None
     tz = publisher_tz()
     months = list(month_starts(filters.since, filters.until))
+    if not months:  # an empty period
+        return None
     edges = [dt.datetime.combine(m, dt.time.min, tzinfo=tz) for m in months]
     edges.append(dt.datetime.combine(_next_month(months[-1]), dt.time.min, tzinfo=tz))
     return months, edges
