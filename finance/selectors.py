@@ -302,7 +302,7 @@ def _key(
 MAX_MONTH_BRANCHES = 120
 
 
-def _payment_sums(filters: ReportFilters, campaign: str | None) -> Iterable[dict[str, Any]]:
+def _payment_sums(filters: ReportFilters, campaign: str | None) -> QuerySet[Any]:
     """Return the succeeded payments' sums by month and currency (and campaign).
 
     Within a closed period by payment date each month is a branch of its own (UNION ALL) over

@@ -10,6 +10,7 @@ over the hand-checked ledger plus a supporter with overlapping and interrupted s
 import dataclasses
 import datetime as dt
 import zipfile
+from typing import Any
 
 import openpyxl
 import pytest
@@ -153,7 +154,7 @@ def test_xlsx_cells_read_back_as_xlsxwriter_would_write_them(tmp_path, settings)
         Column("day", "day", "date"),
         Column("at", "at", "datetime"),
     )
-    rows = [
+    rows: list[tuple[Any, ...]] = [
         (i, text, "JPY" if i % 2 else "EUR", -1234 * i, dt.date(2026, 1, 1 + i), at(3, 29, i))
         for i, text in enumerate(HOSTILE_TEXT)
     ]
