@@ -17,7 +17,7 @@ TICKS = 4
 
 
 def _tick_step(value: float, *, integer: bool) -> float:
-    """Return a round step (1, 2, 2.5 or 5 times a power of ten) so that TICKS steps cover `value`."""
+    """Return a round step (1, 2, 2.5 or 5 times a power of ten); TICKS of them cover `value`."""
     raw = max(value, 0) / TICKS
     if raw <= 0:
         return 1
