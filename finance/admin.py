@@ -264,6 +264,7 @@ def _by_currency(summaries: list[MonthSummary]) -> list[dict[str, Any]]:
                         ("active monthly", [r.active_monthly_supporters for r in rows]),
                         ("churned", [r.churned_supporters for r in rows]),
                     ],
+                    integer=True,
                 ),
             }
         )

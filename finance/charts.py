@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from django.utils.html import escape
@@ -12,14 +13,23 @@ WIDTH, HEIGHT = 720, 240
 LEFT, BOTTOM, TOP = 64, 28, 24
 
 
-def _nice_max(value: float) -> float:
-    if value <= 0:
+TICKS = 4
+
+
+def _tick_step(value: float, *, integer: bool) -> float:
+    """Return a round step (1, 2, 2.5 or 5 times a power of ten); TICKS of them cover `value`."""
+    raw = max(value, 0) / TICKS
+    if raw <= 0:
         return 1
-    magnitude = 10 ** (len(str(int(value))) - 1)
-    for step in (1, 2, 2.5, 5, 10):
-        if value <= step * magnitude:
-            return step * magnitude
-    return 10 * magnitude
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if raw <= m * magnitude)
+    # Counts of people have no fractional ticks.
+    return max(1, math.ceil(step)) if integer else step
+
+
+def _tick_label(value: float, step: float) -> str:
+    decimals = 0 if float(step).is_integer() else 2
+    return f"{value:,.{decimals}f}"
 
 
 def bar_chart(
@@ -28,12 +38,16 @@ def bar_chart(
     labels: Sequence[str],
     series: Sequence[tuple[str, Sequence[float]]],
     unit: str = "",
+    integer: bool = False,
 ) -> SafeString:
     """Return an SVG of grouped bars: one group per label, one bar per series.
 
     Negative values are drawn as zero-height bars; the figures are in the table beside it.
+    `integer` says the values are counts, so the axis shows whole numbers only.
     """
-    top = _nice_max(max((max(values, default=0) for _, values in series), default=0))
+    highest = max((max(values, default=0) for _, values in series), default=0)
+    step = _tick_step(float(highest), integer=integer)
+    top = step * TICKS
     plot_w, plot_h = WIDTH - LEFT - 8, HEIGHT - BOTTOM - TOP
     group_w = plot_w / max(1, len(labels))
     bar_w = max(2.0, (group_w * 0.8) / max(1, len(series)))
@@ -43,13 +57,12 @@ def bar_chart(
         f"<title>{escape(title)}</title>",
         f'<text x="{LEFT}" y="14" font-size="13" font-weight="bold">{escape(title)}</text>',
     ]
-    for i in range(5):
-        value = top * i / 4
-        y = TOP + plot_h - plot_h * i / 4
+    for i in range(TICKS + 1):
+        y = TOP + plot_h - plot_h * i / TICKS
         parts.append(
             f'<line x1="{LEFT}" x2="{WIDTH - 8}" y1="{y:.1f}" y2="{y:.1f}" stroke="#ddd"/>'
             f'<text x="{LEFT - 6}" y="{y + 4:.1f}" font-size="10" text-anchor="end">'
-            f"{value:,.0f}</text>"
+            f"{_tick_label(step * i, step)}</text>"
         )
     for g, label in enumerate(labels):
         x0 = LEFT + g * group_w + group_w * 0.1
