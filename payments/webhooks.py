@@ -1,10 +1,10 @@
-"""Webhook intake (verify, store once, enqueue) and event processing (apply once, in a worker).
+"""Webhook intake (verify, store once, wake a worker) and event processing (apply once, later).
 
 Stripe is the source of truth. The endpoint only proves an event came from Stripe (or from the
-demo provider, signed the same way), stores it under its unique event id and enqueues it. A worker
-applies it under a row lock, so a duplicate delivery or a second worker changes nothing. Events
-that could not be enqueued (broker down) or failed are applied later by `webhook_events_sweep`.
-"""
+demo provider, signed the same way), stores it under its unique event id and wakes a worker. A
+worker applies stored events in batches, each event in its own transaction under its row lock, so
+a duplicate delivery or a second worker changes nothing. Events that were never applied (broker
+down, a lost task) or failed are applied later by `webhook_events_sweep`."""
 
 from __future__ import annotations
 
