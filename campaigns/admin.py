@@ -159,16 +159,16 @@ class CampaignAdmin(admin.ModelAdmin[Campaign]):
             raise PermissionDenied
         results = selectors.campaign_results(campaign=campaign)
         impressions = {
-            key: [(p.day, float(p.impressions)) for p in points]
+            key or "(no variant)": [(p.day, float(p.impressions)) for p in points]
             for key, points in results.series.items()
         }
         converted = {
-            key: [(p.day, float(p.conversions)) for p in points]
+            key or "(no variant)": [(p.day, float(p.conversions)) for p in points]
             for key, points in results.series.items()
         }
         rows = [
             {
-                "key": r.key,
+                "key": r.key or "(no variant)",
                 "impressions": r.impressions,
                 "clicks": r.clicks,
                 "click_rate": _percent(r.click_rate),

@@ -51,12 +51,18 @@ def line_chart(
         values = dict(points)
         filled = [
             (first + timedelta(days=i), values.get(first + timedelta(days=i), 0))
-            for i in range(span + 1)
+            for i in range((last - first).days + 1)
         ]
         path = " ".join(f"{x(day):.1f},{y(value):.1f}" for day, value in filled)
         parts.append(
             f'<polyline fill="none" stroke="{colour}" stroke-width="2" points="{path}">'
             f"<title>{escape(name)}</title></polyline>"
+        )
+        # A dot per day, so that a single day (or a lone spike) is visible and can be read.
+        parts.extend(
+            f'<circle cx="{x(day):.1f}" cy="{y(value):.1f}" r="3" fill="{colour}">'
+            f"<title>{escape(name)} {day.isoformat()}: {value:,.0f}</title></circle>"
+            for day, value in filled
         )
         parts.append(
             f'<text x="{left + plot_w - 4}" y="{upper + 14 * (index + 1)}" font-size="12" '

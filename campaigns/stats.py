@@ -169,6 +169,9 @@ def campaign_results(
 ) -> CampaignResults:
     """Combine counted beacons and attributed conversions into per-variant results."""
     results: dict[str, VariantResult] = {key: VariantResult(key=key) for key in variant_keys}
+    # Contributions made without a variant (a direct visit to the support page) or under a
+    # variant since deleted are listed, but take no part in the comparison with control.
+    compared = set(results)
     series: dict[str, dict[date, DayPoint]] = defaultdict(dict)
     for row in counts:
         result = results.setdefault(row.variant_key, VariantResult(key=row.variant_key))
@@ -197,8 +200,10 @@ def campaign_results(
         else:
             other_currency[conversion.currency] += conversion.revenue_minor
 
-    ordered = sorted(results.values(), key=lambda r: (r.key != "control", r.key))
-    control = ordered[0] if ordered else None
+    ordered = sorted(
+        results.values(), key=lambda r: (r.key not in compared, r.key != "control", r.key)
+    )
+    control = ordered[0] if ordered and ordered[0].key in compared else None
     for result in ordered:
         result.click_rate = wilson(result.clicks, result.impressions)
         result.conversion_rate = wilson(result.conversions, result.impressions)
@@ -207,7 +212,7 @@ def campaign_results(
         result.rpm = Interval(
             rate.value * gift * 1000, rate.low * gift * 1000, rate.high * gift * 1000
         )
-        if control is not None and result is not control:
+        if control is not None and result is not control and result.key in compared:
             result.beats_control = probability_beats(
                 control=(control.conversions, control.impressions),
                 variant=(result.conversions, result.impressions),

@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "surveys",
     "campaigns",
     "payments",
+    "finance",
 ]
 
 MIDDLEWARE = [
@@ -103,7 +104,7 @@ if EMBEDDED:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": VAR_DIR / "db.sqlite3",
+            "NAME": env.str("SQLITE_FILE", default=str(VAR_DIR / "db.sqlite3")),
             # A file, not memory, so a worker process in an integration test can share it.
             "TEST": {"NAME": VAR_DIR / "test-db.sqlite3"},
             # WAL and a busy timeout let the web, worker and beat processes share the file.
@@ -393,3 +394,23 @@ CELERY_BEAT_SCHEDULE["surveys-retention-erase"] = {
 }
 
 # --- Finance ------------------------------------------------------------------------------------
+
+# Who gets the monthly finance report (comma-separated addresses); empty sends nothing.
+FINANCE_REPORT_EMAILS = env.list("FINANCE_REPORT_EMAILS", default=[])
+# Admin exports up to this many rows stream straight to the browser; larger ones run in a worker
+# and end in an e-mailed download link.
+FINANCE_EXPORT_INLINE_MAX_ROWS = env.int("FINANCE_EXPORT_INLINE_MAX_ROWS", default=50_000)
+# How long an e-mailed export download link (and the file behind it) lasts.
+FINANCE_EXPORT_LINK_HOURS = env.int("FINANCE_EXPORT_LINK_HOURS", default=48)
+# Beat: the report for the month that just ended on the 1st at 06:00 UTC (after midnight in any
+# European time zone); expired export files removed hourly.
+from celery.schedules import crontab  # noqa: E402
+
+CELERY_BEAT_SCHEDULE["finance-monthly-report"] = {
+    "task": "finance.tasks.monthly_report_send_task",
+    "schedule": crontab(minute=0, hour=6, day_of_month=1),
+}
+CELERY_BEAT_SCHEDULE["finance-export-cleanup"] = {
+    "task": "finance.tasks.export_files_expire_task",
+    "schedule": crontab(minute=17),
+}

@@ -292,3 +292,179 @@ class StripeGateway:
 def event_json(event: dict[str, Any]) -> bytes:
     """Serialise an event the way it is posted (used by the demo provider and tests)."""
     return json.dumps(event, separators=(",", ":")).encode()
+
+
+# --- Finance: backfill reads ----------------------------------------------------------------------
+# Listing what Stripe holds for a period, so that `manage.py backfill_stripe` (finance) can close
+# gaps left by missed webhooks. Read-only calls; small typed results, no Stripe objects leak out.
+# (Imported here, not at the top, to keep this section self-contained.)
+
+from collections.abc import Iterator  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from datetime import date  # noqa: E402
+
+from stripe.params import (  # noqa: E402
+    BalanceTransactionListParams,
+    ChargeListParams,
+    ChargeListParamsCreated,
+    PayoutListParams,
+)
+
+
+@dataclass(frozen=True)
+class BackfillRefund:
+    id: str
+    amount_minor: int
+    status: str
+    reason: str
+    created: datetime
+    balance_transaction_id: str
+
+
+@dataclass(frozen=True)
+class BackfillCharge:
+    id: str
+    payment_intent_id: str | None
+    amount_minor: int
+    currency: str
+    status: str  # succeeded | pending | failed
+    created: datetime
+    balance_transaction_id: str | None
+    fee_minor: int | None
+    net_minor: int | None
+    payment_method_type: str
+    contribution_id: int | None  # from the charge's or its payment intent's metadata
+    failure_code: str
+    failure_message: str
+    customer_id: str | None
+    livemode: bool
+    refunds: tuple[BackfillRefund, ...]
+
+
+@dataclass(frozen=True)
+class BackfillPayout:
+    id: str
+    amount_minor: int
+    currency: str
+    arrival_date: date
+    status: str
+    livemode: bool
+    created: datetime
+
+
+@dataclass(frozen=True)
+class BackfillBalanceTransaction:
+    id: str
+    type: str  # charge, payment, refund, adjustment (disputes), payout, ...
+    source_id: str | None
+    amount_minor: int
+    fee_minor: int
+    net_minor: int
+
+
+def _contribution_id(*metadatas: Any) -> int | None:
+    for metadata in metadatas:
+        if metadata is None:
+            continue
+        # Stripe's objects are not dicts; their metadata converts to one.
+        values = metadata.to_dict() if hasattr(metadata, "to_dict") else dict(metadata)
+        value = str(values.get("contribution_id") or "")
+        if value.isdigit():
+            return int(value)
+    return None
+
+
+def _period(since: datetime, until: datetime) -> ChargeListParamsCreated:
+    return {"gte": int(since.timestamp()), "lt": int(until.timestamp())}
+
+
+def backfill_charges(
+    gateway: StripeGateway, *, since: datetime, until: datetime
+) -> Iterator[BackfillCharge]:
+    """Yield every charge created in [since, until), with its balance transaction and refunds."""
+    params: ChargeListParams = {
+        "created": _period(since, until),
+        "limit": 100,
+        "expand": ["data.balance_transaction", "data.payment_intent", "data.refunds"],
+    }
+    try:
+        for charge in gateway.client.v1.charges.list(params).auto_paging_iter():
+            balance = charge.balance_transaction
+            fee = net = None
+            if balance is not None and not isinstance(balance, str):
+                fee, net = balance.fee, balance.net
+            intent = charge.payment_intent
+            intent_metadata = (
+                intent.metadata if intent is not None and not isinstance(intent, str) else None
+            )
+            details = charge.payment_method_details
+            refunds = charge.refunds.data if charge.refunds is not None else []
+            yield BackfillCharge(
+                id=charge.id,
+                payment_intent_id=stripe_id(intent),
+                amount_minor=charge.amount,
+                currency=charge.currency.upper(),
+                status=charge.status,
+                created=datetime.fromtimestamp(charge.created, tz=UTC),
+                balance_transaction_id=stripe_id(balance),
+                fee_minor=fee,
+                net_minor=net,
+                payment_method_type=details.type if details is not None else "",
+                contribution_id=_contribution_id(charge.metadata, intent_metadata),
+                failure_code=charge.failure_code or "",
+                failure_message=charge.failure_message or "",
+                customer_id=stripe_id(charge.customer),
+                livemode=charge.livemode,
+                refunds=tuple(
+                    BackfillRefund(
+                        id=refund.id,
+                        amount_minor=refund.amount,
+                        status=refund.status or "",
+                        reason=refund.reason or "",
+                        created=datetime.fromtimestamp(refund.created, tz=UTC),
+                        balance_transaction_id=stripe_id(refund.balance_transaction) or "",
+                    )
+                    for refund in refunds
+                ),
+            )
+    except stripe.StripeError as error:
+        raise _translate(error) from error
+
+
+def backfill_payouts(
+    gateway: StripeGateway, *, since: datetime, until: datetime
+) -> Iterator[BackfillPayout]:
+    """Yield every payout created in [since, until)."""
+    params: PayoutListParams = {"created": _period(since, until), "limit": 100}
+    try:
+        for payout in gateway.client.v1.payouts.list(params).auto_paging_iter():
+            yield BackfillPayout(
+                id=payout.id,
+                amount_minor=payout.amount,
+                currency=payout.currency.upper(),
+                arrival_date=datetime.fromtimestamp(payout.arrival_date, tz=UTC).date(),
+                status=payout.status,
+                livemode=payout.livemode,
+                created=datetime.fromtimestamp(payout.created, tz=UTC),
+            )
+    except stripe.StripeError as error:
+        raise _translate(error) from error
+
+
+def backfill_payout_transactions(
+    gateway: StripeGateway, *, payout_id: str
+) -> Iterator[BackfillBalanceTransaction]:
+    """Yield the balance transactions a payout paid out."""
+    params: BalanceTransactionListParams = {"payout": payout_id, "limit": 100}
+    try:
+        for txn in gateway.client.v1.balance_transactions.list(params).auto_paging_iter():
+            yield BackfillBalanceTransaction(
+                id=txn.id,
+                type=txn.type,
+                source_id=stripe_id(txn.source),
+                amount_minor=txn.amount,
+                fee_minor=txn.fee,
+                net_minor=txn.net,
+            )
+    except stripe.StripeError as error:
+        raise _translate(error) from error

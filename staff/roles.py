@@ -29,6 +29,9 @@ ROLES: dict[str, dict[str, Iterable[str]]] = {
         "campaigns.*": READ,
         "payments.*": READ,
         "payments.payment": ("view", "refund_payment", "resend_receipt", "export_payments"),
+        # Reports, exports and their audit; the audit is append-only, so read-only here.
+        "finance.*": READ,
+        "finance.exportjob": ("view", "add"),
     },
     # Look up a supporter, resend a receipt, cancel a subscription.
     # Also answer entrants' requests about prize draws (who entered, who won, their consents).

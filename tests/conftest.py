@@ -31,6 +31,8 @@ def _test_database_env() -> dict[str, str]:
         auth = f"{user}:{db['PASSWORD']}" if db.get("PASSWORD") else user
         host = f"{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}"
         env["DATABASE_URL"] = f"postgres://{auth}@{host}/{db['NAME']}"
+    else:
+        env["SQLITE_FILE"] = str(db["NAME"])
     return env
 
 

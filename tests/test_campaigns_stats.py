@@ -107,3 +107,23 @@ def test_progress_counts_supporters_and_revenue_in_the_campaign_currency():
     )
 
     assert progress == {1: {"conversions": 4, "revenue": 3000}}
+
+
+def test_contributions_without_a_variant_are_listed_but_not_compared():
+    results = stats.campaign_results(
+        currency="EUR",
+        variant_keys=["control", "b"],
+        counts=counts(("control", "view", D1, 100), ("b", "view", D1, 100)),
+        conversion_rows=[
+            Row(1, "control", D1, 2, 2000, "EUR"),
+            Row(1, "", D1, 5, 5000, "EUR"),  # a reader who came straight to the support page
+        ],
+    )
+
+    keys = [r.key for r in results.variants]
+    assert keys == ["control", "b", ""]
+    direct = results.variants[2]
+    assert direct.conversions == 5
+    assert direct.revenue_minor == 5000
+    assert direct.beats_control is None
+    assert results.variants[1].beats_control is not None

@@ -12,9 +12,7 @@ from payments.models import Contribution, Payment
 from payments.tests.fixtures import AMOUNTS
 from tests.conftest import wait_for
 
-# PostgreSQL too: the worker process must share the test database (the shared worker fixture
-# points a separate process at the test database only for PostgreSQL).
-pytestmark = [pytest.mark.browser, pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture

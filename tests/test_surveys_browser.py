@@ -20,11 +20,8 @@ from surveys.tests.factories import (
 )
 from tests.conftest import wait_for
 
-# The worker process reaches the test database only on PostgreSQL (the fixture passes it the
-# test database's URL; an SQLite test database file is not shared with it).
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.postgres,
     pytest.mark.django_db(transaction=True),
     pytest.mark.usefixtures("generous_rate_limits"),
 ]

@@ -24,7 +24,7 @@
       panel.querySelectorAll("input").forEach(function (input) { input.disabled = !active; });
     });
     var amount = chosenAmount();
-    if (feeText) feeText.textContent = amount > 0 ? "adds " + money(fee(amount)) : "";
+    if (feeText) feeText.textContent = amount > 0 ? "(adds " + money(fee(amount)) + ")" : "";
   }
   form.addEventListener("change", update);
   form.addEventListener("input", update);

@@ -1,0 +1,309 @@
+"""Finance exports and dashboard over a large ledger, in PostgreSQL.
+
+Builds BENCH_FINANCE_ROWS payments (default 1,000,000) spread over 2025 in a database of its own
+(created and dropped here), then measures, each against a baseline taken in the same run:
+
+- the CSV export (`manage.py export_contributions`, in a child process: wall time and peak RSS)
+  against PostgreSQL's own `COPY (SELECT ...) TO STDOUT` of the same rows;
+- the XLSX export (same command, `--format xlsx`);
+- the dashboard's query for the year (`finance.selectors.monthly_summary`) against one bare
+  GROUP BY over the payments.
+
+Targets: CSV under 30 s and 200 MB, XLSX under 3 minutes, dashboard under 1 s.
+Needs PostgreSQL: BENCH_FINANCE_DATABASE_URL, or DATABASE_URL's server with the database name
+`rs_bench_finance`, or postgres://postgres@127.0.0.1:5432/rs_bench_finance.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGET_CSV_SECONDS = 30.0
+TARGET_CSV_MB = 200.0
+TARGET_XLSX_SECONDS = 180.0
+TARGET_DASHBOARD_SECONDS = 1.0
+
+POPULATE = [
+    """INSERT INTO payments_supporter (email, name, created_at, updated_at)
+       SELECT 'reader' || i || '@example.com',
+              CASE WHEN i % 50 = 0 THEN '=HYPERLINK("x")' ELSE 'Reader Zoë ' || i END,
+              now(), now()
+       FROM generate_series(1, %(supporters)s) i""",
+    """INSERT INTO payments_contribution (
+           supporter_id, frequency, amount_minor, fee_cover, fee_cover_minor, currency, status,
+           provider, livemode, stripe_payment_intent_id, marketing_consent,
+           marketing_consent_text, campaign_id, variant_key, placement, article_url, referrer,
+           utm_source, utm_medium, utm_campaign, utm_content, utm_term, first_paid_at,
+           created_at, updated_at)
+       SELECT s.id,
+              CASE WHEN s.id % 3 = 0 THEN 'monthly' WHEN s.id % 10 = 1 THEN 'annual'
+                   ELSE 'one_off' END,
+              500 + (s.id * 37) % 5000, false, 0,
+              (ARRAY['EUR', 'EUR', 'EUR', 'GBP', 'USD'])[1 + s.id % 5],
+              'paid', 'stripe', false, '', false, '',
+              (SELECT min(id) FROM campaigns_campaign) + s.id % 3,
+              (ARRAY['control', 'b'])[1 + s.id % 2], 'epic', '', '', '', '', '', '', '',
+              timestamptz '2025-01-01 00:00+00' + (s.id % 365) * interval '1 day',
+              now(), now()
+       FROM payments_supporter s""",
+    """INSERT INTO payments_subscription (
+           contribution_id, stripe_subscription_id, status, amount_minor, currency, interval,
+           cancel_at_period_end, canceled_at, ended_at, cancel_reason,
+           stripe_cancellation_reason, stripe_cancellation_feedback, created_at, updated_at)
+       SELECT c.id, 'sub_' || c.id,
+              CASE WHEN c.id % 7 = 0 THEN 'canceled' ELSE 'active' END,
+              c.amount_minor, c.currency,
+              CASE WHEN c.frequency = 'annual' THEN 'year' ELSE 'month' END, false,
+              CASE WHEN c.id % 7 = 0 THEN c.first_paid_at + interval '90 days' END,
+              CASE WHEN c.id % 7 = 0 THEN c.first_paid_at + interval '90 days' END,
+              '', '', '', now(), now()
+       FROM payments_contribution c WHERE c.frequency <> 'one_off'""",
+    """INSERT INTO payments_payment (
+           contribution_id, kind, status, stripe_charge_id, stripe_balance_transaction_id,
+           gross_minor, fee_minor, net_minor, currency, paid_at, failed_at, failure_code,
+           failure_message, stripe_payout_id, payment_method_type, refunded_minor,
+           disputed_minor, livemode, created_at, updated_at)
+       SELECT c.id,
+              CASE WHEN c.frequency = 'one_off' THEN 'one_off' ELSE 'subscription_renewal' END,
+              CASE WHEN g % 33 = 0 THEN 'failed' ELSE 'succeeded' END,
+              'ch_' || g, 'txn_' || g,
+              c.amount_minor, c.amount_minor * 3 / 100 + 25,
+              c.amount_minor - (c.amount_minor * 3 / 100 + 25), c.currency,
+              CASE WHEN g % 33 <> 0 THEN t.at END, CASE WHEN g % 33 = 0 THEN t.at END,
+              '', '', 'po_' || (g * 52 / %(rows)s),
+              (ARRAY['card', 'card', 'sepa_debit'])[1 + g % 3],
+              CASE WHEN g % 100 = 7 AND g % 33 <> 0 THEN c.amount_minor ELSE 0 END,
+              0, false, t.at, t.at
+       FROM generate_series(1, %(rows)s) g
+       CROSS JOIN LATERAL (SELECT timestamptz '2025-01-01 00:00+00'
+                                  + (g::float8 / %(rows)s) * interval '365 days' AS at) t
+       JOIN payments_contribution c ON c.id = %(first_contribution)s + g % %(supporters)s""",
+    """INSERT INTO payments_refund (
+           payment_id, stripe_refund_id, amount_minor, currency, status, reason, refunded_at,
+           stripe_balance_transaction_id, stripe_payout_id, created_at, updated_at)
+       SELECT p.id, 're_' || p.id, p.gross_minor, p.currency, 'succeeded', '',
+              p.paid_at + interval '10 days', '', '', now(), now()
+       FROM payments_payment p WHERE p.refunded_minor > 0""",
+    """INSERT INTO payments_dispute (
+           payment_id, stripe_dispute_id, amount_minor, fee_minor, currency, status, reason,
+           opened_at, closed_at, stripe_payout_id, created_at, updated_at)
+       SELECT p.id, 'dp_' || p.id, p.gross_minor, 1500, p.currency, 'lost', 'fraudulent',
+              p.paid_at + interval '20 days', p.paid_at + interval '60 days', '', now(), now()
+       FROM payments_payment p WHERE p.id % 1000 = 11 AND p.status = 'succeeded'""",
+]
+
+BASELINE_COPY = """
+COPY (
+    SELECT p.id, p.paid_at AT TIME ZONE 'Europe/London', p.created_at AT TIME ZONE 'Europe/London',
+           p.status, p.kind, c.frequency, p.currency, p.gross_minor / 100.0, p.fee_minor / 100.0,
+           p.net_minor / 100.0, p.refunded_minor / 100.0, p.disputed_minor / 100.0,
+           p.payment_method_type, k.slug, c.variant_key, c.placement, s.name, s.email,
+           p.contribution_id, p.stripe_charge_id, p.stripe_invoice_id, p.stripe_payout_id,
+           (SELECT arrival_date FROM payments_payout o
+            WHERE o.stripe_payout_id = p.stripe_payout_id)
+    FROM payments_payment p
+    LEFT JOIN payments_contribution c ON c.id = p.contribution_id
+    LEFT JOIN payments_supporter s ON s.id = c.supporter_id
+    LEFT JOIN campaigns_campaign k ON k.id = c.campaign_id
+    ORDER BY p.id
+) TO STDOUT WITH CSV HEADER
+"""
+
+BASELINE_GROUP_BY = """
+SELECT date_trunc('month', paid_at AT TIME ZONE 'Europe/London'), currency,
+       sum(gross_minor), sum(fee_minor), sum(net_minor), count(*)
+FROM payments_payment
+WHERE status = 'succeeded' AND paid_at >= '2025-01-01' AND paid_at < '2026-01-01'
+GROUP BY 1, 2
+"""
+
+# Campaigns have many fields with defaults of their own: create them through the ORM.
+CAMPAIGNS = """
+import django
+django.setup()
+from campaigns.models import Campaign
+for i in (1, 2, 3):
+    Campaign.objects.create(name=f"Campaign {i}", slug=f"bench-{i}", status="live")
+"""
+
+DASHBOARD = """
+import json, time, datetime as dt
+import django
+django.setup()
+from finance.filters import ReportFilters
+from finance.selectors import monthly_summary
+filters = ReportFilters(since=dt.date(2025, 1, 1), until=dt.date(2025, 12, 31))
+times = []
+for _ in range(3):
+    started = time.perf_counter()
+    rows = monthly_summary(filters=filters)
+    times.append(time.perf_counter() - started)
+print(json.dumps({"times": times, "rows": len(rows)}))
+"""
+
+
+def database_url() -> str:
+    explicit = os.environ.get("BENCH_FINANCE_DATABASE_URL")
+    if explicit:
+        return explicit
+    base = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+    parts = urlsplit(base)
+    return urlunsplit(parts._replace(path="/rs_bench_finance"))
+
+
+def admin_url(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/postgres")), parts.path.lstrip("/")
+
+
+def child_env(url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=url,
+        SECRET_KEY=env.get("SECRET_KEY") or "bench-only-secret-key-" + "x" * 40,
+        ALLOWED_HOSTS="localhost",
+        LOG_LEVEL="WARNING",
+        PUBLISHER_TIME_ZONE="Europe/London",
+        DJANGO_SETTINGS_MODULE="config.settings",
+        PAYMENTS_DEMO=env.get("PAYMENTS_DEMO")
+        or ("false" if env.get("STRIPE_SECRET_KEY") else "true"),
+    )
+    env.pop("REDIS_URL", None)
+    return env
+
+
+def run_measured(args: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Run a child process; return its wall time (s) and peak resident memory (MB)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(args, cwd=ROOT, env=env)
+    # wait4 gives this child's own resource usage (RUSAGE_CHILDREN would also count the others).
+    _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise SystemExit(f"{' '.join(args)} failed with exit code {process.returncode}")
+    return elapsed, usage.ru_maxrss / 1024
+
+
+def populate(url: str, rows: int) -> float:
+    supporters = max(1, rows // 4)
+    started = time.perf_counter()
+    with psycopg.connect(url, autocommit=True) as conn:
+        for statement in POPULATE:
+            first = conn.execute(
+                "SELECT coalesce(min(id), 0) FROM payments_contribution"
+            ).fetchone()
+            params = {
+                "rows": rows,
+                "supporters": supporters,
+                "first_contribution": first[0] if first else 0,
+            }
+            # Only the %(name)s placeholders are parameters; every other % is SQL's modulo.
+            sql = re.sub(r"%(?!\()", "%%", statement)
+            conn.execute(sql, params)
+        conn.execute(
+            """INSERT INTO payments_payout (stripe_payout_id, amount_minor, currency, arrival_date,
+                   status, livemode, stripe_created_at, created_at, updated_at)
+               SELECT DISTINCT stripe_payout_id, 0, 'EUR',
+                      date '2025-01-03' + (substr(stripe_payout_id, 4)::int * 7), 'paid', false,
+                      now(), now(), now()
+               FROM payments_payment"""
+        )
+        conn.execute("ANALYZE")
+    return time.perf_counter() - started
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def main() -> None:
+    rows = int(os.environ.get("BENCH_FINANCE_ROWS", "1000000"))
+    url = database_url()
+    server, name = admin_url(url)
+    try:
+        with psycopg.connect(server, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as error:
+        print(f"bench_finance needs PostgreSQL ({error}); skipped.")
+        return
+    env = child_env(url)
+    python = sys.executable
+    try:
+        subprocess.run(
+            [python, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=ROOT, env=env, check=True
+        )
+        subprocess.run([python, "-c", CAMPAIGNS], cwd=ROOT, env=env, check=True)
+        seconds = populate(url, rows)
+        print(f"ledger: {rows:,} payments built in {seconds:.1f}s", flush=True)
+
+        with psycopg.connect(url) as conn, conn.cursor() as cursor:
+            started = time.perf_counter()
+            copied = 0
+            with cursor.copy(BASELINE_COPY) as copy:
+                for block in copy:
+                    copied += len(block)
+            copy_seconds = time.perf_counter() - started
+            started = time.perf_counter()
+            cursor.execute(BASELINE_GROUP_BY)
+            cursor.fetchall()
+            group_seconds = time.perf_counter() - started
+        print(f"baseline COPY TO STDOUT: {copy_seconds:.1f}s ({copied / 1e6:.0f} MB)", flush=True)
+
+        with tempfile.TemporaryDirectory() as tmp:
+            csv_path, xlsx_path = Path(tmp) / "p.csv", Path(tmp) / "p.xlsx"
+            command = [python, "manage.py", "export_contributions", "--since", "2025-01-01"]
+            csv_seconds, csv_mb = run_measured([*command, "--output", str(csv_path)], env)
+            csv_size = csv_path.stat().st_size / 1e6
+            print(
+                f"CSV export: {csv_seconds:.1f}s, peak {csv_mb:.0f} MB, file {csv_size:.0f} MB "
+                f"({csv_seconds / copy_seconds:.1f}x the COPY baseline; {rows / csv_seconds:,.0f} "
+                f"rows/s) target < {TARGET_CSV_SECONDS:.0f}s and < {TARGET_CSV_MB:.0f} MB: "
+                f"{verdict(csv_seconds < TARGET_CSV_SECONDS and csv_mb < TARGET_CSV_MB)}",
+                flush=True,
+            )
+            if os.environ.get("BENCH_FINANCE_SKIP_XLSX") != "1":
+                xlsx_seconds, xlsx_mb = run_measured(
+                    [*command, "--format", "xlsx", "--output", str(xlsx_path)], env
+                )
+                print(
+                    f"XLSX export: {xlsx_seconds:.1f}s, peak {xlsx_mb:.0f} MB, file "
+                    f"{xlsx_path.stat().st_size / 1e6:.0f} MB ({xlsx_seconds / csv_seconds:.1f}x "
+                    f"the CSV) target < {TARGET_XLSX_SECONDS:.0f}s: "
+                    f"{verdict(xlsx_seconds < TARGET_XLSX_SECONDS)}",
+                    flush=True,
+                )
+
+        result = subprocess.run(
+            [python, "-c", DASHBOARD], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+        )
+        figures = json.loads(result.stdout.strip().splitlines()[-1])
+        first, best = figures["times"][0], min(figures["times"])
+        print(
+            f"dashboard, a year: first {first:.2f}s, best of 3 {best:.2f}s, {figures['rows']} "
+            f"summary rows (baseline one GROUP BY: {group_seconds:.2f}s) target < "
+            f"{TARGET_DASHBOARD_SECONDS:.0f}s: {verdict(first < TARGET_DASHBOARD_SECONDS)}",
+            flush=True,
+        )
+    finally:
+        if os.environ.get("BENCH_FINANCE_KEEP") == "1":  # for profiling by hand afterwards
+            print(f"kept the database {name}")
+        else:
+            with psycopg.connect(server, autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    main()

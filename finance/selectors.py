@@ -1,0 +1,461 @@
+"""Reads for finance: the per-payment rows and the monthly summary, aggregated in SQL.
+
+Months are calendar months in the publisher's time zone. Money is in minor units of the row's
+currency (summaries are never added across currencies). Refunds count in the month they were
+made, lost disputes in the month they were lost, dispute fees in the month the dispute opened,
+whatever the month of the payment they belong to.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable, Iterator
+from typing import Any, cast
+
+from django.db.models import (
+    Case,
+    CharField,
+    Count,
+    DateField,
+    Exists,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, TruncMonth
+
+from campaigns.models import Frequency
+from finance.filters import DateBasis, ReportFilters, publisher_tz
+from payments.models import Contribution, Dispute, Payment, Payout, Refund, Subscription
+
+# Refund states that moved no money (Stripe's names).
+REFUND_NOT_MOVED = ("failed", "canceled")
+
+
+def _payout_ids_arriving(filters: ReportFilters) -> QuerySet[Payout, Any]:
+    payouts = Payout.objects.all()
+    if filters.since:
+        payouts = payouts.filter(arrival_date__gte=filters.since)
+    if filters.until:
+        payouts = payouts.filter(arrival_date__lte=filters.until)
+    return payouts.values("stripe_payout_id")
+
+
+def _scope(filters: ReportFilters, prefix: str) -> Q:
+    """Return the attribute filters for rows reaching the payment through `prefix`."""
+    q = Q()
+    if filters.currency:
+        q &= Q(**{f"{prefix}currency": filters.currency})
+    if filters.frequency:
+        q &= Q(**{f"{prefix}contribution__frequency": filters.frequency})
+    if filters.campaign:
+        q &= Q(**{f"{prefix}contribution__campaign__slug": filters.campaign})
+    if filters.variant:
+        q &= Q(**{f"{prefix}contribution__variant_key": filters.variant})
+    if filters.payment_method:
+        q &= Q(**{f"{prefix}payment_method_type": filters.payment_method})
+    return q
+
+
+def _period(filters: ReportFilters, field: str) -> Q:
+    """Return the period filter on a datetime field, or on the payout arrival date."""
+    if filters.since is None and filters.until is None:
+        return Q()
+    if filters.date_basis == DateBasis.PAYOUT:
+        return Q(stripe_payout_id__in=_payout_ids_arriving(filters))
+    q = Q()
+    if start := filters.start():
+        q &= Q(**{f"{field}__gte": start})
+    if end := filters.end():
+        q &= Q(**{f"{field}__lt": end})
+    return q
+
+
+def _payout_arrival() -> Subquery:
+    return Subquery(
+        Payout.objects.filter(stripe_payout_id=OuterRef("stripe_payout_id")).values("arrival_date")[
+            :1
+        ],
+        output_field=DateField(),
+    )
+
+
+# --- Per-payment rows ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Column:
+    header: str
+    field: str
+    # "text" (neutralised), "code" (our own choices: written as they are), "money", "datetime",
+    # "date", "month", "int"
+    type: str
+
+
+PAYMENT_COLUMNS = (
+    Column("payment id", "id", "int"),
+    Column("paid at", "paid_at", "datetime"),
+    Column("created at", "created_at", "datetime"),
+    Column("status", "status", "code"),
+    Column("kind", "kind", "code"),
+    Column("frequency", "contribution__frequency", "code"),
+    Column("currency", "currency", "code"),
+    Column("gross", "gross_minor", "money"),
+    Column("stripe fee", "fee_minor", "money"),
+    Column("net", "net_minor", "money"),
+    Column("refunded", "refunded_minor", "money"),
+    Column("disputed", "disputed_minor", "money"),
+    Column("payment method", "payment_method_type", "text"),
+    Column("campaign", "contribution__campaign__slug", "text"),
+    Column("variant", "contribution__variant_key", "text"),
+    Column("placement", "contribution__placement", "text"),
+    Column("supporter name", "contribution__supporter__name", "text"),
+    Column("supporter email", "contribution__supporter__email", "text"),
+    Column("contribution id", "contribution_id", "int"),
+    Column("stripe charge", "stripe_charge_id", "text"),
+    Column("stripe invoice", "stripe_invoice_id", "text"),
+    Column("stripe payout", "stripe_payout_id", "text"),
+    Column("payout arrival", "payout_arrival", "date"),
+)
+PAYMENT_CURRENCY_INDEX = 6
+
+
+def payments_filtered(*, filters: ReportFilters) -> QuerySet[Payment]:
+    """Return the payments the filters select (any status unless one is given)."""
+    payments = Payment.objects.filter(_scope(filters, ""))
+    if filters.status:
+        payments = payments.filter(status=filters.status)
+    if filters.date_basis == DateBasis.PAYOUT:
+        payments = payments.filter(_period(filters, "paid_at"))
+    elif filters.since or filters.until:
+        # A payment's date is when it was paid, or when it was created if it never was.
+        payments = payments.filter(
+            _period(filters, "paid_at") | (Q(paid_at__isnull=True) & _period(filters, "created_at"))
+        )
+    return payments
+
+
+def payment_rows(*, filters: ReportFilters) -> QuerySet[Any]:
+    """Return the export rows as tuples in the order of PAYMENT_COLUMNS, oldest first."""
+    return (
+        payments_filtered(filters=filters)
+        .annotate(payout_arrival=_payout_arrival())
+        .order_by("id")
+        .values_list(*(column.field for column in PAYMENT_COLUMNS))
+    )
+
+
+# --- Monthly summary ----------------------------------------------------------------------------
+
+SUMMARY_MONEY = (
+    "gross",
+    "fees",
+    "net",
+    "refunds",
+    "disputes",
+    "dispute_fees",
+    "one_off_gross",
+    "recurring_gross",
+    "mrr",
+)
+
+
+@dataclasses.dataclass
+class MonthSummary:
+    """One month (first day) in one currency, optionally for one campaign ("" for none)."""
+
+    month: dt.date
+    currency: str
+    campaign: str | None = None
+    gross: int = 0
+    fees: int = 0
+    net: int = 0
+    refunds: int = 0
+    disputes: int = 0
+    dispute_fees: int = 0
+    payments: int = 0
+    one_off_payments: int = 0
+    one_off_gross: int = 0
+    recurring_payments: int = 0
+    recurring_gross: int = 0
+    new_supporters: int = 0
+    active_monthly_supporters: int = 0
+    active_annual_supporters: int = 0
+    mrr: int = 0
+    churned_supporters: int = 0
+
+    @property
+    def net_after_refunds_and_disputes(self) -> int:
+        return self.net - self.refunds - self.disputes - self.dispute_fees
+
+
+SUMMARY_COLUMNS = (
+    Column("month", "month", "month"),
+    Column("currency", "currency", "code"),
+    Column("gross", "gross", "money"),
+    Column("stripe fees", "fees", "money"),
+    Column("net", "net", "money"),
+    Column("refunds", "refunds", "money"),
+    Column("lost disputes", "disputes", "money"),
+    Column("dispute fees", "dispute_fees", "money"),
+    Column("net after refunds and disputes", "net_after_refunds_and_disputes", "money"),
+    Column("payments", "payments", "int"),
+    Column("one-off payments", "one_off_payments", "int"),
+    Column("one-off gross", "one_off_gross", "money"),
+    Column("recurring payments", "recurring_payments", "int"),
+    Column("recurring gross", "recurring_gross", "money"),
+    Column("new supporters", "new_supporters", "int"),
+    Column("active monthly supporters", "active_monthly_supporters", "int"),
+    Column("active annual supporters", "active_annual_supporters", "int"),
+    Column("monthly recurring revenue", "mrr", "money"),
+    Column("churned supporters", "churned_supporters", "int"),
+)
+SUMMARY_CAMPAIGN_COLUMN = Column("campaign", "campaign", "text")
+
+
+def summary_columns(*, by_campaign: bool) -> tuple[Column, ...]:
+    if not by_campaign:
+        return SUMMARY_COLUMNS
+    return (*SUMMARY_COLUMNS[:2], SUMMARY_CAMPAIGN_COLUMN, *SUMMARY_COLUMNS[2:])
+
+
+def _as_date(value: dt.date | dt.datetime) -> dt.date:
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def _month_bucket(field: str, filters: ReportFilters) -> Any:
+    """Return the month expression: of the movement's own date, or of its payout's arrival."""
+    if filters.date_basis == DateBasis.PAYOUT:
+        return TruncMonth(_payout_arrival(), output_field=DateField())
+    return TruncMonth(field, tzinfo=publisher_tz(), output_field=DateField())
+
+
+def _grouped(
+    rows: QuerySet[Any], *, month: Any, currency: str, campaign: str | None
+) -> QuerySet[Any]:
+    keys: dict[str, Any] = {"m": month, "c": F(currency)}
+    if campaign is not None:
+        keys["k"] = Coalesce(F(campaign), Value(""), output_field=CharField())
+    return rows.order_by().values(**keys)
+
+
+def _key(row: dict[str, Any], by_campaign: bool) -> tuple[dt.date, str, str | None]:
+    return (_as_date(row["m"]), row["c"], row["k"] if by_campaign else None)
+
+
+def monthly_summary(*, filters: ReportFilters, by_campaign: bool = False) -> list[MonthSummary]:
+    """Return the summary rows ordered by month, currency (and campaign).
+
+    The status filter does not apply: money and counts are of succeeded payments.
+    """
+    months: dict[tuple[dt.date, str, str | None], MonthSummary] = {}
+
+    def row_for(row: dict[str, Any]) -> MonthSummary:
+        key = _key(row, by_campaign)
+        if key not in months:
+            months[key] = MonthSummary(month=key[0], currency=key[1], campaign=key[2])
+        return months[key]
+
+    campaign = "contribution__campaign__slug" if by_campaign else None
+    one_off = Q(kind=Payment.Kind.ONE_OFF)
+    payments = Payment.objects.filter(
+        _scope(filters, ""), _period(filters, "paid_at"), status=Payment.Status.SUCCEEDED
+    )
+    for row in _grouped(
+        payments, month=_month_bucket("paid_at", filters), currency="currency", campaign=campaign
+    ).annotate(
+        gross=Sum("gross_minor"),
+        fees=Coalesce(Sum("fee_minor"), 0),
+        net=Coalesce(Sum("net_minor"), 0),
+        payments=Count("id"),
+        one_off_payments=Count("id", filter=one_off),
+        one_off_gross=Coalesce(Sum("gross_minor", filter=one_off), 0),
+    ):
+        summary = row_for(row)
+        summary.gross, summary.fees, summary.net = row["gross"], row["fees"], row["net"]
+        summary.payments, summary.one_off_payments = row["payments"], row["one_off_payments"]
+        summary.one_off_gross = row["one_off_gross"]
+        summary.recurring_payments = row["payments"] - row["one_off_payments"]
+        summary.recurring_gross = row["gross"] - row["one_off_gross"]
+
+    via_payment = f"payment__{campaign}" if campaign else None
+    refunds = Refund.objects.filter(_scope(filters, "payment__"), _period(filters, "refunded_at"))
+    for row in _grouped(
+        refunds.exclude(status__in=REFUND_NOT_MOVED),
+        month=_month_bucket("refunded_at", filters),
+        currency="currency",
+        campaign=via_payment,
+    ).annotate(total=Sum("amount_minor")):
+        row_for(row).refunds = row["total"]
+
+    lost = Dispute.objects.filter(_scope(filters, "payment__"), status="lost").annotate(
+        lost_at=Coalesce("closed_at", "opened_at")
+    )
+    lost = lost.filter(_period(filters, "lost_at"))
+    for row in _grouped(
+        lost, month=_month_bucket("lost_at", filters), currency="currency", campaign=via_payment
+    ).annotate(total=Sum("amount_minor")):
+        row_for(row).disputes = row["total"]
+
+    opened = Dispute.objects.filter(_scope(filters, "payment__"), _period(filters, "opened_at"))
+    for row in (
+        _grouped(
+            opened,
+            month=_month_bucket("opened_at", filters),
+            currency="currency",
+            campaign=via_payment,
+        )
+        .annotate(total=Sum("fee_minor"))
+        .filter(total__gt=0)
+    ):
+        row_for(row).dispute_fees = row["total"]
+
+    for row in _new_supporters(filters, campaign):
+        row_for(row).new_supporters = row["n"]
+    for row in _churned(filters, campaign):
+        row_for(row).churned_supporters = row["n"]
+    _add_active_recurring(filters, campaign, months)
+
+    return sorted(months.values(), key=lambda s: (s.month, s.currency, s.campaign or ""))
+
+
+def _contribution_scope(filters: ReportFilters, prefix: str) -> Q:
+    q = Q()
+    if filters.currency:
+        q &= Q(**{f"{prefix}currency": filters.currency})
+    if filters.frequency:
+        q &= Q(**{f"{prefix}frequency": filters.frequency})
+    if filters.campaign:
+        q &= Q(**{f"{prefix}campaign__slug": filters.campaign})
+    if filters.variant:
+        q &= Q(**{f"{prefix}variant_key": filters.variant})
+    return q
+
+
+def _calendar_period(filters: ReportFilters, field: str) -> Q:
+    """Like _period, but always on the row's own date (supporter counts have no payout)."""
+    q = Q()
+    if start := filters.start():
+        q &= Q(**{f"{field}__gte": start})
+    if end := filters.end():
+        q &= Q(**{f"{field}__lt": end})
+    return q
+
+
+def _new_supporters(filters: ReportFilters, campaign: str | None) -> Iterable[dict[str, Any]]:
+    """Count supporters by the month of their first paid contribution (its currency, campaign).
+
+    A contribution is a supporter's first when no contribution of theirs was paid earlier (an
+    anti-join, not a lookup per row); one first per supporter, so a plain count is exact.
+    """
+    # Ties on the instant go to the lower id, so each supporter has exactly one first.
+    earlier = Contribution.objects.filter(
+        Q(first_paid_at__lt=OuterRef("first_paid_at"))
+        | Q(first_paid_at=OuterRef("first_paid_at"), pk__lt=OuterRef("pk")),
+        supporter=OuterRef("supporter_id"),
+    )
+    firsts = Contribution.objects.filter(
+        _calendar_period(filters, "first_paid_at"),
+        _contribution_scope(filters, ""),
+        ~Exists(earlier),
+        first_paid_at__isnull=False,
+    )
+    by_campaign = campaign.removeprefix("contribution__") if campaign else None
+    return _grouped(
+        firsts,
+        month=TruncMonth("first_paid_at", tzinfo=publisher_tz(), output_field=DateField()),
+        currency="currency",
+        campaign=by_campaign,
+    ).annotate(n=Count("pk"))
+
+
+def _subscriptions(filters: ReportFilters) -> QuerySet[Subscription]:
+    return Subscription.objects.filter(_contribution_scope(filters, "contribution__")).exclude(
+        status__in=(Subscription.Status.INCOMPLETE, Subscription.Status.INCOMPLETE_EXPIRED)
+    )
+
+
+def _churned(filters: ReportFilters, campaign: str | None) -> Iterable[dict[str, Any]]:
+    ended = (
+        _subscriptions(filters)
+        .filter(status=Subscription.Status.CANCELED)
+        .annotate(ended=Coalesce("ended_at", "canceled_at"))
+        .filter(_calendar_period(filters, "ended"), ended__isnull=False)
+    )
+    return _grouped(
+        ended,
+        month=TruncMonth("ended", tzinfo=publisher_tz(), output_field=DateField()),
+        currency="currency",
+        campaign=campaign,
+    ).annotate(n=Count("contribution__supporter_id", distinct=True))
+
+
+def month_starts(first: dt.date, last: dt.date) -> Iterator[dt.date]:
+    month = first.replace(day=1)
+    while month <= last:
+        yield month
+        month = (month + dt.timedelta(days=32)).replace(day=1)
+
+
+def _add_active_recurring(
+    filters: ReportFilters,
+    campaign: str | None,
+    months: dict[tuple[dt.date, str, str | None], MonthSummary],
+) -> None:
+    """Fill active supporters and MRR at the end of each month, in one query over subscriptions.
+
+    A subscription is active at a month's end if its first payment came before it and it had
+    not ended by then. MRR counts an annual amount as a twelfth per month.
+    """
+    if filters.since and filters.until:
+        first, last = filters.since, filters.until
+    elif months:
+        first = min(key[0] for key in months)
+        last = max(key[0] for key in months)
+        first, last = filters.since or first, filters.until or last
+    else:
+        return
+    tz = publisher_tz()
+    starts = list(month_starts(first, last))
+    subscriptions = _subscriptions(filters).annotate(
+        began=Coalesce("contribution__first_paid_at", "created_at"),
+        ended=Coalesce("ended_at", "canceled_at"),
+        monthly_minor=Case(
+            When(contribution__frequency=Frequency.ANNUAL, then=F("amount_minor") / 12),
+            default=F("amount_minor"),
+            output_field=IntegerField(),
+        ),
+    )
+    aggregates: dict[str, Any] = {}
+    for i, month in enumerate(starts):
+        end = dt.datetime.combine(
+            (month + dt.timedelta(days=32)).replace(day=1), dt.time.min, tzinfo=tz
+        )
+        active = Q(began__lt=end) & (Q(ended__isnull=True) | Q(ended__gte=end))
+        monthly = active & Q(contribution__frequency=Frequency.MONTHLY)
+        annual = active & Q(contribution__frequency=Frequency.ANNUAL)
+        supporter = "contribution__supporter_id"
+        aggregates[f"monthly_{i}"] = Count(supporter, distinct=True, filter=monthly)
+        aggregates[f"annual_{i}"] = Count(supporter, distinct=True, filter=annual)
+        aggregates[f"mrr_{i}"] = Coalesce(Sum("monthly_minor", filter=active), 0)
+    keys: dict[str, Any] = {"c": F("currency")}
+    if campaign:
+        keys["k"] = Coalesce(F(campaign), Value(""), output_field=CharField())
+    rows = subscriptions.order_by().values(**keys).annotate(**aggregates)
+    for row in cast(Iterable[dict[str, Any]], rows):
+        for i, month in enumerate(starts):
+            if not (row[f"monthly_{i}"] or row[f"annual_{i}"]):
+                continue
+            key = (month, row["c"], row["k"] if campaign else None)
+            if key not in months:
+                months[key] = MonthSummary(month=month, currency=key[1], campaign=key[2])
+            months[key].active_monthly_supporters = row[f"monthly_{i}"]
+            months[key].active_annual_supporters = row[f"annual_{i}"]
+            months[key].mrr = row[f"mrr_{i}"]
