@@ -167,6 +167,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Celery closes the database connection before and after every task unless told to reuse it; a
+# new PostgreSQL connection per task costs more than most tasks. Reuse it for every app's tasks;
+# config/celery.py retires it before each task by Django's own rules (DATABASE_CONN_MAX_AGE,
+# health checks), as Django does between requests.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 # Each app adds its periodic tasks here (see config/celery.py for where they are registered).
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "worker-heartbeat": {"task": "config.tasks.worker_heartbeat", "schedule": 30.0},
@@ -357,11 +362,12 @@ PAYMENTS_SIGN_IN_LINK_MINUTES = env.int("PAYMENTS_SIGN_IN_LINK_MINUTES", default
 # Events stored but not applied for this long are applied by the periodic sweep.
 PAYMENTS_WEBHOOK_SWEEP_AFTER_SECONDS = env.int("PAYMENTS_WEBHOOK_SWEEP_AFTER_SECONDS", default=60)
 PAYMENTS_WEBHOOK_MAX_ATTEMPTS = env.int("PAYMENTS_WEBHOOK_MAX_ATTEMPTS", default=8)
-# Celery closes the database connection before and after every task unless told to reuse it; a
-# new PostgreSQL connection per task costs more than applying a webhook event. Reuse it, and let
-# Django's own rules (DATABASE_CONN_MAX_AGE, health checks) retire it before each task (see
-# payments/apps.py).
-CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
+# The intake enqueues one batch task for the events stored meanwhile (a flag in the cache, kept
+# this many seconds at most, says one is queued); a task applies up to BATCH_SIZE events or runs
+# BATCH_SECONDS, then leaves the rest to another task.
+PAYMENTS_WEBHOOK_WAKE_SECONDS = env.int("PAYMENTS_WEBHOOK_WAKE_SECONDS", default=10)
+PAYMENTS_WEBHOOK_BATCH_SIZE = env.int("PAYMENTS_WEBHOOK_BATCH_SIZE", default=200)
+PAYMENTS_WEBHOOK_BATCH_SECONDS = env.float("PAYMENTS_WEBHOOK_BATCH_SECONDS", default=5.0)
 CELERY_BEAT_SCHEDULE["payments-webhook-sweep"] = {
     "task": "payments.tasks.webhook_events_sweep",
     "schedule": 60.0,

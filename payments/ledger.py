@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from payments.gateway import ChargeDetails, SubscriptionState
 from payments.models import Contribution, Payment, Refund, Subscription, Supporter
+from payments.receipts import receipt_enqueue
 
 CONTRIBUTION_STATUS_BY_SUBSCRIPTION = {
     "active": Contribution.Status.ACTIVE,
@@ -27,10 +28,8 @@ CONTRIBUTION_STATUS_BY_SUBSCRIPTION = {
 
 
 def _receipt_after_commit(payment: Payment) -> None:
-    from payments.tasks import receipt_send
-
     payment_pk = payment.pk
-    transaction.on_commit(lambda: receipt_send.delay(payment_pk))
+    transaction.on_commit(lambda: receipt_enqueue(payment_pk=payment_pk))
 
 
 def _failure_notice_after_commit(payment: Payment) -> None:

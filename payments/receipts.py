@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
+from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
 
@@ -15,6 +18,42 @@ from payments.models import Payment, ReceiptSend, Supporter
 from payments.money import money_format
 
 FREQUENCY_WORDS = {"one_off": "one-off", "monthly": "monthly", "annual": "annual"}
+
+# Payments whose receipts are due, collected by `receipts_batched` (None outside such a block).
+_receipts_due: ContextVar[list[int] | None] = ContextVar("receipts_due", default=None)
+
+
+def receipt_enqueue(*, payment_pk: int) -> None:
+    """Ask a worker to send a payment's receipt (call it after the payment's commit).
+
+    Inside `receipts_batched` the payment joins the block's single task instead.
+    """
+    due = _receipts_due.get()
+    if due is not None:
+        due.append(payment_pk)
+        return
+    from payments.tasks import receipt_send as receipt_send_task
+
+    receipt_send_task.delay(payment_pk)
+
+
+@contextmanager
+def receipts_batched() -> Iterator[None]:
+    """Enqueue the receipts due after the commits inside the block as one task, at its end.
+
+    Even when the block fails, the payments committed before the failure get their receipts. If
+    the broker is down, the sweep's `receipts_missing_enqueue` finds them later.
+    """
+    due: list[int] = []
+    token = _receipts_due.set(due)
+    try:
+        yield
+    finally:
+        _receipts_due.reset(token)
+        if due:
+            from payments.tasks import receipts_send
+
+            receipts_send.delay(due)
 
 
 def _message(*, payment: Payment, template: str, subject: str) -> EmailMultiAlternatives:
@@ -44,42 +83,93 @@ def _message(*, payment: Payment, template: str, subject: str) -> EmailMultiAlte
     return message
 
 
-def _send_once(*, payment_pk: int, kind: str, template: str, subject: str, status: str) -> bool:
-    """Send one kind of message for a payment at most once; return whether it was sent now.
+class MessagesNotSent(OSError):
+    """Some messages of a batch could not be handed to the mail server (the cause is chained)."""
 
-    The ledger row is claimed and locked in the same transaction as the send: a second run waits,
-    then sees `sent_at`; a failed send rolls the claim back so the task can try again.
+
+# What the messages show, and nothing else: a receipt batch reads many of these rows at once.
+MESSAGE_FIELDS = (
+    "status",
+    "gross_minor",
+    "currency",
+    "paid_at",
+    "failed_at",
+    "created_at",
+    "failure_message",
+    "contribution",
+    "contribution__frequency",
+    "contribution__supporter",
+    "contribution__supporter__name",
+    "contribution__supporter__email",
+)
+
+
+def _payments_for_messages(payment_pks: list[int], status: str) -> list[Payment]:
+    """Read the payments still in `status`, with what their messages show, in one query.
+
+    Read before each send's transaction: a payment never leaves SUCCEEDED, and a failure notice
+    that races with a late success is harmless (the card did fail that time).
     """
-    with transaction.atomic():
-        payment = (
-            Payment.objects.select_related("contribution__supporter")
-            .filter(pk=payment_pk, status=status, contribution__isnull=False)
-            .first()
-        )
-        if payment is None or payment.contribution is None:
-            return False
-        # Claim the ledger row (a concurrent run's insert is ignored), then wait for its lock.
-        ReceiptSend.objects.bulk_create(
-            [
-                ReceiptSend(
-                    payment=payment, kind=kind, to_email=payment.contribution.supporter.email
-                )
-            ],
-            ignore_conflicts=True,
-        )
-        send = ReceiptSend.objects.select_for_update().get(payment=payment, kind=kind)
-        if send.sent_at is not None:
-            return False
-        _message(payment=payment, template=template, subject=subject).send()
-        send.sent_at = timezone.now()
-        send.save(update_fields=["sent_at"])
-        return True
+    payments = (
+        Payment.objects.select_related("contribution__supporter")
+        .only(*MESSAGE_FIELDS)
+        .filter(pk__in=payment_pks, status=status, contribution__isnull=False)
+        .in_bulk()
+    )
+    return [payments[pk] for pk in dict.fromkeys(payment_pks) if pk in payments]
 
 
-def receipt_send(*, payment_pk: int) -> bool:
-    """Send the receipt of a successful payment, once."""
+def _send_claim(*, payment: Payment, kind: str, to_email: str) -> bool:
+    """Insert the send ledger's row for this payment and kind; return False if it exists.
+
+    One statement claims the send: a concurrent run's insert waits for ours to commit or roll
+    back, then inserts nothing (or, after a rollback, claims it itself). The row says "sent" from
+    the start because it only becomes visible when the transaction that sent the message commits.
+    """
+    table = ReceiptSend._meta.db_table
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (payment_id, kind, to_email, sent_at, created_at) "  # noqa: S608 - the table name is ours
+            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING id",
+            [payment.pk, kind, to_email, now, now],
+        )
+        return cursor.fetchone() is not None
+
+
+def _send_once(
+    *, payment_pks: list[int], kind: str, template: str, subject: str, status: str
+) -> int:
+    """Send one kind of message for each payment at most once; return how many were sent now.
+
+    Each send claims its ledger row in its own transaction, committed only after the message
+    went out: a failed send rolls the claim back so a task can try again.
+    """
+    sent, failures = 0, []
+    for payment in _payments_for_messages(payment_pks, status):
+        assert payment.contribution is not None  # filtered in the query
+        try:
+            with transaction.atomic():
+                email = payment.contribution.supporter.email
+                if not _send_claim(payment=payment, kind=kind, to_email=email):
+                    continue
+                _message(payment=payment, template=template, subject=subject).send()
+                sent += 1
+        except OSError as error:  # the mail server: go on with the others, then report it
+            failures.append(error)
+    if failures:
+        raise MessagesNotSent(f"{len(failures)} of {len(payment_pks)} not sent") from failures[0]
+    return sent
+
+
+def receipts_send(*, payment_pks: list[int]) -> int:
+    """Send the receipts of successful payments, each once; return how many were sent now.
+
+    If the mail server refuses some, the others are still sent and `MessagesNotSent` (an
+    OSError) is raised at the end: a retry sends only what was not sent.
+    """
     return _send_once(
-        payment_pk=payment_pk,
+        payment_pks=payment_pks,
         kind=ReceiptSend.Kind.RECEIPT,
         template="receipt",
         subject=f"Thank you for supporting {settings.PAYMENTS_PUBLISHER_NAME}: your receipt",
@@ -87,15 +177,21 @@ def receipt_send(*, payment_pk: int) -> bool:
     )
 
 
+def receipt_send(*, payment_pk: int) -> bool:
+    """Send the receipt of a successful payment, once; return whether it was sent now."""
+    return receipts_send(payment_pks=[payment_pk]) == 1
+
+
 def payment_failed_notice_send(*, payment_pk: int) -> bool:
     """Tell the supporter, once, that a payment failed and how to update their card."""
-    return _send_once(
-        payment_pk=payment_pk,
+    sent = _send_once(
+        payment_pks=[payment_pk],
         kind=ReceiptSend.Kind.PAYMENT_FAILED,
         template="payment_failed",
         subject=f"Your contribution to {settings.PAYMENTS_PUBLISHER_NAME} could not be taken",
         status=Payment.Status.FAILED,
     )
+    return sent == 1
 
 
 def receipt_resend(*, payment: Payment) -> ReceiptSend:

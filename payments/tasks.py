@@ -1,13 +1,26 @@
 """Thin, idempotent Celery tasks: they take ids and call a service."""
 
 from celery import shared_task
+from django.conf import settings
 
 from payments import receipts, webhooks
 
 
 @shared_task(acks_late=True, ignore_result=True)
+def webhook_events_apply_pending() -> int:
+    """Apply a batch of received webhook events (what the intake enqueues).
+
+    One task for many events: Celery's own cost per task is larger than applying an event.
+    """
+    return webhooks.webhook_events_apply_pending(
+        limit=settings.PAYMENTS_WEBHOOK_BATCH_SIZE,
+        seconds=settings.PAYMENTS_WEBHOOK_BATCH_SECONDS,
+    )
+
+
+@shared_task(acks_late=True, ignore_result=True)
 def webhook_event_apply(event_pk: int) -> str:
-    """Apply one stored webhook event (a failure is recorded on the event for the sweep)."""
+    """Apply one stored webhook event; a no-op if it was applied already (e.g. by a batch)."""
     return webhooks.webhook_event_process(event_pk=event_pk)
 
 
@@ -19,6 +32,18 @@ def webhook_events_sweep() -> int:
         webhooks.webhook_event_process(event_pk=event_pk)
     receipts.receipts_missing_enqueue()
     return len(due)
+
+
+@shared_task(
+    acks_late=True,
+    ignore_result=True,
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=8,
+)
+def receipts_send(payment_pks: list[int]) -> None:
+    """Send the receipts of a batch of payments, each once (a second run sends nothing new)."""
+    receipts.receipts_send(payment_pks=payment_pks)
 
 
 @shared_task(

@@ -1,20 +1,24 @@
-"""Webhook intake (verify, store once, enqueue) and event processing (apply once, in a worker).
+"""Webhook intake (verify, store once, wake a worker) and event processing (apply once, later).
 
 Stripe is the source of truth. The endpoint only proves an event came from Stripe (or from the
-demo provider, signed the same way), stores it under its unique event id and enqueues it. A worker
-applies it under a row lock, so a duplicate delivery or a second worker changes nothing. Events
-that could not be enqueued (broker down) or failed are applied later by `webhook_events_sweep`.
-"""
+demo provider, signed the same way), stores it under its unique event id and wakes a worker. A
+worker applies stored events in batches, each event in its own transaction under its row lock, so
+a duplicate delivery or a second worker changes nothing. Events that were never applied (broker
+down, a lost task) or failed are applied later by `webhook_events_sweep`."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -27,6 +31,7 @@ from payments.gateway import (
     webhook_secret,
 )
 from payments.models import WebhookEvent
+from payments.receipts import receipts_batched
 from payments.stripe_gateway import webhook_payload_verify
 
 logger = logging.getLogger(__name__)
@@ -69,7 +74,7 @@ def webhook_event_receive(*, payload: bytes, signature: str) -> Intake:
         raise WebhookRejected(f"a {mode} event was sent to an endpoint in the other mode")
     try:
         with transaction.atomic():
-            event = WebhookEvent.objects.create(
+            WebhookEvent.objects.create(
                 stripe_event_id=event_id,
                 type=event_type,
                 livemode=livemode,
@@ -77,20 +82,60 @@ def webhook_event_receive(*, payload: bytes, signature: str) -> Intake:
                 created=created,
                 payload=data,
             )
-            transaction.on_commit(lambda: webhook_event_enqueue(event_pk=event.pk))
+            transaction.on_commit(webhook_events_wake)
     except IntegrityError:
         return Intake(event_id=event_id, created=False)
     return Intake(event_id=event_id, created=True)
 
 
-def webhook_event_enqueue(*, event_pk: int) -> None:
-    """Hand an event to the workers; if the broker is down, the sweep applies it later."""
-    from payments.tasks import webhook_event_apply
+WAKE_KEY = "payments:webhook-events-wake"
+
+
+def webhook_events_wake() -> None:
+    """Make sure a worker will apply pending events soon: enqueue one batch task, not one per event.
+
+    A cache flag (set-if-absent) stands for "a batch task is queued". The task clears it before it
+    claims anything, so an event stored after the clear enqueues a new task, and one stored before
+    it is seen by the task's claims. The flag expires on its own, so a lost task only delays the
+    next wake-up; if the broker is down the event is stored and the sweep applies it later.
+    """
+    from payments.tasks import webhook_events_apply_pending
 
     try:
-        webhook_event_apply.apply_async((event_pk,), retry=False)
-    except Exception:  # any broker failure: the event is stored, the sweep will apply it
-        logger.warning("could not enqueue webhook event; the sweep will apply it", exc_info=True)
+        if not cache.add(WAKE_KEY, 1, timeout=settings.PAYMENTS_WEBHOOK_WAKE_SECONDS):
+            return  # a batch task is queued and has not started claiming yet
+        webhook_events_apply_pending.apply_async(retry=False)
+    except Exception:  # any broker or cache failure: the event is stored, the sweep will apply it
+        logger.warning("could not enqueue webhook events; the sweep will apply them", exc_info=True)
+        with contextlib.suppress(Exception):
+            cache.delete(WAKE_KEY)  # let the next event try again
+
+
+def webhook_events_apply_pending(*, limit: int, seconds: float) -> int:
+    """Apply received events, oldest first, each in its own transaction; return how many.
+
+    Events are claimed one at a time with `FOR UPDATE SKIP LOCKED`, so several worker processes
+    share a backlog without waiting on each other and an event is never applied twice at once;
+    a task that finds a backlog wakes one more task to share it. Stops after `limit` events or
+    `seconds`, whichever comes first, and then wakes another task for the rest. The receipts of
+    the batch are enqueued as one task.
+    """
+    cache.delete(WAKE_KEY)  # from now on, newly stored events wake another task
+    deadline = time.monotonic() + seconds
+    applied = 0
+    with receipts_batched():
+        while applied < limit and time.monotonic() < deadline:
+            if _event_apply(_event_claim_next) is None:
+                return applied  # nothing left to claim
+            applied += 1
+            if applied == 1 and _events_waiting():
+                webhook_events_wake()  # a backlog: another worker process can share it
+    webhook_events_wake()  # stopped early: there may be more
+    return applied
+
+
+def _events_waiting() -> bool:
+    return WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED).exists()
 
 
 def webhook_event_process(*, event_pk: int) -> str:
@@ -100,16 +145,47 @@ def webhook_event_process(*, event_pk: int) -> str:
     the handler fails, everything it did is rolled back and the failure is recorded on the event
     for the sweep and the replay command.
     """
-    finished = (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED)
+    status = _event_apply(lambda: _event_lock(event_pk))
+    if status is None:
+        raise WebhookEvent.DoesNotExist(f"no stored webhook event {event_pk}")
+    return status
+
+
+FINISHED = (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED)
+EVENT_FIELDS = ("type", "payload", "created", "status")
+
+
+def _event_lock(event_pk: int) -> WebhookEvent | None:
+    """Lock one event, waiting for a concurrent attempt to finish."""
+    return WebhookEvent.objects.select_for_update().only(*EVENT_FIELDS).filter(pk=event_pk).first()
+
+
+def _event_claim_next() -> WebhookEvent | None:
+    """Lock the oldest received event nobody else holds (the status index finds it)."""
+    return (
+        WebhookEvent.objects.select_for_update(skip_locked=True)
+        .only(*EVENT_FIELDS)
+        .filter(status=WebhookEvent.Status.RECEIVED)
+        .order_by("received_at", "pk")
+        .first()
+    )
+
+
+def _event_apply(select: Callable[[], WebhookEvent | None]) -> str | None:
+    """Lock an event with `select` and apply it in one transaction; return its status afterwards.
+
+    Return None when `select` found nothing. A failure rolls back everything the handler did and
+    is recorded on the event (in its own transaction) for the sweep and the replay command.
+    """
+    event_pk = None
     try:
         with transaction.atomic():
             _commit_without_waiting_for_disk()
-            event = (
-                WebhookEvent.objects.select_for_update()
-                .only("type", "payload", "created", "status")
-                .get(pk=event_pk)
-            )
-            if event.status in finished:
+            event = select()
+            if event is None:
+                return None
+            event_pk = event.pk
+            if event.status in FINISHED:
                 return event.status
             handler = HANDLERS.get(event.type)
             status = WebhookEvent.Status.IGNORED
@@ -130,8 +206,11 @@ def webhook_event_process(*, event_pk: int) -> str:
         status, error = WebhookEvent.Status.FAILED, str(failure)
         logger.info("webhook event not applied yet", extra={"event": event_pk})
     except Exception as failure:  # recorded for the replay command; the worker goes on
+        if event_pk is None:
+            raise  # the database failed before any event was locked: nothing to record
         status, error = WebhookEvent.Status.FAILED, f"{type(failure).__name__}: {failure}"
         logger.exception("webhook event failed", extra={"event": event_pk})
+    assert event_pk is not None  # handlers only run once an event is locked
     with transaction.atomic():
         _event_finish(event_pk=event_pk, status=status, error=error)
     return status

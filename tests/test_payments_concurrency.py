@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 import pytest
 from django.core import mail
-from django.db import connection
+from django.db import connection, transaction
 from django.test import Client
 
 from payments import receipts
@@ -16,7 +16,7 @@ from payments.tests.fixtures import (  # noqa: F401 - fixtures
     intent_add,
 )
 from payments.tests.stripe_fakes import event, post_event, stripe_object
-from payments.webhooks import webhook_event_process
+from payments.webhooks import webhook_event_process, webhook_events_apply_pending
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -108,3 +108,60 @@ def test_different_events_about_one_payment_at_once_record_it_once(live_campaign
     assert statuses == ["processed"] * len(pks)
     assert Payment.objects.count() == 1
     assert Payment.objects.get().status == Payment.Status.SUCCEEDED
+
+
+def completed_for(contribution, n):
+    """A distinct checkout session per contribution (session ids are unique in the ledger)."""
+    data = completed(contribution, f"pi_batch_{n}")
+    data["data"]["object"]["id"] = f"cs_batch_{n}"
+    return data
+
+
+def post_paid_events(live_campaign, fake_stripe, count):
+    for n in range(count):
+        contribution = contribution_make(live_campaign, email=f"reader{n}@example.org")
+        intent_add(fake_stripe, intent_id=f"pi_batch_{n}")
+        assert post_event(Client(), completed_for(contribution, n)).status_code == 200
+
+
+def test_two_batch_workers_at_once_share_the_backlog_and_apply_each_event_once(
+    live_campaign, fake_stripe
+):
+    post_paid_events(live_campaign, fake_stripe, 12)
+
+    applied = at_once(lambda i: webhook_events_apply_pending(limit=100, seconds=30), count=2)
+
+    assert sum(applied) == 12, applied  # type: ignore[arg-type]
+    assert set(WebhookEvent.objects.values_list("status", "attempts")) == {("processed", 1)}
+    assert Payment.objects.count() == 12
+
+
+def test_a_batch_skips_an_event_another_worker_holds_and_takes_it_later(live_campaign, fake_stripe):
+    post_paid_events(live_campaign, fake_stripe, 3)
+    oldest = WebhookEvent.objects.order_by("received_at").first()
+    assert oldest is not None
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_oldest() -> None:
+        try:
+            with transaction.atomic():
+                WebhookEvent.objects.select_for_update().get(pk=oldest.pk)
+                locked.set()
+                release.wait(timeout=30)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_oldest)
+    holder.start()
+    try:
+        assert locked.wait(timeout=10)
+        # Not waiting for the held event: the other two are applied at once.
+        assert webhook_events_apply_pending(limit=100, seconds=30) == 2
+        oldest.refresh_from_db()
+        assert oldest.status == "received"
+    finally:
+        release.set()
+        holder.join(timeout=30)
+
+    assert webhook_events_apply_pending(limit=100, seconds=30) == 1
+    assert set(WebhookEvent.objects.values_list("status", "attempts")) == {("processed", 1)}

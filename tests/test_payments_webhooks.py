@@ -9,6 +9,7 @@ import time
 
 import pytest
 from django.core import mail
+from django.core.cache import cache
 from django.core.management import call_command
 
 from payments import receipts
@@ -23,7 +24,7 @@ from payments.tests.fixtures import (  # noqa: F401 - fixtures
     subscription_add,
 )
 from payments.tests.stripe_fakes import event, post_event, stripe_object
-from payments.webhooks import webhook_event_process
+from payments.webhooks import WAKE_KEY, webhook_event_process
 
 pytestmark = pytest.mark.django_db
 
@@ -645,7 +646,8 @@ def test_a_broker_outage_at_intake_still_answers_200_and_keeps_the_event(
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
     # The outage is simulated at the broker client: stopping the shared Redis would hit other tests.
-    monkeypatch.setattr(tasks.webhook_event_apply, "apply_async", broker_down)
+    monkeypatch.setattr(tasks.webhook_events_apply_pending, "apply_async", broker_down)
+    cache.delete(WAKE_KEY)  # no batch task queued: this event must try to enqueue one
     contribution = contribution_make(campaign)
 
     with django_capture_on_commit_callbacks(execute=True):
@@ -656,6 +658,7 @@ def test_a_broker_outage_at_intake_still_answers_200_and_keeps_the_event(
 
     assert response.status_code == 200
     assert WebhookEvent.objects.get().status == WebhookEvent.Status.RECEIVED
+    assert cache.get(WAKE_KEY) is None  # the next event tries again
 
 
 def test_a_signed_event_with_an_impossible_time_is_refused(client, fake_stripe):

@@ -1,0 +1,142 @@
+"""Webhook events applied in batches, and receipts sent in batches, without losing a guarantee.
+
+The intake wakes one batch task for a burst of events (not one task per event); the task claims
+events one at a time, each in its own transaction; receipts of a batch go out in one task.
+"""
+
+import pytest
+from django.core import mail
+from django.core.cache import cache
+
+from payments import receipts, tasks
+from payments.models import Payment, ReceiptSend, WebhookEvent
+from payments.tests.fixtures import (  # noqa: F401 - fixtures
+    campaign_fixture,
+    contribution_make,
+    fake_stripe_fixture,
+    intent_add,
+)
+from payments.tests.stripe_fakes import event, post_event
+from payments.webhooks import WAKE_KEY, webhook_events_apply_pending
+from tests.test_payments_webhooks import session_completed
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def enqueued(monkeypatch):
+    """Record what would be handed to the broker (the broker itself is not under test here)."""
+    sent: dict[str, list[object]] = {"batches": [], "receipts": []}
+    monkeypatch.setattr(
+        tasks.webhook_events_apply_pending,
+        "apply_async",
+        lambda *args, **kwargs: sent["batches"].append(kwargs),
+    )
+    monkeypatch.setattr(tasks.receipts_send, "delay", lambda pks: sent["receipts"].append(pks))
+    cache.delete(WAKE_KEY)
+    yield sent
+    cache.delete(WAKE_KEY)
+
+
+def post_paid(client, campaign, fake_stripe, n, *, known=True):
+    """Post a checkout.session.completed for a new contribution; return the stored event."""
+    contribution = contribution_make(campaign, email=f"reader{n}@example.org")
+    intent_id = f"pi_batch_{n}"
+    if known:
+        intent_add(fake_stripe, intent_id=intent_id, amount=1000, fee=40)
+    session = session_completed(contribution, intent_id=intent_id, id=f"cs_batch_{n}")
+    data = event("checkout.session.completed", session)
+    assert post_event(client, data).status_code == 200
+    return WebhookEvent.objects.get(stripe_event_id=data["id"])
+
+
+def test_a_burst_of_events_wakes_one_batch_task_and_the_task_lets_the_next_one_wake_again(
+    client, campaign, fake_stripe, enqueued, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(3):
+            post_paid(client, campaign, fake_stripe, n)
+    assert len(enqueued["batches"]) == 1
+
+    # The task finds a backlog behind its first event: it wakes one more task to share it.
+    assert webhook_events_apply_pending(limit=100, seconds=30) == 3
+    assert len(enqueued["batches"]) == 2
+    # That task finds nothing left; an event stored after it started wakes a new one.
+    assert webhook_events_apply_pending(limit=100, seconds=30) == 0
+    with django_capture_on_commit_callbacks(execute=True):
+        post_paid(client, campaign, fake_stripe, 3)
+
+    assert len(enqueued["batches"]) == 3
+
+
+@pytest.mark.django_db(transaction=True)  # commits for real: on-commit callbacks run in place
+def test_a_batch_applies_each_event_once_and_a_failure_neither_stops_it_nor_comes_back(
+    client, campaign, fake_stripe, enqueued
+):
+    first = post_paid(client, campaign, fake_stripe, 1)
+    unknown = post_paid(client, campaign, fake_stripe, 2, known=False)  # Stripe: no such intent
+    last = post_paid(client, campaign, fake_stripe, 3)
+
+    assert webhook_events_apply_pending(limit=100, seconds=30) == 3
+
+    statuses = {e.pk: (e.status, e.attempts) for e in WebhookEvent.objects.all()}
+    assert statuses == {
+        first.pk: ("processed", 1),
+        unknown.pk: ("failed", 1),  # left to the sweep, not claimed again by the batch
+        last.pk: ("processed", 1),
+    }
+    payments = list(Payment.objects.order_by("pk").values_list("pk", flat=True))
+    assert len(payments) == 2
+    # The batch's receipts go to one task, after the commits.
+    assert enqueued["receipts"] == [payments]
+    # A one-event task delivered late for an applied event changes nothing.
+    assert tasks.webhook_event_apply(first.pk) == "processed"
+    first.refresh_from_db()
+    assert first.attempts == 1
+
+
+def test_a_batch_stops_at_its_limit_and_wakes_a_task_for_the_rest(
+    client, campaign, fake_stripe, enqueued
+):
+    for n in range(3):
+        post_paid(client, campaign, fake_stripe, n)
+
+    assert webhook_events_apply_pending(limit=2, seconds=30) == 2
+
+    assert WebhookEvent.objects.filter(status="received").count() == 1
+    assert len(enqueued["batches"]) == 1
+
+
+def test_receipts_of_a_batch_are_sent_once_each_and_a_mail_outage_leaves_them_for_the_retry(
+    client, campaign, fake_stripe, settings
+):
+    for n in range(2):
+        post_paid(client, campaign, fake_stripe, n)
+    webhook_events_apply_pending(limit=100, seconds=30)
+    pks = list(Payment.objects.values_list("pk", flat=True))
+    # A mail server that refuses connections (nothing listens on port 1).
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 1, 2
+
+    with pytest.raises(OSError):
+        receipts.receipts_send(payment_pks=pks)
+    assert not ReceiptSend.objects.exists()  # nothing recorded as sent
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    assert receipts.receipts_send(payment_pks=pks) == 2
+    assert receipts.receipts_send(payment_pks=pks) == 0  # the task ran twice
+    assert sorted(m.to[0] for m in mail.outbox) == ["reader0@example.org", "reader1@example.org"]
+    assert ReceiptSend.objects.filter(kind="receipt").count() == 2
+
+
+def test_receipts_are_read_for_a_whole_batch_in_one_query(
+    client, campaign, fake_stripe, django_assert_max_num_queries
+):
+    for n in range(5):
+        post_paid(client, campaign, fake_stripe, n)
+    webhook_events_apply_pending(limit=100, seconds=30)
+    pks = list(Payment.objects.values_list("pk", flat=True))
+
+    # One read, then one claiming INSERT per receipt (inside a savepoint in this test).
+    with django_assert_max_num_queries(1 + 5 * 3):
+        assert receipts.receipts_send(payment_pks=pks) == 5
