@@ -6,6 +6,8 @@ import sys
 import time
 from pathlib import Path
 
+from bench.environment import bench_environment_defaults
+
 
 def benchmark_names() -> list[str]:
     here = Path(__file__).parent
@@ -13,6 +15,7 @@ def benchmark_names() -> list[str]:
 
 
 def main(argv: list[str]) -> int:
+    bench_environment_defaults()
     names = argv or benchmark_names()
     if not names:
         print("No benchmarks yet.")

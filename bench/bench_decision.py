@@ -19,7 +19,6 @@ import http.client
 import json
 import os
 import re
-import secrets
 import shutil
 import signal
 import socket
@@ -71,11 +70,7 @@ def server_env(port: int, bare_json: str) -> dict[str, str]:
     env.update(
         DJANGO_SETTINGS_MODULE="bench.decision_site",
         BENCH_BARE_JSON=bare_json,
-        SECRET_KEY=env.get("SECRET_KEY") or secrets.token_urlsafe(50),
-        ALLOWED_HOSTS="127.0.0.1",
-        SECURE_SSL_REDIRECT="false",
         DJANGO_DEBUG="false",
-        LOG_LEVEL="ERROR",
         CAMPAIGN_EVENTS_STORE="redis",
         PORT=str(port),
     )
@@ -83,11 +78,6 @@ def server_env(port: int, bare_json: str) -> dict[str, str]:
 
 
 def django_setup() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
-    os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1")
-    os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
-    os.environ.setdefault("LOG_LEVEL", "ERROR")
     os.environ["CAMPAIGN_EVENTS_STORE"] = "redis"
     sys.path.insert(0, str(ROOT))
     import django

@@ -182,13 +182,8 @@ def child_env(url: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         DATABASE_URL=url,
-        SECRET_KEY=env.get("SECRET_KEY") or "bench-only-secret-key-" + "x" * 40,
-        ALLOWED_HOSTS="localhost",
         LOG_LEVEL="WARNING",
         PUBLISHER_TIME_ZONE="Europe/London",
-        DJANGO_SETTINGS_MODULE="config.settings",
-        PAYMENTS_DEMO=env.get("PAYMENTS_DEMO")
-        or ("false" if env.get("STRIPE_SECRET_KEY") else "true"),
     )
     env.pop("REDIS_URL", None)
     return env

@@ -1,7 +1,7 @@
 """Webhook throughput: signed events accepted per second by the endpoint, and applied per second
 by one worker, against PostgreSQL, with a duplicate-heavy mix that must not change the totals.
 
-Run: `DATABASE_URL=postgres://... REDIS_URL=redis://... SECRET_KEY=... ALLOWED_HOSTS=localhost
+Run: `DATABASE_URL=postgres://... REDIS_URL=redis://...
 .venv/bin/python -m bench bench_webhooks`. It works in a throwaway test database it creates and
 drops. Sizes: BENCH_WEBHOOK_EVENTS (distinct events, default 1000), BENCH_WEBHOOK_COPIES (deliveries
 of each, default 3), BENCH_WEBHOOK_WORKER=0 (skip the Celery worker). Baseline: the same
@@ -27,10 +27,6 @@ TARGET_APPLIED_PER_SECOND = 300
 
 
 def _setup() -> Any:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
-    os.environ.setdefault("SECRET_KEY", "bench-only-secret-key-" + "x" * 40)
-    os.environ.setdefault("ALLOWED_HOSTS", "localhost")
-    os.environ.setdefault("PAYMENTS_DEMO", "true")
     import django
 
     django.setup()
