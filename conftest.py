@@ -52,7 +52,19 @@ def missing_browser() -> str | None:
     return None
 
 
-REQUIREMENTS = {"postgres": missing_postgres, "redis": missing_redis, "browser": missing_browser}
+@cache
+def missing_libreoffice() -> str | None:
+    if not shutil.which("soffice"):
+        return "needs LibreOffice (Debian package 'libreoffice-calc') to open exported files"
+    return None
+
+
+REQUIREMENTS = {
+    "postgres": missing_postgres,
+    "redis": missing_redis,
+    "browser": missing_browser,
+    "libreoffice": missing_libreoffice,
+}
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
