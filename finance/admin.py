@@ -42,6 +42,7 @@ from finance.models import (
 )
 from finance.reconciliation import payout_movements, payouts_reconciled
 from finance.selectors import MonthSummary, monthly_summary
+from staff.admin_base import ReadOnlyAdmin
 
 EXPORT_PERMISSION = "payments.export_payments"
 
@@ -50,17 +51,6 @@ def may_export(request: HttpRequest) -> bool:
     return bool(request.user.is_active and request.user.is_staff) and request.user.has_perm(
         EXPORT_PERMISSION
     )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 def default_filters(today: dt.date) -> ReportFilters:

@@ -17,8 +17,9 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html
 
+from staff.admin_base import ReadOnlyAdmin
 from surveys import results
-from surveys.admin.common import PERSONAL_DATA_PERMISSION, ReadOnlyAdmin
+from surveys.admin.common import PERSONAL_DATA_PERMISSION
 from surveys.models import Question, Response, Survey, SurveyVersion
 from surveys.services.surveys import survey_version_publish
 
