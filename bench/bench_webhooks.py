@@ -149,15 +149,14 @@ def _apply_with_worker(count: int) -> tuple[float, float] | None:
     from django.conf import settings
     from django.db import connection
 
+    from config.env import postgres_url
     from payments.models import ReceiptSend, WebhookEvent
 
     if not settings.REDIS_URL or os.environ.get("BENCH_WEBHOOK_WORKER") == "0":
         return None
     db = connection.settings_dict
     env = dict(os.environ)
-    env["DATABASE_URL"] = (
-        f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    )
+    env["DATABASE_URL"] = postgres_url(db)
     if db.get("PASSWORD"):
         env["DATABASE_URL"] = env["DATABASE_URL"].replace("@", f":{db['PASSWORD']}@", 1)
     # The worker as the Procfile runs it (prefork, WORKER_CONCURRENCY processes, default 2),

@@ -41,7 +41,7 @@ from finance.models import (
     PayoutReconciliation,
 )
 from finance.reconciliation import payout_movements, payouts_reconciled
-from finance.selectors import MonthSummary, monthly_summary
+from finance.selectors import SUMMARY_MONEY_FIELDS, MonthSummary, monthly_summary
 from staff.admin_base import ReadOnlyAdmin
 
 EXPORT_PERMISSION = "payments.export_payments"
@@ -216,16 +216,7 @@ def _by_currency(summaries: list[MonthSummary]) -> list[dict[str, Any]]:
                         "row": row,
                         "money": {
                             field: minor_to_major_text(getattr(row, field), currency)
-                            for field in (
-                                "gross",
-                                "fees",
-                                "net",
-                                "refunds",
-                                "disputes",
-                                "dispute_fees",
-                                "net_after_refunds_and_disputes",
-                                "mrr",
-                            )
+                            for field in SUMMARY_MONEY_FIELDS
                         },
                     }
                     for row in rows

@@ -49,17 +49,23 @@ def _payout_ids_arriving(filters: ReportFilters) -> QuerySet[Payout, Any]:
     return payouts.values("stripe_payout_id")
 
 
+def _attribution_scope(filters: ReportFilters, contribution: str) -> Q:
+    """Return the frequency, campaign and variant filters on the contribution at `contribution`."""
+    q = Q()
+    if filters.frequency:
+        q &= Q(**{f"{contribution}frequency": filters.frequency})
+    if filters.campaign:
+        q &= Q(**{f"{contribution}campaign__slug": filters.campaign})
+    if filters.variant:
+        q &= Q(**{f"{contribution}variant_key": filters.variant})
+    return q
+
+
 def _scope(filters: ReportFilters, prefix: str) -> Q:
     """Return the attribute filters for rows reaching the payment through `prefix`."""
-    q = Q()
+    q = _attribution_scope(filters, f"{prefix}contribution__")
     if filters.currency:
         q &= Q(**{f"{prefix}currency": filters.currency})
-    if filters.frequency:
-        q &= Q(**{f"{prefix}contribution__frequency": filters.frequency})
-    if filters.campaign:
-        q &= Q(**{f"{prefix}contribution__campaign__slug": filters.campaign})
-    if filters.variant:
-        q &= Q(**{f"{prefix}contribution__variant_key": filters.variant})
     if filters.payment_method:
         q &= Q(**{f"{prefix}payment_method_type": filters.payment_method})
     return q
@@ -155,18 +161,6 @@ def payment_rows(*, filters: ReportFilters) -> QuerySet[Any]:
 
 # --- Monthly summary ----------------------------------------------------------------------------
 
-SUMMARY_MONEY = (
-    "gross",
-    "fees",
-    "net",
-    "refunds",
-    "disputes",
-    "dispute_fees",
-    "one_off_gross",
-    "recurring_gross",
-    "mrr",
-)
-
 
 @dataclasses.dataclass
 class MonthSummary:
@@ -219,6 +213,8 @@ SUMMARY_COLUMNS = (
     Column("churned supporters", "churned_supporters", "int"),
 )
 SUMMARY_CAMPAIGN_COLUMN = Column("campaign", "campaign", "text")
+# The summary's amounts, in minor units, that screens show in major units.
+SUMMARY_MONEY_FIELDS = tuple(c.field for c in SUMMARY_COLUMNS if c.type == "money")
 
 
 def summary_columns(*, by_campaign: bool) -> tuple[Column, ...]:
@@ -413,15 +409,10 @@ def monthly_summary(*, filters: ReportFilters, by_campaign: bool = False) -> lis
 
 
 def _contribution_scope(filters: ReportFilters, prefix: str) -> Q:
-    q = Q()
+    """Return the attribute filters for contributions reached through `prefix`."""
+    q = _attribution_scope(filters, prefix)
     if filters.currency:
         q &= Q(**{f"{prefix}currency": filters.currency})
-    if filters.frequency:
-        q &= Q(**{f"{prefix}frequency": filters.frequency})
-    if filters.campaign:
-        q &= Q(**{f"{prefix}campaign__slug": filters.campaign})
-    if filters.variant:
-        q &= Q(**{f"{prefix}variant_key": filters.variant})
     return q
 
 

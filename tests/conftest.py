@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from config.env import postgres_url
 from conftest import CHROMIUM_PATH
 
 BASE_DIR = Path(settings.BASE_DIR)
@@ -27,10 +28,7 @@ def _test_database_env() -> dict[str, str]:
     db = settings.DATABASES["default"]
     env = dict(os.environ)
     if db["ENGINE"] == "django.db.backends.postgresql":
-        user = db.get("USER") or "postgres"
-        auth = f"{user}:{db['PASSWORD']}" if db.get("PASSWORD") else user
-        host = f"{db.get('HOST') or '127.0.0.1'}:{db.get('PORT') or 5432}"
-        env["DATABASE_URL"] = f"postgres://{auth}@{host}/{db['NAME']}"
+        env["DATABASE_URL"] = postgres_url(db)
     else:
         env["SQLITE_FILE"] = str(db["NAME"])
     return env

@@ -78,3 +78,21 @@ def test_seed_demo_refuses_outside_the_embedded_default():
 
     assert result.returncode != 0
     assert "only runs in the embedded default" in result.stderr
+
+
+def test_postgres_url_round_trips_through_the_settings_parser():
+    import environ
+
+    from config.env import postgres_url
+
+    database = {"USER": "app", "PASSWORD": "p@ss:w/rd", "HOST": "db", "PORT": 6543, "NAME": "rs"}
+
+    parsed = environ.Env.db_url_config(postgres_url(database))
+
+    assert (parsed["USER"], parsed["PASSWORD"], parsed["HOST"], parsed["PORT"], parsed["NAME"]) == (
+        "app",
+        "p@ss:w/rd",
+        "db",
+        6543,
+        "rs",
+    )
