@@ -157,8 +157,6 @@ def _apply_with_worker(count: int) -> tuple[float, float] | None:
     db = connection.settings_dict
     env = dict(os.environ)
     env["DATABASE_URL"] = postgres_url(db)
-    if db.get("PASSWORD"):
-        env["DATABASE_URL"] = env["DATABASE_URL"].replace("@", f":{db['PASSWORD']}@", 1)
     # The worker as the Procfile runs it (prefork, WORKER_CONCURRENCY processes, default 2),
     # unless told otherwise.
     pool = os.environ.get("BENCH_WEBHOOK_POOL", "prefork")
