@@ -370,6 +370,11 @@ PAYMENTS_WEBHOOK_MAX_ATTEMPTS = env.int("PAYMENTS_WEBHOOK_MAX_ATTEMPTS", default
 PAYMENTS_WEBHOOK_WAKE_SECONDS = env.int("PAYMENTS_WEBHOOK_WAKE_SECONDS", default=10)
 PAYMENTS_WEBHOOK_BATCH_SIZE = env.int("PAYMENTS_WEBHOOK_BATCH_SIZE", default=200)
 PAYMENTS_WEBHOOK_BATCH_SECONDS = env.float("PAYMENTS_WEBHOOK_BATCH_SECONDS", default=5.0)
+# A batch applies its events in chunks, one transaction each, sized to last about CHUNK_SECONDS
+# and to hold at most CHUNK_SIZE events: fewer commits, without holding many contributions'
+# locks for long.
+PAYMENTS_WEBHOOK_CHUNK_SIZE = env.int("PAYMENTS_WEBHOOK_CHUNK_SIZE", default=25)
+PAYMENTS_WEBHOOK_CHUNK_SECONDS = env.float("PAYMENTS_WEBHOOK_CHUNK_SECONDS", default=0.25)
 CELERY_BEAT_SCHEDULE["payments-webhook-sweep"] = {
     "task": "payments.tasks.webhook_events_sweep",
     "schedule": 60.0,

@@ -2,8 +2,9 @@
 
 Stripe is the source of truth. The endpoint only proves an event came from Stripe (or from the
 demo provider, signed the same way), stores it under its unique event id and wakes a worker. A
-worker applies stored events in batches, each event in its own transaction under its row lock, so
-a duplicate delivery or a second worker changes nothing. Events that were never applied (broker
+worker applies stored events in chunks, one transaction per chunk holding the events' row locks
+and one savepoint per event, so a duplicate delivery or a second worker changes nothing and a
+failing event does not undo the others. Events that were never applied (broker
 down, a lost task) or failed are applied later by `webhook_events_sweep`."""
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -112,30 +112,64 @@ def webhook_events_wake() -> None:
 
 
 def webhook_events_apply_pending(*, limit: int, seconds: float) -> int:
-    """Apply received events, oldest first, each in its own transaction; return how many.
+    """Apply received events, oldest first, a chunk per transaction; return how many.
 
-    Events are claimed one at a time with `FOR UPDATE SKIP LOCKED`, so several worker processes
-    share a backlog without waiting on each other and an event is never applied twice at once;
-    a task that finds a backlog wakes one more task to share it. Stops after `limit` events or
+    Each chunk is claimed with `FOR UPDATE SKIP LOCKED`, so several worker processes share a
+    backlog without waiting on each other and an event is never applied twice at once; a task
+    that finds a backlog wakes one more task to share it. Stops after `limit` events or
     `seconds`, whichever comes first, and then wakes another task for the rest. The receipts of
     the batch are enqueued as one task.
     """
     cache.delete(WAKE_KEY)  # from now on, newly stored events wake another task
     deadline = time.monotonic() + seconds
-    applied = 0
+    applied, size = 0, 1
     with receipts_batched():
         while applied < limit and time.monotonic() < deadline:
-            if _event_apply(_event_claim_next) is None:
+            started = time.monotonic()
+            claimed = _events_apply_chunk(size=min(size, limit - applied))
+            if claimed == 0:
                 return applied  # nothing left to claim
-            applied += 1
-            if applied == 1 and _events_waiting():
+            if applied == 0 and _events_waiting():
                 webhook_events_wake()  # a backlog: another worker process can share it
+            applied += claimed
+            size = _chunk_size_next(seconds_per_event=(time.monotonic() - started) / claimed)
     webhook_events_wake()  # stopped early: there may be more
     return applied
 
 
+def _chunk_size_next(*, seconds_per_event: float) -> int:
+    """Size the next chunk so its transaction lasts about PAYMENTS_WEBHOOK_CHUNK_SECONDS.
+
+    Events applied from the database alone take milliseconds and are worth grouping; events that
+    wait for Stripe's API take far longer, and grouping them would only hold their contributions'
+    locks longer, so they go one per transaction.
+    """
+    fits = int(settings.PAYMENTS_WEBHOOK_CHUNK_SECONDS / max(seconds_per_event, 1e-6))
+    return max(1, min(settings.PAYMENTS_WEBHOOK_CHUNK_SIZE, fits))
+
+
 def _events_waiting() -> bool:
     return WebhookEvent.objects.filter(status=WebhookEvent.Status.RECEIVED).exists()
+
+
+def _events_apply_chunk(*, size: int) -> int:
+    """Claim up to `size` received events and apply them in one transaction; return how many.
+
+    One transaction per chunk rather than per event: the claim, the status updates and the
+    commit are paid once for the chunk. Each handler still runs in its own savepoint, so a
+    failing event leaves the others' changes in place.
+    """
+    with transaction.atomic():
+        _commit_without_waiting_for_disk()
+        events = list(
+            WebhookEvent.objects.select_for_update(skip_locked=True)
+            .only(*EVENT_FIELDS)
+            .filter(status=WebhookEvent.Status.RECEIVED)
+            .order_by("received_at", "pk")[:size]
+        )
+        outcomes = [_event_run(event) for event in events]
+        _events_finish(outcomes)
+    return len(events)
 
 
 def webhook_event_process(*, event_pk: int) -> str:
@@ -145,86 +179,71 @@ def webhook_event_process(*, event_pk: int) -> str:
     the handler fails, everything it did is rolled back and the failure is recorded on the event
     for the sweep and the replay command.
     """
-    status = _event_apply(lambda: _event_lock(event_pk))
-    if status is None:
-        raise WebhookEvent.DoesNotExist(f"no stored webhook event {event_pk}")
-    return status
+    with transaction.atomic():
+        _commit_without_waiting_for_disk()
+        event = (
+            WebhookEvent.objects.select_for_update().only(*EVENT_FIELDS).filter(pk=event_pk).first()
+        )
+        if event is None:
+            raise WebhookEvent.DoesNotExist(f"no stored webhook event {event_pk}")
+        outcome = _event_run(event)
+        _events_finish([outcome])
+    return outcome.status
 
 
 FINISHED = (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED)
 EVENT_FIELDS = ("type", "payload", "created", "status")
 
 
-def _event_lock(event_pk: int) -> WebhookEvent | None:
-    """Lock one event, waiting for a concurrent attempt to finish."""
-    return WebhookEvent.objects.select_for_update().only(*EVENT_FIELDS).filter(pk=event_pk).first()
+@dataclass(frozen=True)
+class Outcome:
+    event_pk: int
+    status: str
+    error: str = ""
+    changed: bool = True
 
 
-def _event_claim_next() -> WebhookEvent | None:
-    """Lock the oldest received event nobody else holds (the status index finds it)."""
-    return (
-        WebhookEvent.objects.select_for_update(skip_locked=True)
-        .only(*EVENT_FIELDS)
-        .filter(status=WebhookEvent.Status.RECEIVED)
-        .order_by("received_at", "pk")
-        .first()
-    )
+def _event_run(event: WebhookEvent) -> Outcome:
+    """Run the handler of an event the caller holds locked, in a savepoint; say how it ended.
 
-
-def _event_apply(select: Callable[[], WebhookEvent | None]) -> str | None:
-    """Lock an event with `select` and apply it in one transaction; return its status afterwards.
-
-    Return None when `select` found nothing. A failure rolls back everything the handler did and
-    is recorded on the event (in its own transaction) for the sweep and the replay command.
+    A failure undoes everything the handler did (and drops its after-commit work, such as the
+    receipt) and is recorded for the sweep and the replay command; the caller's transaction and
+    the other events in it go on.
     """
-    event_pk = None
+    if event.status in FINISHED:
+        return Outcome(event.pk, event.status, changed=False)
+    handler = HANDLERS.get(event.type)
+    if handler is None:
+        return Outcome(event.pk, WebhookEvent.Status.IGNORED)
     try:
         with transaction.atomic():
-            _commit_without_waiting_for_disk()
-            event = select()
-            if event is None:
-                return None
-            event_pk = event.pk
-            if event.status in FINISHED:
-                return event.status
-            handler = HANDLERS.get(event.type)
-            status = WebhookEvent.Status.IGNORED
-            if handler is not None:
-                handler(event.payload["data"]["object"], event.created)
-                status = WebhookEvent.Status.PROCESSED
-            # The row is locked by us: no need to check its status again.
-            WebhookEvent.objects.filter(pk=event_pk).update(
-                status=status,
-                attempts=F("attempts") + 1,
-                last_error="",
-                processed_at=timezone.now(),
-            )
-            return status
+            handler(event.payload["data"]["object"], event.created)
     except EventNotApplicable as reason:
-        status, error = WebhookEvent.Status.IGNORED, str(reason)
+        return Outcome(event.pk, WebhookEvent.Status.IGNORED, str(reason))
     except (EventNotReady, GatewayError) as failure:
-        status, error = WebhookEvent.Status.FAILED, str(failure)
-        logger.info("webhook event not applied yet", extra={"event": event_pk})
+        logger.info("webhook event not applied yet", extra={"event": event.pk})
+        return Outcome(event.pk, WebhookEvent.Status.FAILED, str(failure))
     except Exception as failure:  # recorded for the replay command; the worker goes on
-        if event_pk is None:
-            raise  # the database failed before any event was locked: nothing to record
-        status, error = WebhookEvent.Status.FAILED, f"{type(failure).__name__}: {failure}"
-        logger.exception("webhook event failed", extra={"event": event_pk})
-    assert event_pk is not None  # handlers only run once an event is locked
-    with transaction.atomic():
-        _event_finish(event_pk=event_pk, status=status, error=error)
-    return status
+        logger.exception("webhook event failed", extra={"event": event.pk})
+        return Outcome(event.pk, WebhookEvent.Status.FAILED, f"{type(failure).__name__}: {failure}")
+    return Outcome(event.pk, WebhookEvent.Status.PROCESSED)
 
 
-def _event_finish(*, event_pk: int, status: str, error: str) -> None:
-    WebhookEvent.objects.filter(pk=event_pk).exclude(
-        status__in=(WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED)
-    ).update(
-        status=status,
-        attempts=F("attempts") + 1,
-        last_error=error,
-        processed_at=timezone.now(),
-    )
+def _events_finish(outcomes: list[Outcome]) -> None:
+    """Record how the events ended: one UPDATE for each distinct status and error."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for outcome in outcomes:
+        if outcome.changed:
+            groups.setdefault((outcome.status, outcome.error), []).append(outcome.event_pk)
+    now = timezone.now()
+    for (status, error), pks in groups.items():
+        # The rows are locked by this transaction: no need to check their status again.
+        WebhookEvent.objects.filter(pk__in=pks).update(
+            status=status,
+            attempts=F("attempts") + 1,
+            last_error=error,
+            processed_at=now,
+        )
 
 
 def _commit_without_waiting_for_disk() -> None:

@@ -1,14 +1,16 @@
 """Webhook events applied in batches, and receipts sent in batches, without losing a guarantee.
 
 The intake wakes one batch task for a burst of events (not one task per event); the task claims
-events one at a time, each in its own transaction; receipts of a batch go out in one task.
+events a chunk at a time, one transaction per chunk and one savepoint per event; receipts of a
+batch go out in one task.
 """
 
 import pytest
 from django.core import mail
 from django.core.cache import cache
+from django.db import connection
 
-from payments import receipts, tasks
+from payments import event_handlers, receipts, tasks
 from payments.models import Payment, ReceiptSend, WebhookEvent
 from payments.tests.fixtures import (  # noqa: F401 - fixtures
     campaign_fixture,
@@ -17,7 +19,7 @@ from payments.tests.fixtures import (  # noqa: F401 - fixtures
     intent_add,
 )
 from payments.tests.stripe_fakes import event, post_event
-from payments.webhooks import WAKE_KEY, webhook_events_apply_pending
+from payments.webhooks import WAKE_KEY, _chunk_size_next, webhook_events_apply_pending
 from tests.test_payments_webhooks import session_completed
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +60,7 @@ def test_a_burst_of_events_wakes_one_batch_task_and_the_task_lets_the_next_one_w
             post_paid(client, campaign, fake_stripe, n)
     assert len(enqueued["batches"]) == 1
 
-    # The task finds a backlog behind its first event: it wakes one more task to share it.
+    # The task finds a backlog behind its first chunk: it wakes one more task to share it.
     assert webhook_events_apply_pending(limit=100, seconds=30) == 3
     assert len(enqueued["batches"]) == 2
     # That task finds nothing left; an event stored after it started wakes a new one.
@@ -93,6 +95,43 @@ def test_a_batch_applies_each_event_once_and_a_failure_neither_stops_it_nor_come
     assert tasks.webhook_event_apply(first.pk) == "processed"
     first.refresh_from_db()
     assert first.attempts == 1
+
+
+@pytest.mark.postgres  # SQLite answers a division by zero with NULL, not an error
+@pytest.mark.django_db(transaction=True)
+def test_a_database_error_in_one_event_of_a_chunk_undoes_only_that_event(
+    client, campaign, fake_stripe, enqueued, monkeypatch
+):
+    def payment_then_database_error(obj, created):
+        event_handlers.checkout_session_changed(obj, created)  # writes a payment, then fails
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1 / 0")
+
+    first = post_paid(client, campaign, fake_stripe, 1)
+    broken = post_paid(client, campaign, fake_stripe, 2)
+    last = post_paid(client, campaign, fake_stripe, 3)
+    broken_session = broken.payload["data"]["object"]["id"]
+    real = event_handlers.checkout_session_changed
+    monkeypatch.setitem(
+        event_handlers.HANDLERS,
+        "checkout.session.completed",
+        lambda obj, created: (
+            payment_then_database_error(obj, created)
+            if obj["id"] == broken_session
+            else real(obj, created)
+        ),
+    )
+
+    assert webhook_events_apply_pending(limit=100, seconds=30) == 3
+
+    statuses = dict(WebhookEvent.objects.values_list("pk", "status"))
+    assert statuses == {first.pk: "processed", broken.pk: "failed", last.pk: "processed"}
+    broken.refresh_from_db()
+    assert "division by zero" in broken.last_error
+    # The failed event's payment was rolled back with it, and so was its receipt.
+    paid = Payment.objects.values_list("contribution__stripe_checkout_session_id", flat=True)
+    assert sorted(paid) == ["cs_batch_1", "cs_batch_3"]
+    assert len(enqueued["receipts"]) == 1 and len(enqueued["receipts"][0]) == 2
 
 
 def test_a_batch_stops_at_its_limit_and_wakes_a_task_for_the_rest(
@@ -140,3 +179,11 @@ def test_receipts_are_read_for_a_whole_batch_in_one_query(
     # One read, then one claiming INSERT per receipt (inside a savepoint in this test).
     with django_assert_max_num_queries(1 + 5 * 3):
         assert receipts.receipts_send(payment_pks=pks) == 5
+
+
+def test_chunks_group_fast_events_and_leave_slow_ones_one_per_transaction(settings):
+    settings.PAYMENTS_WEBHOOK_CHUNK_SIZE, settings.PAYMENTS_WEBHOOK_CHUNK_SECONDS = 25, 0.25
+
+    assert _chunk_size_next(seconds_per_event=0.004) == 25  # applied from the database alone
+    assert _chunk_size_next(seconds_per_event=0.05) == 5
+    assert _chunk_size_next(seconds_per_event=0.4) == 1  # waiting for Stripe's API
