@@ -1,6 +1,7 @@
-"""Fixed-window rate limits counted in the shared cache (Redis in production)."""
+"""Fixed-window rate limits: counted in the shared cache (Redis in production), or in memory."""
 
 import hashlib
+import threading
 import time
 from dataclasses import dataclass
 
@@ -33,3 +34,38 @@ class RateLimit:
 def _digest(key: str) -> str:
     """Hash the key so that addresses and e-mails never reach the cache in clear."""
     return hashlib.blake2b(key.strip().lower().encode(), digest_size=16).hexdigest()
+
+
+class LocalRateLimit:
+    """At most `limit` hits per `window_seconds` for each key, counted in this process's memory.
+
+    For endpoints too hot for a cache round trip per request, such as the campaign beacons. Each
+    web process enforces the limit on its own, so a client whose requests are spread over N
+    processes may reach N times the limit: this stops one client from inflating counts by orders
+    of magnitude, not by a few percent. Memory is bounded: the table is emptied when a window
+    ends, or early if it holds `max_keys` clients.
+    """
+
+    def __init__(self, *, window_seconds: int, max_keys: int = 100_000) -> None:
+        self.window_seconds = window_seconds
+        self.max_keys = max_keys
+        self._hits: dict[str, int] = {}
+        self._window = -1
+        self._lock = threading.Lock()
+
+    def allow(self, key: str, *, limit: int, cost: int = 1) -> bool:
+        """Count `cost` hits for `key` and return whether it is within `limit` (0: no limit)."""
+        if limit <= 0:
+            return True
+        window = int(time.monotonic()) // self.window_seconds
+        with self._lock:
+            if window != self._window or len(self._hits) >= self.max_keys:
+                self._hits.clear()
+                self._window = window
+            hits = self._hits.get(key, 0) + cost
+            self._hits[key] = hits
+        return hits <= limit
+
+    def reset(self) -> None:
+        with self._lock:
+            self._hits.clear()

@@ -13,6 +13,8 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from antiabuse import client_ip
+from antiabuse.ratelimit import LocalRateLimit
 from campaigns import events
 from campaigns.compiled import registry
 from campaigns.decision import (
@@ -30,6 +32,9 @@ MAX_EVENT_BODY = 2048
 MAX_PARAMETERS = 40
 MAX_EVENTS_PER_BEACON = 10
 EVENT_KINDS = frozenset(EventKind.values)
+# Beacons per reader address and minute, per web process (a cache round trip per beacon would
+# cost more than counting it).
+BEACON_LIMIT = LocalRateLimit(window_seconds=60)
 EMBED_PATH = settings.BASE_DIR / "static" / "campaigns" / "embed.js"
 
 
@@ -208,6 +213,11 @@ def event_intake(request: HttpRequest) -> HttpResponse:
         buckets = [_event_bucket(item) for item in items]
     except BadRequest as error:
         return _cors(request, _error(str(error)), methods)
+    limit = settings.CAMPAIGN_BEACON_LIMIT_PER_MINUTE
+    if not BEACON_LIMIT.allow(client_ip(request), limit=limit, cost=len(buckets)):
+        response = _error("Too many events from this address; they were not counted.", status=429)
+        response["Retry-After"] = "60"
+        return _cors(request, response, methods)
     for bucket in buckets:
         events.event_record(bucket=bucket)
     response = HttpResponse(status=204)

@@ -297,6 +297,9 @@ if CAMPAIGN_EVENTS_STORE == "redis" and not REDIS_URL:
     raise ImproperlyConfigured("CAMPAIGN_EVENTS_STORE=redis needs REDIS_URL.")
 # Seconds each web process adds beacons up in memory before sending them to Redis (0: at once).
 CAMPAIGN_EVENTS_BUFFER_SECONDS = env.float("CAMPAIGN_EVENTS_BUFFER_SECONDS", default=1.0)
+# Beacon events counted per reader address and minute by each web process; more are refused with
+# 429 and not counted (0: no limit). Generous, because many readers can share one address.
+CAMPAIGN_BEACON_LIMIT_PER_MINUTE = env.int("CAMPAIGN_BEACON_LIMIT_PER_MINUTE", default=600)
 # The embed's two endpoints skip the session, auth, messages and CSRF layers they do not use.
 MIDDLEWARE.insert(
     MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,

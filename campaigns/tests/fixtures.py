@@ -7,13 +7,15 @@ from django.core.cache import cache
 
 from campaigns import events
 from campaigns.compiled import VERSION_KEY, registry
+from campaigns.views import BEACON_LIMIT
 
 
 @pytest.fixture(autouse=True, name="fresh_registry")
 def fixture_fresh_registry() -> Iterator[None]:
-    """Start each test without a compiled copy left by another test."""
+    """Start each test without a compiled copy or beacon counts left by another test."""
     cache.delete(VERSION_KEY)
     registry.reset()
+    BEACON_LIMIT.reset()
     yield
     registry.reset()
 
