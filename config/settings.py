@@ -8,6 +8,7 @@ that could reach production by accident. Every variable is listed in the README.
 
 import hashlib
 import secrets
+from pathlib import Path
 
 import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
@@ -228,8 +229,15 @@ STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Finance exports are written by a worker and downloaded through the web process: when they run
+# on different machines, MEDIA_ROOT must be a folder both share, or FILE_STORAGE_BACKEND another
+# Django storage class both reach.
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {
+        "BACKEND": env.str(
+            "FILE_STORAGE_BACKEND", default="django.core.files.storage.FileSystemStorage"
+        )
+    },
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
@@ -238,7 +246,7 @@ STORAGES = {
         )
     },
 }
-MEDIA_ROOT = VAR_DIR / "media"
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 
 # --- Logging ------------------------------------------------------------------------------------
 
