@@ -1,12 +1,16 @@
-"""Backfill the ledger from Stripe for a period: payments, their fees, refunds and payouts.
+"""Backfill the ledger from Stripe for a period: recurring and one-off payments, their fees,
+refunds, disputes and payouts.
 
 Webhooks are the source of truth, but one can be missed. This walks what Stripe holds for a
 period and closes the gaps, idempotently: a second run finds nothing to change. Rows are only
 written when a value differs, so running it twice leaves every row (and `updated_at`) as it was.
 
-A charge the ledger does not know is recorded only when its metadata names our contribution
-(one-off payments carry it); anything else is reported as unmatched for a person to look at,
-never invented.
+Paid invoices (the payments of monthly and annual contributions) go through the `invoice.paid`
+event's handler and disputes through the dispute events' own code, so a backfilled row is the row
+the missed webhook would have written. A charge the ledger does not know is recorded only when its
+metadata names our contribution (one-off payments carry it). Anything else (an invoice of a
+subscription that is not ours, a dispute on a payment the ledger lacks) is reported as unmatched
+for a person to look at, never invented.
 """
 
 from __future__ import annotations
@@ -18,16 +22,31 @@ from typing import Protocol
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils import timezone
 
 from finance.filters import publisher_tz
-from payments.gateway import ChargeDetails
+from payments.event_handlers import (
+    CLOSED_DISPUTE_STATUSES,
+    EventNotApplicable,
+    EventNotReady,
+    dispute_apply,
+    invoice_changed,
+)
+from payments.gateway import ChargeDetails, Gateway
 from payments.ledger import payment_apply, refund_record
 from payments.models import Contribution, Dispute, Payment, Payout, Refund
+from payments.receipts import RECEIPT_LATE_LIMIT, receipts_batched
 from payments.stripe_gateway import (
     BackfillBalanceTransaction as BalanceRecord,
 )
 from payments.stripe_gateway import (
     BackfillCharge as ChargeRecord,
+)
+from payments.stripe_gateway import (
+    BackfillDispute as DisputeRecord,
+)
+from payments.stripe_gateway import (
+    BackfillInvoice as InvoiceRecord,
 )
 from payments.stripe_gateway import (
     BackfillPayout as PayoutRecord,
@@ -36,6 +55,9 @@ from payments.stripe_gateway import (
     BackfillRefund,
     StripeGateway,
     backfill_charges,
+    backfill_dispute,
+    backfill_disputes,
+    backfill_invoices,
     backfill_payout_transactions,
     backfill_payouts,
 )
@@ -44,7 +66,18 @@ from payments.stripe_gateway import (
 class BackfillSource(Protocol):
     """What the backfill reads from Stripe (see the finance section of the Stripe module)."""
 
+    @property
+    def gateway(self) -> Gateway:
+        """The provider the shared event handlers read Stripe through."""
+        ...
+
+    def invoices(self, *, since: dt.datetime, until: dt.datetime) -> Iterator[InvoiceRecord]: ...
+
     def charges(self, *, since: dt.datetime, until: dt.datetime) -> Iterator[ChargeRecord]: ...
+
+    def disputes(self, *, since: dt.datetime, until: dt.datetime) -> Iterator[DisputeRecord]: ...
+
+    def dispute(self, *, dispute_id: str) -> DisputeRecord: ...
 
     def payouts(self, *, since: dt.datetime, until: dt.datetime) -> Iterator[PayoutRecord]: ...
 
@@ -57,8 +90,17 @@ class StripeBackfillSource:
     def __init__(self) -> None:
         self.gateway = StripeGateway.from_settings()
 
+    def invoices(self, *, since: dt.datetime, until: dt.datetime) -> Iterator[InvoiceRecord]:
+        return backfill_invoices(self.gateway, since=since, until=until)
+
     def charges(self, *, since: dt.datetime, until: dt.datetime) -> Iterator[ChargeRecord]:
         return backfill_charges(self.gateway, since=since, until=until)
+
+    def disputes(self, *, since: dt.datetime, until: dt.datetime) -> Iterator[DisputeRecord]:
+        return backfill_disputes(self.gateway, since=since, until=until)
+
+    def dispute(self, *, dispute_id: str) -> DisputeRecord:
+        return backfill_dispute(self.gateway, dispute_id=dispute_id)
 
     def payouts(self, *, since: dt.datetime, until: dt.datetime) -> Iterator[PayoutRecord]:
         return backfill_payouts(self.gateway, since=since, until=until)
@@ -69,21 +111,31 @@ class StripeBackfillSource:
 
 @dataclasses.dataclass
 class BackfillReport:
+    invoices_seen: int = 0
+    invoices_recorded: int = 0
     charges_seen: int = 0
     payments_created: int = 0
     payments_updated: int = 0
     refunds_recorded: int = 0
+    disputes_seen: int = 0
+    disputes_created: int = 0
+    disputes_updated: int = 0
     payouts_created: int = 0
     payouts_updated: int = 0
     movements_tagged: int = 0
+    unmatched_invoices: list[str] = dataclasses.field(default_factory=list)
     unmatched_charges: list[str] = dataclasses.field(default_factory=list)
+    unmatched_disputes: list[str] = dataclasses.field(default_factory=list)
 
     @property
     def changed(self) -> int:
         return (
-            self.payments_created
+            self.invoices_recorded
+            + self.payments_created
             + self.payments_updated
             + self.refunds_recorded
+            + self.disputes_created
+            + self.disputes_updated
             + self.payouts_created
             + self.payouts_updated
             + self.movements_tagged
@@ -91,18 +143,52 @@ class BackfillReport:
 
 
 def stripe_backfill(*, since: dt.date, until: dt.date, source: BackfillSource) -> BackfillReport:
-    """Backfill charges and payouts created from `since` to `until` (publisher's days, both
-    included)."""
+    """Backfill invoices, charges, disputes and payouts created from `since` to `until`
+    (publisher's days, both included), and the disputes the ledger still has open.
+
+    Each item is written in its own transaction. Receipts go out as the webhooks would have sent
+    them, but only for payments made within `RECEIPT_LATE_LIMIT`: a backfilled payment older than
+    that is recorded without e-mailing the reader (staff can resend its receipt).
+    """
     tz = publisher_tz()
     start = dt.datetime.combine(since, dt.time.min, tzinfo=tz)
     end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    # Stripe's state as read from now on: what the backfill writes is at least this recent.
+    read_at = timezone.now()
     report = BackfillReport()
-    for charge in source.charges(since=start, until=end):
-        report.charges_seen += 1
-        _charge_apply(charge, report)
-    for payout in source.payouts(since=start, until=end):
-        _payout_apply(payout, source, report)
+    with receipts_batched(paid_since=read_at - RECEIPT_LATE_LIMIT):
+        # Invoices first: their payments are then known to the charge pass, which completes
+        # them instead of listing their charges as unmatched.
+        for invoice in source.invoices(since=start, until=end):
+            report.invoices_seen += 1
+            _invoice_apply(invoice, source.gateway, read_at, report)
+        for charge in source.charges(since=start, until=end):
+            report.charges_seen += 1
+            _charge_apply(charge, report)
+        _disputes_apply(source, start, end, read_at, report)
+        for payout in source.payouts(since=start, until=end):
+            _payout_apply(payout, source, report)
     return report
+
+
+def _invoice_apply(
+    invoice: InvoiceRecord, gateway: Gateway, read_at: dt.datetime, report: BackfillReport
+) -> None:
+    """Record a paid invoice the ledger lacks, as its `invoice.paid` event would have."""
+    if not invoice.amount_paid:
+        return  # nothing was charged (a full discount or credit): its event is ignored too
+    if Payment.objects.filter(
+        stripe_invoice_id=invoice.id, status=Payment.Status.SUCCEEDED
+    ).exists():
+        return
+    try:
+        with transaction.atomic():
+            # A subscription not mirrored yet is read from Stripe and stamped as read now.
+            invoice_changed(invoice.event_object, read_at, gateway=gateway)
+    except EventNotApplicable:  # not a subscription of a contribution in this ledger
+        report.unmatched_invoices.append(invoice.id)
+        return
+    report.invoices_recorded += 1
 
 
 def _charge_apply(charge: ChargeRecord, report: BackfillReport) -> None:
@@ -200,6 +286,57 @@ def _refund_apply(payment: Payment, refund: BackfillRefund, report: BackfillRepo
         balance_transaction_id=refund.balance_transaction_id,
     )
     report.refunds_recorded += 1
+
+
+def _disputes_apply(
+    source: BackfillSource,
+    start: dt.datetime,
+    end: dt.datetime,
+    read_at: dt.datetime,
+    report: BackfillReport,
+) -> None:
+    seen: set[str] = set()
+    for dispute in source.disputes(since=start, until=end):
+        seen.add(dispute.id)
+        _dispute_apply(dispute, read_at, report)
+    # A dispute is decided weeks after it opens, often in a later month than the one backfilled
+    # when it opened: the ones the ledger still has open are read again, whenever they opened.
+    still_open = (
+        Dispute.objects.exclude(status__in=CLOSED_DISPUTE_STATUSES)
+        .exclude(stripe_dispute_id__in=seen)
+        .order_by("opened_at")
+        .values_list("stripe_dispute_id", flat=True)
+    )
+    for dispute_id in still_open:
+        _dispute_apply(source.dispute(dispute_id=dispute_id), read_at, report)
+
+
+def _dispute_apply(dispute: DisputeRecord, read_at: dt.datetime, report: BackfillReport) -> None:
+    """Record a dispute's state as its events would have, unless the ledger's row has it."""
+    report.disputes_seen += 1
+    # Stripe's dispute does not say when it was decided. A won one shows it: the money given
+    # back. A lost (or warning-closed) one moves no money when it closes, so that moment stays
+    # unknown, and the reports count the loss in the month the dispute opened.
+    closed_at = dispute.reinstated_at if dispute.status == "won" else None
+    row = Dispute.objects.filter(stripe_dispute_id=dispute.id).first()
+    if (
+        row is not None
+        and (row.status, row.reason, row.amount_minor)
+        == (dispute.status, dispute.reason, dispute.amount_minor)
+        and row.fee_minor >= dispute.fee_minor
+        and (row.closed_at is not None or closed_at is None)
+    ):
+        return
+    try:
+        with transaction.atomic():
+            dispute_apply(dispute.event_object, state_at=read_at, closed_at=closed_at)
+    except EventNotReady:  # its payment is not in this ledger
+        report.unmatched_disputes.append(dispute.id)
+        return
+    if row is None:
+        report.disputes_created += 1
+    else:
+        report.disputes_updated += 1
 
 
 def _payout_apply(payout: PayoutRecord, source: BackfillSource, report: BackfillReport) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from django.db.models import Q, Sum
 
 from payments.gateway import (
+    Gateway,
     gateway_get,
     stripe_id,
     stripe_time,
@@ -128,7 +129,9 @@ def checkout_session_expired(session: dict[str, Any], created: datetime) -> None
         _contribution_save(contribution)
 
 
-def _invoice_subscription(invoice: dict[str, Any], created: datetime) -> Subscription:
+def _invoice_subscription(
+    invoice: dict[str, Any], created: datetime, *, gateway: Gateway | None = None
+) -> Subscription:
     parent = invoice.get("parent") or {}
     details = parent.get("subscription_details") or {}
     subscription_id = stripe_id(details.get("subscription") or invoice.get("subscription"))
@@ -144,19 +147,25 @@ def _invoice_subscription(invoice: dict[str, Any], created: datetime) -> Subscri
         subscription.contribution = contribution
         return subscription
     # The invoice arrived before the subscription was mirrored: read it from the gateway.
-    state = gateway_get().subscription_retrieve(subscription_id=subscription_id)
+    state = (gateway or gateway_get()).subscription_retrieve(subscription_id=subscription_id)
     metadata = details.get("metadata") or {}
     contribution = _contribution_lock(metadata, state.contribution_id)
     return subscription_apply(contribution=contribution, state=state, at=created)
 
 
-def invoice_changed(invoice: dict[str, Any], created: datetime) -> None:
-    """invoice.paid / invoice.payment_failed: one payment of a recurring contribution."""
+def invoice_changed(
+    invoice: dict[str, Any], created: datetime, *, gateway: Gateway | None = None
+) -> None:
+    """invoice.paid / invoice.payment_failed: one payment of a recurring contribution.
+
+    Stripe is read through `gateway` when given (the backfill passes the one it reads from),
+    else through the configured provider.
+    """
     if not invoice.get("amount_due") and not invoice.get("amount_paid"):
         raise EventNotApplicable("the invoice is for nothing (no money moved)")
-    subscription = _invoice_subscription(invoice, created)
+    subscription = _invoice_subscription(invoice, created, gateway=gateway)
     contribution = subscription.contribution
-    gateway = gateway_get()
+    gateway = gateway or gateway_get()
     intent_id = gateway.invoice_payment_intent_id(invoice_id=invoice["id"])
     details = gateway.payment_intent_details(payment_intent_id=intent_id) if intent_id else None
     paid = invoice.get("status") == "paid" or invoice.get("amount_remaining") == 0
@@ -233,6 +242,17 @@ def charge_refunded(charge: dict[str, Any], created: datetime) -> None:
 
 def dispute_changed(dispute: dict[str, Any], created: datetime) -> None:
     """charge.dispute.created / updated / closed / funds_withdrawn / funds_reinstated."""
+    dispute_apply(dispute, state_at=created, closed_at=created)
+
+
+def dispute_apply(
+    dispute: dict[str, Any], *, state_at: datetime, closed_at: datetime | None
+) -> None:
+    """Record a dispute's state as of `state_at` (older than the state applied before: ignored).
+
+    `closed_at` is when a closed dispute closed, None when that is not known: an event tells it,
+    the backfill (which reads the state later) only sometimes does.
+    """
     payment = _payment_for_charge(
         stripe_id(dispute.get("charge")), stripe_id(dispute.get("payment_intent"))
     )
@@ -248,16 +268,16 @@ def dispute_changed(dispute: dict[str, Any], created: datetime) -> None:
             stripe_dispute_id=dispute["id"],
             amount_minor=int(dispute["amount"]),
             currency=str(dispute["currency"]).upper(),
-            opened_at=stripe_time(dispute.get("created")) or created,
+            opened_at=stripe_time(dispute.get("created")) or state_at,
         )
-    if row.stripe_state_at is None or created >= row.stripe_state_at:
+    if row.stripe_state_at is None or state_at >= row.stripe_state_at:
         row.status = str(dispute["status"])
         row.reason = str(dispute.get("reason") or "")
         row.amount_minor = int(dispute["amount"])
         row.fee_minor = max(row.fee_minor, fee)
-        row.stripe_state_at = created
+        row.stripe_state_at = state_at
         if row.status in CLOSED_DISPUTE_STATUSES:
-            row.closed_at = row.closed_at or created
+            row.closed_at = row.closed_at or closed_at
     row.save()
     at_stake = payment.disputes.exclude(status__in=["won", "warning_closed"]).aggregate(
         total=Sum("amount_minor")

@@ -6,7 +6,7 @@ import zoneinfo
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -18,6 +18,11 @@ from payments.models import Payment, ReceiptSend, Supporter
 from payments.money import money_format
 
 FREQUENCY_WORDS = {"one_off": "one-off", "monthly": "monthly", "annual": "annual"}
+
+# A receipt thanks a reader for a payment just made. A payment found later than this (its task
+# lost, or its webhook missed and the payment backfilled) gets none unasked: a "thank you" weeks
+# after the fact surprises more than it helps, and staff can still send one (a resend).
+RECEIPT_LATE_LIMIT = timedelta(days=7)
 
 # Payments whose receipts are due, collected by `receipts_batched` (None outside such a block).
 _receipts_due: ContextVar[list[int] | None] = ContextVar("receipts_due", default=None)
@@ -38,11 +43,12 @@ def receipt_enqueue(*, payment_pk: int) -> None:
 
 
 @contextmanager
-def receipts_batched() -> Iterator[None]:
+def receipts_batched(*, paid_since: datetime | None = None) -> Iterator[None]:
     """Enqueue the receipts due after the commits inside the block as one task, at its end.
 
     Even when the block fails, the payments committed before the failure get their receipts. If
-    the broker is down, the sweep's `receipts_missing_enqueue` finds them later.
+    the broker is down, the sweep's `receipts_missing_enqueue` finds them later. With
+    `paid_since`, only the payments paid since then get theirs.
     """
     due: list[int] = []
     token = _receipts_due.set(due)
@@ -50,6 +56,9 @@ def receipts_batched() -> Iterator[None]:
         yield
     finally:
         _receipts_due.reset(token)
+        if due and paid_since is not None:
+            recent = Payment.objects.filter(pk__in=due, paid_at__gte=paid_since)
+            due = list(recent.values_list("pk", flat=True))
         if due:
             from payments.tasks import receipts_send
 
@@ -214,7 +223,7 @@ def receipts_missing_enqueue() -> int:
     """Enqueue receipts for recent successful payments that have none (a lost task)."""
     from payments.tasks import receipt_send as receipt_send_task
 
-    since = timezone.now() - timedelta(days=7)
+    since = timezone.now() - RECEIPT_LATE_LIMIT
     due = (
         Payment.objects.filter(
             status=Payment.Status.SUCCEEDED,

@@ -307,6 +307,8 @@ from stripe.params import (  # noqa: E402
     BalanceTransactionListParams,
     ChargeListParams,
     ChargeListParamsCreated,
+    DisputeListParams,
+    InvoiceListParams,
     PayoutListParams,
 )
 
@@ -339,6 +341,27 @@ class BackfillCharge:
     customer_id: str | None
     livemode: bool
     refunds: tuple[BackfillRefund, ...]
+
+
+@dataclass(frozen=True)
+class BackfillInvoice:
+    id: str
+    amount_paid: int
+    # The invoice as its `invoice.paid` event carries it (plain data in Stripe's shape): the
+    # backfill records it through that event's handler.
+    event_object: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class BackfillDispute:
+    id: str
+    status: str
+    reason: str
+    amount_minor: int
+    fee_minor: int  # Stripe's dispute fee, taken with the disputed amount
+    reinstated_at: datetime | None  # the money given back (a won dispute), if it was
+    # The dispute as its `charge.dispute.*` events carry it (plain data in Stripe's shape).
+    event_object: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -466,5 +489,55 @@ def backfill_payout_transactions(
                 fee_minor=txn.fee,
                 net_minor=txn.net,
             )
+    except stripe.StripeError as error:
+        raise _translate(error) from error
+
+
+def backfill_invoices(
+    gateway: StripeGateway, *, since: datetime, until: datetime
+) -> Iterator[BackfillInvoice]:
+    """Yield every paid invoice created in [since, until)."""
+    params: InvoiceListParams = {"created": _period(since, until), "status": "paid", "limit": 100}
+    try:
+        for invoice in gateway.client.v1.invoices.list(params).auto_paging_iter():
+            yield BackfillInvoice(
+                id=invoice.id,
+                amount_paid=invoice.amount_paid,
+                event_object=invoice.to_dict(),
+            )
+    except stripe.StripeError as error:
+        raise _translate(error) from error
+
+
+def _backfill_dispute(dispute: stripe.Dispute) -> BackfillDispute:
+    movements = dispute.balance_transactions
+    returned = [txn.created for txn in movements if txn.amount > 0]
+    return BackfillDispute(
+        id=dispute.id,
+        status=dispute.status,
+        reason=dispute.reason,
+        amount_minor=dispute.amount,
+        fee_minor=sum(txn.fee for txn in movements if txn.amount < 0),
+        reinstated_at=datetime.fromtimestamp(max(returned), tz=UTC) if returned else None,
+        event_object=dispute.to_dict(),
+    )
+
+
+def backfill_disputes(
+    gateway: StripeGateway, *, since: datetime, until: datetime
+) -> Iterator[BackfillDispute]:
+    """Yield every dispute opened in [since, until), with the money it moved."""
+    params: DisputeListParams = {"created": _period(since, until), "limit": 100}
+    try:
+        for dispute in gateway.client.v1.disputes.list(params).auto_paging_iter():
+            yield _backfill_dispute(dispute)
+    except stripe.StripeError as error:
+        raise _translate(error) from error
+
+
+def backfill_dispute(gateway: StripeGateway, *, dispute_id: str) -> BackfillDispute:
+    """Return one dispute as it stands now."""
+    try:
+        return _backfill_dispute(gateway.client.v1.disputes.retrieve(dispute_id))
     except stripe.StripeError as error:
         raise _translate(error) from error

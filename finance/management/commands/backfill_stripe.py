@@ -17,9 +17,9 @@ def _day(value: str) -> dt.date:
 
 class Command(BaseCommand):
     help = (
-        "Backfill payments, Stripe fees, refunds and payouts from Stripe for a period (days in "
-        "the publisher's time zone, both included). Safe to run again: a second run changes "
-        "nothing."
+        "Backfill payments (one-off and recurring), Stripe fees, refunds, disputes and payouts "
+        "from Stripe for a period (days in the publisher's time zone, both included). Safe to "
+        "run again: a second run changes nothing."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -37,17 +37,24 @@ class Command(BaseCommand):
         except GatewayError as error:
             raise CommandError(f"Stripe answered with an error: {error}") from error
         self.stdout.write(
+            f"{report.invoices_seen} paid invoices read, {report.invoices_recorded} recorded; "
             f"{report.charges_seen} charges read; {report.payments_created} payments recorded, "
             f"{report.payments_updated} completed, {report.refunds_recorded} refunds recorded; "
-            f"{report.payouts_created} payouts recorded, {report.payouts_updated} updated; "
-            f"{report.movements_tagged} movements tied to their payout."
+            f"{report.disputes_seen} disputes read, {report.disputes_created} recorded, "
+            f"{report.disputes_updated} updated; {report.payouts_created} payouts recorded, "
+            f"{report.payouts_updated} updated; {report.movements_tagged} movements tied to their "
+            "payout."
         )
-        if report.unmatched_charges:
-            self.stdout.write(
-                self.style.WARNING(
-                    f"{len(report.unmatched_charges)} charges match no contribution (look them "
-                    "up in Stripe): " + ", ".join(report.unmatched_charges)
+        for ids, what in (
+            (report.unmatched_invoices, "paid invoices belong to no contribution in the ledger"),
+            (report.unmatched_charges, "charges match no contribution"),
+            (report.unmatched_disputes, "disputes are on payments not in the ledger"),
+        ):
+            if ids:
+                self.stdout.write(
+                    self.style.WARNING(
+                        f"{len(ids)} {what} (look them up in Stripe): " + ", ".join(ids)
+                    )
                 )
-            )
         if not report.changed:
             self.stdout.write(self.style.SUCCESS("The ledger already had everything."))
