@@ -144,8 +144,9 @@ def _chunk_size_next(*, seconds_per_event: float) -> int:
     wait for Stripe's API take far longer, and grouping them would only hold their contributions'
     locks longer, so they go one per transaction.
     """
+    most: int = settings.PAYMENTS_WEBHOOK_CHUNK_SIZE
     fits = int(settings.PAYMENTS_WEBHOOK_CHUNK_SECONDS / max(seconds_per_event, 1e-6))
-    return max(1, min(settings.PAYMENTS_WEBHOOK_CHUNK_SIZE, fits))
+    return max(1, min(most, fits))
 
 
 def _events_waiting() -> bool:
