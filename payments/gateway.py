@@ -146,7 +146,7 @@ class Gateway(Protocol):
 def gateway_get() -> Gateway:
     """Return the configured provider: Stripe when a key is set, the demo provider otherwise."""
     if settings.PAYMENTS_DEMO:
-        from payments.demo_provider import DemoGateway
+        from payments.demo_provider.gateway import DemoGateway
 
         return DemoGateway()
     from payments.stripe_gateway import StripeGateway
