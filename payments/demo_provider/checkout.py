@@ -7,7 +7,6 @@ A paid session becomes a payment intent (one-off) or a subscription with its fir
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from django.db import transaction
@@ -18,6 +17,7 @@ from payments.demo_provider.store import (
     demo_id_new,
     demo_object_load,
     demo_object_save,
+    demo_period_seconds,
     unix_now,
 )
 from payments.models import DemoObject
@@ -103,7 +103,6 @@ def _complete(session: dict[str, Any]) -> DemoOutcome:
         return DemoOutcome(redirect_url=session["return_url"])
     now = unix_now()
     interval = session["recurring_interval"]
-    period = timedelta(days=365 if interval == "year" else 30)
     subscription_id, invoice_id = demo_id_new("sub"), demo_id_new("in")
     subscription = demo_object_save(
         {
@@ -126,7 +125,7 @@ def _complete(session: dict[str, Any]) -> DemoOutcome:
                         "object": "subscription_item",
                         "quantity": 1,
                         "current_period_start": now,
-                        "current_period_end": now + int(period.total_seconds()),
+                        "current_period_end": now + demo_period_seconds(interval),
                         "price": {
                             "id": demo_id_new("price"),
                             "object": "price",

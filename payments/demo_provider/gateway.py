@@ -5,13 +5,16 @@ from __future__ import annotations
 import hashlib
 import hmac
 from datetime import UTC, datetime
+from typing import Literal
 
 from django.conf import settings
+from django.db import transaction
 from django.urls import reverse
 
 from payments.demo_provider.checkout import demo_checkout_session
 from payments.demo_provider.store import (
     demo_event_deliver,
+    demo_invoice_payment_intent_id,
     demo_object_load,
     demo_object_save,
     unix_now,
@@ -22,12 +25,12 @@ from payments.gateway import (
     CheckoutRequest,
     CheckoutSession,
     GatewayError,
+    RefundReason,
     RefundResult,
     SubscriptionState,
     stripe_time,
     subscription_state_from,
 )
-from payments.models import DemoObject
 
 INTERVALS = {"monthly": "month", "annual": "year"}
 
@@ -77,30 +80,41 @@ class DemoGateway:
         intent = demo_object_load(payment_intent_id)
         charge = intent["demo_expanded"]["charge"]
         txn = intent["demo_expanded"]["balance_transaction"]
+        status: Literal["pending", "succeeded", "failed"] = "pending"
+        if intent["status"] == "succeeded":
+            status = "succeeded"
+        elif charge["status"] == "failed":
+            status = "failed"
         return ChargeDetails(
             payment_intent_id=intent["id"],
-            status="succeeded" if intent["status"] == "succeeded" else "pending",
+            status=status,
             amount_minor=intent["amount"],
             currency=intent["currency"].upper(),
             charge_id=charge["id"],
-            balance_transaction_id=txn["id"],
-            fee_minor=txn["fee"],
-            net_minor=txn["net"],
+            balance_transaction_id=txn["id"] if txn is not None else None,
+            fee_minor=txn["fee"] if txn is not None else None,
+            net_minor=txn["net"] if txn is not None else None,
             payment_method_type="card",
-            paid_at=stripe_time(charge["created"]),
-            failure_code="",
-            failure_message="",
+            paid_at=stripe_time(charge["created"]) if status == "succeeded" else None,
+            failure_code=charge["failure_code"] or "",
+            failure_message=charge["failure_message"] or "",
             customer_id=intent.get("customer"),
         )
 
     def invoice_payment_intent_id(self, *, invoice_id: str) -> str | None:
-        for row in DemoObject.objects.filter(object_type="invoice_payment"):
-            if row.data["invoice"] == invoice_id:
-                return str(row.data["payment"]["payment_intent"])
-        return None
+        return demo_invoice_payment_intent_id(invoice_id)
 
+    # The writing calls are atomic on their own: like Stripe's API, the demo provider commits
+    # (and delivers its events) whatever the caller's transaction does.
+
+    @transaction.atomic
     def refund_create(
-        self, *, payment_intent_id: str, amount_minor: int | None, idempotency_key: str
+        self,
+        *,
+        payment_intent_id: str,
+        amount_minor: int | None,
+        reason: RefundReason,
+        idempotency_key: str,
     ) -> RefundResult:
         refund_id = "re_demo_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
         intent = demo_object_load(payment_intent_id)
@@ -118,7 +132,7 @@ class DemoGateway:
                 "created": unix_now(),
                 "currency": charge["currency"],
                 "payment_intent": intent["id"],
-                "reason": "requested_by_customer",
+                "reason": reason,
                 "status": "succeeded",
                 "balance_transaction": None,
             }
@@ -141,6 +155,7 @@ class DemoGateway:
     def subscription_retrieve(self, *, subscription_id: str) -> SubscriptionState:
         return subscription_state_from(demo_object_load(subscription_id))
 
+    @transaction.atomic
     def subscription_amount_update(
         self, *, subscription_id: str, amount_minor: int, idempotency_key: str
     ) -> SubscriptionState:
@@ -150,6 +165,7 @@ class DemoGateway:
         demo_event_deliver(event_type="customer.subscription.updated", obj=subscription)
         return subscription_state_from(subscription)
 
+    @transaction.atomic
     def subscription_cancel(
         self, *, subscription_id: str, comment: str, idempotency_key: str
     ) -> SubscriptionState:

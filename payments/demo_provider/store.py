@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -73,26 +74,39 @@ def _demo_fee(amount_minor: int) -> int:
 
 
 def demo_charge_create(
-    *, amount: int, currency: str, metadata: dict[str, str], customer: str
+    *,
+    amount: int,
+    currency: str,
+    metadata: dict[str, str],
+    customer: str,
+    intent_id: str | None = None,
+    failure: tuple[str, str] | None = None,
 ) -> dict[str, Any]:
-    """Create a succeeded payment intent with its charge and balance transaction."""
+    """Charge the card once and return the payment intent.
+
+    Succeeded: a charge with its balance transaction (and the demo fee). With `failure` (Stripe's
+    failure code and message): a declined charge, and the intent waits for another payment
+    method, as Stripe leaves it. `intent_id` makes this another attempt on an existing intent.
+    """
     created = unix_now()
-    intent_id, charge_id, txn_id = demo_id_new("pi"), demo_id_new("ch"), demo_id_new("txn")
-    fee = _demo_fee(amount)
-    txn = demo_object_save(
-        {
-            "id": txn_id,
-            "object": "balance_transaction",
-            "amount": amount,
-            "currency": currency,
-            "fee": fee,
-            "net": amount - fee,
-            "created": created,
-            "source": charge_id,
-            "type": "charge",
-            "status": "pending",
-        }
-    )
+    intent_id, charge_id = intent_id or demo_id_new("pi"), demo_id_new("ch")
+    txn = None
+    if failure is None:
+        fee = _demo_fee(amount)
+        txn = demo_object_save(
+            {
+                "id": demo_id_new("txn"),
+                "object": "balance_transaction",
+                "amount": amount,
+                "currency": currency,
+                "fee": fee,
+                "net": amount - fee,
+                "created": created,
+                "source": charge_id,
+                "type": "charge",
+                "status": "pending",
+            }
+        )
     charge = demo_object_save(
         {
             "id": charge_id,
@@ -101,17 +115,17 @@ def demo_charge_create(
             "amount_refunded": 0,
             "currency": currency,
             "created": created,
-            "balance_transaction": txn_id,
+            "balance_transaction": txn["id"] if txn is not None else None,
             "payment_intent": intent_id,
             "payment_method_details": {"type": "card", "card": {"brand": "visa", "last4": "4242"}},
-            "paid": True,
+            "paid": failure is None,
             "refunded": False,
             "refunds": {"object": "list", "data": [], "has_more": False},
-            "status": "succeeded",
+            "status": "succeeded" if failure is None else "failed",
             "metadata": metadata,
             "customer": customer,
-            "failure_code": None,
-            "failure_message": None,
+            "failure_code": failure[0] if failure is not None else None,
+            "failure_message": failure[1] if failure is not None else None,
             "livemode": False,
         }
     )
@@ -122,13 +136,24 @@ def demo_charge_create(
             "id": intent_id,
             "object": "payment_intent",
             "amount": amount,
-            "amount_received": amount,
+            "amount_received": amount if failure is None else 0,
             "currency": currency,
             "created": created,
             "customer": customer,
             "latest_charge": charge_id,
             "metadata": metadata,
-            "status": "succeeded",
+            "status": "succeeded" if failure is None else "requires_payment_method",
             "livemode": False,
         }
     )
+
+
+def demo_invoice_payment_intent_id(invoice_id: str) -> str | None:
+    """Return the payment intent that pays (or tries to pay) a demo invoice."""
+    row = DemoObject.objects.filter(object_type="invoice_payment", data__invoice=invoice_id).first()
+    return str(row.data["payment"]["payment_intent"]) if row is not None else None
+
+
+def demo_period_seconds(interval: str) -> int:
+    """Return the length of a demo billing period: 30 days for a month, 365 for a year."""
+    return int(timedelta(days=365 if interval == "year" else 30).total_seconds())
