@@ -7,5 +7,6 @@ ledger is written by exactly the code that handles real Stripe events. Settings 
 on while a Stripe key is set.
 
 `store` keeps the objects and delivers the events, `checkout` is the local checkout page's logic,
-and `gateway` answers the gateway interface of `payments.gateway`.
+`gateway` answers the gateway interface of `payments.gateway`, and `renewals` bills a
+subscription's next period on demand (`manage.py demo_renew`).
 """
