@@ -43,7 +43,7 @@ def _setup() -> Any:
 def _seed(count: int) -> list[dict[str, Any]]:
     """Create contributions with demo payment intents; return one checkout session per each."""
     from campaigns.models import Campaign
-    from payments.demo_provider import _charge_create
+    from payments.demo_provider.store import demo_charge_create
     from payments.models import Contribution, DemoObject, Supporter
 
     campaign = Campaign.objects.create(
@@ -66,7 +66,7 @@ def _seed(count: int) -> list[dict[str, Any]]:
     sessions = []
     for contribution in contributions:
         metadata = {"contribution_id": str(contribution.pk)}
-        intent = _charge_create(
+        intent = demo_charge_create(
             amount=contribution.amount_minor, currency="eur", metadata=metadata, customer=""
         )
         sessions.append(

@@ -8,10 +8,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 
+from payments.admin_forms import REFUND_REASONS, PartialRefundForm, payment_refund_refusal
 from payments.gateway import GatewayError
 from payments.models import (
     Contribution,
@@ -172,7 +176,8 @@ class PaymentAdmin(ReadOnlyAdmin):
     ]
     list_select_related = ["contribution"]
     date_hierarchy = "paid_at"
-    actions = ["refund_in_full", "resend_receipts"]
+    actions = ["refund_in_full", "refund_part", "resend_receipts"]
+    change_form_template = "payments/admin/payment_change_form.html"
 
     @admin.display(description="gross")
     def gross(self, obj: Payment) -> str:
@@ -192,12 +197,118 @@ class PaymentAdmin(ReadOnlyAdmin):
         for payment in queryset:
             try:
                 payment_refund(
-                    payment=payment, amount_minor=None, staff_user_id=int(request.user.pk or 0)
+                    payment=payment,
+                    amount_minor=None,
+                    reason="requested_by_customer",
+                    staff_user_id=int(request.user.pk or 0),
                 )
                 done += 1
             except GatewayError as error:
                 self.message_user(request, f"Payment {payment.pk}: {error}", messages.ERROR)
         self.message_user(request, f"{done} payment(s) refunded.")
+
+    @admin.action(description="Refund part of the selected payment", permissions=["refund"])
+    def refund_part(
+        self, request: HttpRequest, queryset: QuerySet[Payment]
+    ) -> HttpResponseRedirect | None:
+        chosen = list(queryset.values_list("pk", flat=True)[:2])
+        if len(chosen) != 1:
+            self.message_user(
+                request, "Select exactly one payment to refund part of it.", messages.ERROR
+            )
+            return None
+        return HttpResponseRedirect(reverse("admin:payments_payment_refund", args=[chosen[0]]))
+
+    def get_urls(self) -> list[URLPattern]:
+        refund = path(
+            "<path:object_id>/refund/",
+            self.admin_site.admin_view(self.refund_view),
+            name="payments_payment_refund",
+        )
+        return [refund, *super().get_urls()]
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        extra = dict(extra_context or {})
+        payment = self.get_object(request, object_id)
+        if (
+            payment is not None
+            and self.has_refund_permission(request)
+            and not payment_refund_refusal(payment)
+        ):
+            extra["refund_url"] = reverse("admin:payments_payment_refund", args=[payment.pk])
+        return super().change_view(request, object_id, form_url, extra)
+
+    def refund_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Refund part of one payment: the amount and reason, a confirmation, then the refund."""
+        from payments.services import payment_refund
+
+        if not self.has_refund_permission(request):
+            raise PermissionDenied
+        payment = self.get_object(request, object_id)
+        if payment is None:
+            raise Http404(f"There is no payment {object_id}.")
+        change_url = reverse("admin:payments_payment_change", args=[payment.pk])
+        refusal = payment_refund_refusal(payment)
+        if refusal:
+            self.message_user(request, refusal, messages.ERROR)
+            return HttpResponseRedirect(change_url)
+        form = PartialRefundForm(request.POST or None, payment=payment)
+        confirming = False
+        if request.method == "POST" and form.is_valid():
+            amount_minor = form.cleaned_data["amount"]
+            if "change" in request.POST:
+                pass  # back from the confirmation to the form, with what was typed
+            elif request.POST.get("confirmed") != "yes":
+                confirming = True
+            else:
+                amount = money_format(amount_minor, payment.currency)
+                try:
+                    payment_refund(
+                        payment=payment,
+                        amount_minor=amount_minor,
+                        reason=form.cleaned_data["reason"],
+                        staff_user_id=int(request.user.pk or 0),
+                    )
+                except GatewayError as error:
+                    self.message_user(
+                        request, f"The refund of {amount} was not made: {error}", messages.ERROR
+                    )
+                else:
+                    self.message_user(
+                        request, f"{amount} of payment {payment.pk} refunded.", messages.SUCCESS
+                    )
+                    return HttpResponseRedirect(change_url)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": f"Refund part of payment {payment.pk}",
+            "payment": payment,
+            "form": form,
+            "confirming": confirming,
+            "gross": money_format(payment.gross_minor, payment.currency),
+            "refunded": money_format(payment.refunded_minor, payment.currency),
+            "refundable": money_format(payment.refundable_minor, payment.currency),
+            "refunds": [
+                (
+                    refund.refunded_at,
+                    money_format(refund.amount_minor, refund.currency),
+                    REFUND_REASONS.get(refund.reason, refund.reason),
+                    refund.status,
+                )
+                for refund in payment.refunds.order_by("refunded_at")
+            ],
+            "change_url": change_url,
+        }
+        if confirming:
+            context["amount"] = money_format(form.cleaned_data["amount"], payment.currency)
+            context["reason"] = REFUND_REASONS[form.cleaned_data["reason"]]
+        return TemplateResponse(request, "payments/admin/payment_refund.html", context)
 
     @admin.action(description="Resend the receipt of the selected payments", permissions=["resend"])
     def resend_receipts(self, request: HttpRequest, queryset: QuerySet[Payment]) -> None:

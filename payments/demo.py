@@ -17,5 +17,9 @@ def demo_seed() -> list[str]:
             "Demo payments: card 4242 4242 4242 4242 succeeds, 4000 0000 0000 0002 is declined, "
             "4000 0025 0000 3155 asks for 3-D Secure."
         )
+        lines.append(
+            "Demo renewals: manage.py demo_renew CONTRIBUTION_ID bills a monthly contribution's "
+            "next month now (--fail: the card is declined)."
+        )
     lines.append(f"Your contributions (self-service): {settings.SITE_URL}/support/account/")
     return lines

@@ -12,6 +12,8 @@ from typing import Any, Literal, Protocol
 from django.conf import settings
 
 UiMode = Literal["embedded_page", "hosted_page"]
+# The reasons Stripe accepts for a refund ("fraudulent" also blocks the card and e-mail in Radar).
+RefundReason = Literal["requested_by_customer", "duplicate", "fraudulent"]
 
 
 def stripe_time(value: int | None) -> datetime | None:
@@ -125,7 +127,12 @@ class Gateway(Protocol):
     def invoice_payment_intent_id(self, *, invoice_id: str) -> str | None: ...
 
     def refund_create(
-        self, *, payment_intent_id: str, amount_minor: int | None, idempotency_key: str
+        self,
+        *,
+        payment_intent_id: str,
+        amount_minor: int | None,
+        reason: RefundReason,
+        idempotency_key: str,
     ) -> RefundResult: ...
 
     def billing_portal_url(self, *, customer_id: str, return_url: str) -> str: ...
@@ -146,7 +153,7 @@ class Gateway(Protocol):
 def gateway_get() -> Gateway:
     """Return the configured provider: Stripe when a key is set, the demo provider otherwise."""
     if settings.PAYMENTS_DEMO:
-        from payments.demo_provider import DemoGateway
+        from payments.demo_provider.gateway import DemoGateway
 
         return DemoGateway()
     from payments.stripe_gateway import StripeGateway

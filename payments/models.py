@@ -223,6 +223,11 @@ class Payment(models.Model):
     def __str__(self) -> str:
         return f"Payment {self.pk}"
 
+    @property
+    def refundable_minor(self) -> int:
+        """What can still be refunded: the gross less what was refunded already."""
+        return max(self.gross_minor - self.refunded_minor, 0)
+
 
 class Refund(models.Model):
     """A refund of (part of) a payment, as Stripe reports it."""

@@ -9,9 +9,14 @@ SYMBOLS = {"EUR": "€", "GBP": "£", "USD": "$"}
 MINOR_UNIT_DIGITS = {"EUR": 2, "GBP": 2, "USD": 2}
 
 
+def currency_decimal_places(currency: str) -> int:
+    """Return how many digits follow the decimal point in the currency's amounts (2 for EUR)."""
+    return MINOR_UNIT_DIGITS.get(currency, 2)
+
+
 def money_format(amount_minor: int, currency: str) -> str:
     """Return e.g. "€10.00" for (1000, "EUR")."""
-    digits = MINOR_UNIT_DIGITS.get(currency, 2)
+    digits = currency_decimal_places(currency)
     major = Decimal(amount_minor).scaleb(-digits)
     symbol = SYMBOLS.get(currency)
     text = f"{major:,.{digits}f}"
@@ -31,4 +36,4 @@ def fee_cover_minor(amount_minor: int) -> int:
 
 def major_to_minor(value: Decimal, currency: str) -> int:
     """Convert an amount typed by a reader in major units ("12.50") to minor units."""
-    return int(value.scaleb(MINOR_UNIT_DIGITS.get(currency, 2)).to_integral_value())
+    return int(value.scaleb(currency_decimal_places(currency)).to_integral_value())

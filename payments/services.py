@@ -17,9 +17,16 @@ from django.urls import reverse
 from django.utils import timezone
 
 from campaigns.models import Campaign, Frequency
-from payments.gateway import CheckoutRequest, CheckoutSession, GatewayError, UiMode, gateway_get
+from payments.gateway import (
+    CheckoutRequest,
+    CheckoutSession,
+    GatewayError,
+    RefundReason,
+    UiMode,
+    gateway_get,
+)
 from payments.ledger import refund_record, subscription_apply
-from payments.models import Contribution, Payment, SignInLink, Subscription, Supporter
+from payments.models import Contribution, Payment, Refund, SignInLink, Subscription, Supporter
 from payments.money import fee_cover_minor
 
 
@@ -230,28 +237,39 @@ def billing_portal_url(*, supporter: Supporter, return_url: str) -> str:
     )
 
 
-def payment_refund(*, payment: Payment, amount_minor: int | None, staff_user_id: int) -> None:
-    """Refund (part of) a payment through the provider and record the refund once."""
+def payment_refund(
+    *, payment: Payment, amount_minor: int | None, reason: RefundReason, staff_user_id: int
+) -> Refund:
+    """Refund (part of) a payment through the provider and record the refund once.
+
+    `amount_minor` None refunds everything that is left.
+    """
     if payment.status != Payment.Status.SUCCEEDED or not payment.stripe_payment_intent_id:
         raise GatewayError("Only a successful payment can be refunded.")
-    left = payment.gross_minor - payment.refunded_minor
-    if amount_minor is not None and not 0 < amount_minor <= left:
-        raise GatewayError(f"The refund must be between 1 and {left} (minor units).")
+    left = payment.refundable_minor
     if left <= 0:
         raise GatewayError("This payment has been refunded in full already.")
+    if amount_minor is not None and not 0 < amount_minor <= left:
+        raise GatewayError(f"The refund must be between 1 and {left} (minor units).")
     result = gateway_get().refund_create(
         payment_intent_id=payment.stripe_payment_intent_id,
         amount_minor=amount_minor,
+        reason=reason,
         idempotency_key=f"payment-{payment.pk}-refund-{payment.refunded_minor}-{amount_minor}",
     )
     with transaction.atomic():
         locked = Payment.objects.select_for_update().get(pk=payment.pk)
-        refund_record(
+        refund = refund_record(
             payment=locked,
             refund_id=result.id,
             amount_minor=result.amount_minor,
             status=result.status,
-            reason="requested_by_customer",
+            reason=reason,
             refunded_at=result.created,
             requested_by_id=staff_user_id,
         )
+        # The provider's charge.refunded event may have recorded the refund first, without us.
+        if refund.requested_by_id is None:
+            refund.requested_by_id = staff_user_id
+            refund.save(update_fields=["requested_by", "updated_at"])
+        return refund

@@ -30,6 +30,7 @@ from payments.gateway import (
     CheckoutRequest,
     CheckoutSession,
     GatewayError,
+    RefundReason,
     RefundResult,
     SubscriptionState,
     WebhookSignatureInvalid,
@@ -194,12 +195,14 @@ class StripeGateway:
         return chosen
 
     def refund_create(
-        self, *, payment_intent_id: str, amount_minor: int | None, idempotency_key: str
+        self,
+        *,
+        payment_intent_id: str,
+        amount_minor: int | None,
+        reason: RefundReason,
+        idempotency_key: str,
     ) -> RefundResult:
-        params: RefundCreateParams = {
-            "payment_intent": payment_intent_id,
-            "reason": "requested_by_customer",
-        }
+        params: RefundCreateParams = {"payment_intent": payment_intent_id, "reason": reason}
         if amount_minor is not None:
             params["amount"] = amount_minor
         try:

@@ -22,7 +22,11 @@ from antiabuse import client_ip
 from antiabuse.challenge import TOKEN_FIELD, challenge_verify
 from antiabuse.ratelimit import RateLimit
 from campaigns.models import Campaign
-from payments import demo_provider
+from payments.demo_provider.checkout import (
+    demo_checkout_authenticate,
+    demo_checkout_pay,
+    demo_checkout_session,
+)
 from payments.forms import SupportForm, attribution_from, campaign_frequencies, campaign_presets
 from payments.gateway import GatewayError
 from payments.models import Contribution
@@ -295,7 +299,7 @@ def stripe_webhook(request: HttpRequest) -> HttpResponse:
 def _demo_session(session_id: str) -> dict[str, object]:
     if not settings.PAYMENTS_DEMO:
         raise Http404("The demo provider is off.")
-    session = demo_provider.demo_checkout_session(session_id=session_id)
+    session = demo_checkout_session(session_id=session_id)
     if session is None:
         raise Http404("No such demo checkout.")
     return session
@@ -309,7 +313,7 @@ def demo_checkout(request: HttpRequest, session_id: str) -> HttpResponse:
     session = _demo_session(session_id)
     error = ""
     if request.method == "POST":
-        outcome = demo_provider.demo_checkout_pay(
+        outcome = demo_checkout_pay(
             session_id=session_id, card_number=request.POST.get("card_number", "")[:40]
         )
         if outcome.redirect_url:
@@ -339,7 +343,7 @@ def demo_authenticate(request: HttpRequest, session_id: str) -> HttpResponse:
     """The demo's 3-D Secure step: the reader approves or fails the authentication."""
     _demo_session(session_id)
     if request.method == "POST":
-        outcome = demo_provider.demo_checkout_authenticate(
+        outcome = demo_checkout_authenticate(
             session_id=session_id, approve=request.POST.get("decision") == "approve"
         )
         if outcome.redirect_url:

@@ -9,7 +9,7 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from payments import receipts
-from payments.demo_provider import DemoGateway
+from payments.demo_provider.gateway import DemoGateway
 from payments.models import Contribution, Payment, ReceiptSend, SignInLink, Subscription, Supporter
 from payments.services import sign_in_link_create
 from payments.tests.fixtures import campaign_fixture, contribution_make  # noqa: F401

@@ -113,18 +113,21 @@ def test_annual_checkout_recurs_yearly(gateway, fake):
     assert fake.requests[0]["params"]["line_items[0][price_data][recurring][interval]"] == "year"
 
 
-def test_refund_sends_the_payment_intent_amount_and_our_idempotency_key(gateway, fake):
+def test_refund_sends_the_payment_intent_amount_reason_and_our_idempotency_key(gateway, fake):
     fake.created["/v1/refunds"] = stripe_object("refund", amount=400, currency="eur")
 
     refund = gateway.refund_create(
-        payment_intent_id="pi_123", amount_minor=400, idempotency_key="payment-7-refund-0-400"
+        payment_intent_id="pi_123",
+        amount_minor=400,
+        reason="duplicate",
+        idempotency_key="payment-7-refund-0-400",
     )
 
     request = fake.requests[0]
     assert (request["method"], request["path"]) == ("post", "/v1/refunds")
     assert request["params"] == {
         "payment_intent": "pi_123",
-        "reason": "requested_by_customer",
+        "reason": "duplicate",
         "amount": "400",
     }
     assert request["headers"]["Idempotency-Key"] == "payment-7-refund-0-400"

@@ -75,6 +75,8 @@ class FakeStripeHttp(HTTPClient):
         self.objects: dict[str, dict[str, Any]] = {}
         self.lists: dict[str, list[dict[str, Any]]] = {}
         self.created: dict[str, dict[str, Any]] = {}
+        # Stripe's error answers (status, body) for POSTs to a path, e.g. a refused refund.
+        self.refusals: dict[str, tuple[int, dict[str, Any]]] = {}
 
     def add(self, obj: dict[str, Any]) -> dict[str, Any]:
         self.objects[obj["id"]] = obj
@@ -115,6 +117,8 @@ class FakeStripeHttp(HTTPClient):
             return 200, obj
         if method == "get" and path in self.lists:
             return 200, {"object": "list", "data": self.lists[path], "has_more": False, "url": path}
+        if method == "post" and path in self.refusals:
+            return self.refusals[path]
         if method == "post" and path in self.created:
             return 200, self.created[path]
         return 404, {

@@ -1,0 +1,373 @@
+"""Partial refunds in the admin: the form, its confirmation, who may use it, and what it records."""
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.contrib.messages import get_messages
+from django.core.cache import cache
+from django.core.management import call_command
+
+from payments.admin_forms import PartialRefundForm
+from payments.demo_provider.gateway import DemoGateway
+from payments.demo_provider.store import demo_object_load
+from payments.models import Contribution, Payment, Refund, WebhookEvent
+from payments.money import MINOR_UNIT_DIGITS
+from payments.tests.fixtures import (  # noqa: F401
+    campaign_fixture,
+    contribution_make,
+    fake_stripe_fixture,
+)
+from payments.webhooks import webhook_event_process
+from staff.roles import EDITORIAL, FINANCE, SUPPORT
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _fresh_limits():
+    cache.clear()
+
+
+def member(role: str) -> User:
+    user = User.objects.create_user(username=f"{role}-refunds", password="x", is_staff=True)
+    user.groups.add(Group.objects.get(name=role))
+    return User.objects.get(pk=user.pk)  # fresh permission cache
+
+
+def apply_events() -> None:
+    for event in WebhookEvent.objects.filter(status="received").order_by("pk"):
+        webhook_event_process(event_pk=event.pk)
+
+
+@pytest.fixture
+def paid(client, campaign, django_capture_on_commit_callbacks) -> Payment:
+    """A one-off €25.00 paid through the demo provider, its events applied."""
+    client.post(
+        "/support/keep-local-news-open/",
+        {"frequency": "one_off", "amount": "2500", "email": "reader@example.org", "website": ""},
+    )
+    contribution = Contribution.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(
+            f"/support/demo-checkout/{contribution.stripe_checkout_session_id}/",
+            {"card_number": "4242424242424242"},
+        )
+    apply_events()
+    client.logout()
+    return Payment.objects.get()
+
+
+def refund_url(payment: Payment) -> str:
+    return f"/admin/payments/payment/{payment.pk}/refund/"
+
+
+def change_url(payment: Payment) -> str:
+    return f"/admin/payments/payment/{payment.pk}/change/"
+
+
+def shown_messages(response) -> list[str]:
+    return [str(message) for message in get_messages(response.wsgi_request)]
+
+
+def refund(client, payment, amount, reason="requested_by_customer", *, capture):
+    """Fill in the form, then confirm what the confirmation page showed."""
+    data = {"amount": amount, "reason": reason}
+    review = client.post(refund_url(payment), data)
+    assert review.status_code == 200
+    assert review.context["confirming"], review.context["form"].errors
+    with capture(execute=True):
+        return client.post(refund_url(payment), {**data, "confirmed": "yes"}, follow=True)
+
+
+def test_finance_finds_the_refund_page_from_the_payment_and_the_list(client, paid):
+    client.force_login(member(FINANCE))
+
+    change = client.get(change_url(paid)).content.decode()
+    assert f'href="{refund_url(paid)}"' in change
+    assert "Refund part of this payment" in change
+    assert "refund_part" in client.get("/admin/payments/payment/").content.decode()
+
+    page = client.get(refund_url(paid))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "<strong>€25.00</strong> paid, €0.00 refunded so far" in html
+    assert "Amount to refund (EUR)" in html
+    assert "At most €25.00 is left to refund." in html
+    for reason in ("requested_by_customer", "duplicate", "fraudulent"):
+        assert f'value="{reason}"' in html
+
+
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        ("", "Enter the amount to refund."),
+        ("twelve", "Enter the amount as a number in EUR, like 12.50."),
+        ("1e3", "Enter the amount as a number in EUR, like 12.50."),
+        ("1,250.00", "Enter the amount as a number in EUR, like 12.50."),
+        ("12.505", "EUR amounts have at most 2 decimal places."),
+        ("0", "The amount to refund must be more than zero."),
+        ("0.00", "The amount to refund must be more than zero."),
+        ("-5", "The amount to refund must be more than zero."),
+        (
+            "25.01",
+            "At most €25.00 can be refunded: €25.00 was paid and €0.00 has been refunded already.",
+        ),
+    ],
+)
+def test_a_wrong_amount_is_explained_and_nothing_is_refunded(client, paid, amount, message):
+    client.force_login(member(FINANCE))
+
+    # Even a forged confirmation is validated again.
+    response = client.post(
+        refund_url(paid), {"amount": amount, "reason": "duplicate", "confirmed": "yes"}
+    )
+
+    assert response.status_code == 200
+    assert not response.context["confirming"]
+    assert message in response.content.decode()
+    assert not Refund.objects.exists()
+    assert demo_object_load(paid.stripe_charge_id)["amount_refunded"] == 0
+
+
+def test_an_unknown_reason_is_explained(client, paid):
+    client.force_login(member(FINANCE))
+
+    response = client.post(refund_url(paid), {"amount": "5", "reason": "changed_my_mind"})
+
+    assert "Choose one of the reasons listed." in response.content.decode()
+
+
+def test_the_confirmation_shows_the_amount_in_money_before_anything_is_refunded(client, paid):
+    client.force_login(member(FINANCE))
+
+    review = client.post(refund_url(paid), {"amount": "12.5", "reason": "duplicate"})
+
+    html = review.content.decode()
+    assert "Refund <strong>€12.50</strong> of €25.00 to the supporter (Duplicate payment)?" in html
+    assert 'value="Yes, refund €12.50"' in html
+    assert not Refund.objects.exists()
+    back = client.post(
+        refund_url(paid), {"amount": "12.5", "reason": "duplicate", "change": "Change"}
+    )
+    assert not back.context["confirming"]
+    assert 'value="12.5"' in back.content.decode()
+    assert not Refund.objects.exists()
+
+
+def test_two_partial_refunds_add_up_in_the_ledger_and_at_the_provider(
+    client, paid, django_capture_on_commit_callbacks
+):
+    user = member(FINANCE)
+    client.force_login(user)
+
+    first = refund(client, paid, "12.50", "duplicate", capture=django_capture_on_commit_callbacks)
+
+    assert first.redirect_chain == [(change_url(paid), 302)]
+    assert f"€12.50 of payment {paid.pk} refunded." in shown_messages(first)
+    apply_events()  # the provider's charge.refunded reports the same refund
+    paid.refresh_from_db()
+    assert paid.refunded_minor == 1250
+    only = Refund.objects.get()
+    assert (only.amount_minor, only.currency, only.reason, only.requested_by) == (
+        1250,
+        "EUR",
+        "duplicate",
+        user,
+    )
+
+    second = refund(client, paid, "10", capture=django_capture_on_commit_callbacks)
+
+    assert f"€10.00 of payment {paid.pk} refunded." in shown_messages(second)
+    apply_events()
+    paid.refresh_from_db()
+    assert paid.refunded_minor == 2250
+    assert sorted(Refund.objects.values_list("amount_minor", "reason")) == [
+        (1000, "requested_by_customer"),
+        (1250, "duplicate"),
+    ]
+    assert set(Refund.objects.values_list("requested_by", flat=True)) == {user.pk}
+    assert demo_object_load(paid.stripe_charge_id)["amount_refunded"] == 2250
+    assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"processed"}
+    assert "€2.50</strong> left to refund" in client.get(refund_url(paid)).content.decode()
+
+    too_much = client.post(refund_url(paid), {"amount": "2.51", "reason": "duplicate"})
+    assert (
+        "At most €2.50 can be refunded: €25.00 was paid and €22.50 has been refunded already."
+        in too_much.content.decode()
+    )
+
+    refund(client, paid, "2.50", capture=django_capture_on_commit_callbacks)
+    paid.refresh_from_db()
+    assert paid.refunded_minor == 2500
+    assert "Refund part of this payment" not in client.get(change_url(paid)).content.decode()
+    done = client.get(refund_url(paid), follow=True)
+    assert done.redirect_chain == [(change_url(paid), 302)]
+    assert f"Payment {paid.pk} has been refunded in full already." in shown_messages(done)
+
+
+@pytest.mark.parametrize("role", [SUPPORT, EDITORIAL])
+def test_roles_without_the_refund_permission_neither_see_nor_post_it(
+    client, paid, role, django_capture_on_commit_callbacks
+):
+    client.force_login(member(role))
+
+    if role == SUPPORT:  # support reads payments, but has no refund button or action
+        assert "Refund part" not in client.get(change_url(paid)).content.decode()
+        assert "refund_part" not in client.get("/admin/payments/payment/").content.decode()
+    assert client.get(refund_url(paid)).status_code == 403
+    with django_capture_on_commit_callbacks(execute=True):
+        forged = client.post(
+            refund_url(paid), {"amount": "5", "reason": "duplicate", "confirmed": "yes"}
+        )
+    assert forged.status_code == 403
+    assert not Refund.objects.exists()
+    assert demo_object_load(paid.stripe_charge_id)["amount_refunded"] == 0
+
+
+def test_the_action_opens_the_refund_page_for_exactly_one_payment(client, paid, campaign):
+    other = Payment.objects.create(
+        contribution=contribution_make(campaign, email="other@example.org"),
+        kind=Payment.Kind.ONE_OFF,
+        status=Payment.Status.SUCCEEDED,
+        gross_minor=1000,
+        currency="EUR",
+        stripe_payment_intent_id="pi_other",
+    )
+    client.force_login(member(FINANCE))
+
+    one = client.post(
+        "/admin/payments/payment/", {"action": "refund_part", "_selected_action": [paid.pk]}
+    )
+    two = client.post(
+        "/admin/payments/payment/",
+        {"action": "refund_part", "_selected_action": [paid.pk, other.pk]},
+        follow=True,
+    )
+
+    assert (one.status_code, one["Location"]) == (302, refund_url(paid))
+    assert "Select exactly one payment to refund part of it." in shown_messages(two)
+
+
+def test_a_payment_that_did_not_succeed_cannot_be_refunded(client, campaign):
+    failed = Payment.objects.create(
+        contribution=contribution_make(campaign),
+        kind=Payment.Kind.ONE_OFF,
+        status=Payment.Status.FAILED,
+        gross_minor=1000,
+        currency="EUR",
+        stripe_payment_intent_id="pi_failed",
+    )
+    client.force_login(member(FINANCE))
+
+    assert "Refund part" not in client.get(change_url(failed)).content.decode()
+    response = client.post(
+        refund_url(failed), {"amount": "5", "reason": "duplicate", "confirmed": "yes"}, follow=True
+    )
+
+    assert response.redirect_chain == [(change_url(failed), 302)]
+    assert (
+        f"Only a payment that succeeded can be refunded; payment {failed.pk} is failed."
+        in shown_messages(response)
+    )
+    assert not Refund.objects.exists()
+
+
+def test_a_refusal_from_stripe_is_an_admin_error_message(client, campaign, fake_stripe):
+    payment = Payment.objects.create(
+        contribution=contribution_make(campaign),
+        kind=Payment.Kind.ONE_OFF,
+        status=Payment.Status.SUCCEEDED,
+        gross_minor=2500,
+        currency="EUR",
+        stripe_payment_intent_id="pi_disputed",
+    )
+    fake_stripe.refusals["/v1/refunds"] = (
+        400,
+        {
+            "error": {
+                "type": "invalid_request_error",
+                "code": "charge_disputed",
+                "message": "Charge ch_disputed has been charged back; cannot issue a refund.",
+            }
+        },
+    )
+    client.force_login(member(FINANCE))
+
+    response = client.post(
+        refund_url(payment), {"amount": "12.50", "reason": "duplicate", "confirmed": "yes"}
+    )
+
+    assert response.status_code == 200
+    assert (
+        "The refund of €12.50 was not made: Charge ch_disputed has been charged back; "
+        "cannot issue a refund." in shown_messages(response)
+    )
+    assert fake_stripe.requests[-1]["params"] == {
+        "payment_intent": "pi_disputed",
+        "reason": "duplicate",
+        "amount": "1250",
+    }
+    payment.refresh_from_db()
+    assert payment.refunded_minor == 0
+    assert not Refund.objects.exists()
+
+
+def test_a_refusal_from_the_demo_provider_is_an_admin_error_message(
+    client, paid, django_capture_on_commit_callbacks
+):
+    # The provider refunded €20.00 the ledger has not heard of yet (its event is still queued).
+    DemoGateway().refund_create(
+        payment_intent_id=paid.stripe_payment_intent_id,
+        amount_minor=2000,
+        reason="requested_by_customer",
+        idempotency_key="refunded-elsewhere",
+    )
+    client.force_login(member(FINANCE))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            refund_url(paid), {"amount": "10", "reason": "duplicate", "confirmed": "yes"}
+        )
+
+    assert response.status_code == 200
+    assert (
+        "The refund of €10.00 was not made: The refund is larger than what is left of the payment."
+        in shown_messages(response)
+    )
+    assert demo_object_load(paid.stripe_charge_id)["amount_refunded"] == 2000
+
+
+def test_decimal_places_follow_the_currency(monkeypatch):
+    monkeypatch.setitem(MINOR_UNIT_DIGITS, "JPY", 0)
+    payment = Payment(
+        pk=1,
+        kind=Payment.Kind.ONE_OFF,
+        status=Payment.Status.SUCCEEDED,
+        gross_minor=5000,
+        currency="JPY",
+        stripe_payment_intent_id="pi_yen",
+    )
+
+    fraction = PartialRefundForm({"amount": "1250.5", "reason": "duplicate"}, payment=payment)
+    whole = PartialRefundForm({"amount": "1250", "reason": "duplicate"}, payment=payment)
+
+    assert fraction.errors["amount"] == ["JPY amounts have no decimal places."]
+    assert "like 1250." in fraction.fields["amount"].help_text
+    assert whole.is_valid()
+    assert whole.cleaned_data["amount"] == 1250
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_partial_refund_commits_for_real(client, paid):
+    """Outside a test's transaction, as in production: the demo provider commits on its own."""
+    call_command("roles_sync")  # an earlier transactional test may have flushed the groups
+    client.force_login(member(FINANCE))
+
+    response = client.post(
+        refund_url(paid), {"amount": "7.50", "reason": "duplicate", "confirmed": "yes"}
+    )
+
+    assert (response.status_code, response["Location"]) == (302, change_url(paid))
+    paid.refresh_from_db()
+    assert paid.refunded_minor == 750
+    assert Refund.objects.get().amount_minor == 750
+    assert demo_object_load(paid.stripe_charge_id)["amount_refunded"] == 750
