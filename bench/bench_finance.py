@@ -97,10 +97,16 @@ POPULATE = [
        FROM payments_payment p WHERE p.refunded_minor > 0""",
     """INSERT INTO payments_dispute (
            payment_id, stripe_dispute_id, amount_minor, fee_minor, currency, status, reason,
-           opened_at, closed_at, stripe_payout_id, created_at, updated_at)
+           opened_at, closed_at, created_at, updated_at)
        SELECT p.id, 'dp_' || p.id, p.gross_minor, 1500, p.currency, 'lost', 'fraudulent',
-              p.paid_at + interval '20 days', p.paid_at + interval '60 days', '', now(), now()
+              p.paid_at + interval '20 days', p.paid_at + interval '60 days', now(), now()
        FROM payments_payment p WHERE p.id % 1000 = 11 AND p.status = 'succeeded'""",
+    """INSERT INTO payments_disputemovement (
+           dispute_id, stripe_balance_transaction_id, amount_minor, fee_minor, net_minor,
+           currency, moved_at, stripe_payout_id, created_at, updated_at)
+       SELECT d.id, 'txn_' || d.stripe_dispute_id, -d.amount_minor, d.fee_minor,
+              -d.amount_minor - d.fee_minor, d.currency, d.opened_at, '', now(), now()
+       FROM payments_dispute d""",
 ]
 
 BASELINE_COPY = """

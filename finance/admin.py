@@ -414,7 +414,7 @@ class PayoutReconciliationAdmin(ReadOnlyAdmin):
                     "amount_minor",
                     "payments_net",
                     "refunds_total",
-                    "disputes_total",
+                    "disputes_net",
                     "ledger_total",
                     "difference",
                 )

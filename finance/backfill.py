@@ -34,7 +34,7 @@ from payments.event_handlers import (
 )
 from payments.gateway import ChargeDetails, Gateway
 from payments.ledger import payment_apply, refund_record
-from payments.models import Contribution, Dispute, Payment, Payout, Refund
+from payments.models import Contribution, Dispute, DisputeMovement, Payment, Payout, Refund
 from payments.receipts import RECEIPT_LATE_LIMIT, receipts_batched
 from payments.stripe_gateway import (
     BackfillBalanceTransaction as BalanceRecord,
@@ -167,7 +167,7 @@ def stripe_backfill(*, since: dt.date, until: dt.date, source: BackfillSource) -
             _charge_apply(charge, report)
         _disputes_apply(source, start, end, read_at, report)
         for payout in source.payouts(since=start, until=end):
-            _payout_apply(payout, source, report)
+            _payout_apply(payout, source, read_at, report)
     return report
 
 
@@ -323,15 +323,17 @@ def _dispute_apply(dispute: DisputeRecord, read_at: dt.datetime, report: Backfil
         row is not None
         and (row.status, row.reason, row.amount_minor)
         == (dispute.status, dispute.reason, dispute.amount_minor)
-        and row.fee_minor >= dispute.fee_minor
         and (row.closed_at is not None or closed_at is None)
+        and set(dispute.balance_transaction_ids)
+        <= set(row.movements.values_list("stripe_balance_transaction_id", flat=True))
     ):
         return
     try:
         with transaction.atomic():
             dispute_apply(dispute.event_object, state_at=read_at, closed_at=closed_at)
     except EventNotReady:  # its payment is not in this ledger
-        report.unmatched_disputes.append(dispute.id)
+        if dispute.id not in report.unmatched_disputes:
+            report.unmatched_disputes.append(dispute.id)
         return
     if row is None:
         report.disputes_created += 1
@@ -339,7 +341,9 @@ def _dispute_apply(dispute: DisputeRecord, read_at: dt.datetime, report: Backfil
         report.disputes_updated += 1
 
 
-def _payout_apply(payout: PayoutRecord, source: BackfillSource, report: BackfillReport) -> None:
+def _payout_apply(
+    payout: PayoutRecord, source: BackfillSource, read_at: dt.datetime, report: BackfillReport
+) -> None:
     row = Payout.objects.filter(stripe_payout_id=payout.id).first()
     if row is None:
         row = Payout.objects.create(
@@ -390,11 +394,13 @@ def _payout_apply(payout: PayoutRecord, source: BackfillSource, report: Backfill
                 .update(stripe_payout_id=key)
             )
         elif txn.source_id and txn.source_id.startswith("dp_"):
-            disputes = Dispute.objects.filter(stripe_dispute_id=txn.source_id)
-            report.movements_tagged += disputes.exclude(stripe_payout_id=key).update(
+            # A dispute's withdrawal and reinstatement are paid out apart: each is found by its
+            # own balance transaction.
+            movement = DisputeMovement.objects.filter(stripe_balance_transaction_id=txn.id)
+            if not movement.exists():
+                # The event that listed this money was missed (most often the reinstatement of
+                # a dispute the ledger already holds as won): read the dispute again.
+                _dispute_apply(source.dispute(dispute_id=txn.source_id), read_at, report)
+            report.movements_tagged += movement.exclude(stripe_payout_id=key).update(
                 stripe_payout_id=key
             )
-            if txn.amount_minor < 0 and txn.fee_minor:
-                report.movements_tagged += disputes.filter(fee_minor=0).update(
-                    fee_minor=txn.fee_minor
-                )

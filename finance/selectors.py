@@ -3,7 +3,8 @@
 Months are calendar months in the publisher's time zone. Money is in minor units of the row's
 currency (summaries are never added across currencies). Refunds count in the month they were
 made, lost disputes in the month they were lost, dispute fees in the month the dispute opened,
-whatever the month of the payment they belong to.
+whatever the month of the payment they belong to. By payout date each counts with the payout that
+carried it (a dispute's withdrawal and its reinstatement each with its own).
 """
 
 from __future__ import annotations
@@ -34,7 +35,15 @@ from django.db.models.functions import Coalesce, TruncMonth
 
 from campaigns.models import Frequency
 from finance.filters import DateBasis, ReportFilters, publisher_tz
-from payments.models import Contribution, Dispute, Payment, Payout, Refund, Subscription
+from payments.models import (
+    Contribution,
+    Dispute,
+    DisputeMovement,
+    Payment,
+    Payout,
+    Refund,
+    Subscription,
+)
 
 # Refund states that moved no money (Stripe's names).
 REFUND_NOT_MOVED = ("failed", "canceled")
@@ -377,26 +386,9 @@ def monthly_summary(*, filters: ReportFilters, by_campaign: bool = False) -> lis
     ).annotate(total=Sum("amount_minor")):
         row_for(row).refunds = row["total"]
 
-    lost = Dispute.objects.filter(_scope(filters, "payment__"), status="lost").annotate(
-        lost_at=Coalesce("closed_at", "opened_at")
-    )
-    lost = lost.filter(_period(filters, "lost_at"))
-    for row in _grouped(
-        lost, month=_month_bucket("lost_at", filters), currency="currency", campaign=via_payment
-    ).annotate(total=Sum("amount_minor")):
+    for row in _lost_disputes(filters, via_payment):
         row_for(row).disputes = row["total"]
-
-    opened = Dispute.objects.filter(_scope(filters, "payment__"), _period(filters, "opened_at"))
-    for row in (
-        _grouped(
-            opened,
-            month=_month_bucket("opened_at", filters),
-            currency="currency",
-            campaign=via_payment,
-        )
-        .annotate(total=Sum("fee_minor"))
-        .filter(total__gt=0)
-    ):
+    for row in _dispute_fees(filters, via_payment):
         row_for(row).dispute_fees = row["total"]
 
     for row in _new_supporters(filters, campaign):
@@ -406,6 +398,56 @@ def monthly_summary(*, filters: ReportFilters, by_campaign: bool = False) -> lis
     _add_active_recurring(filters, campaign, months)
 
     return sorted(months.values(), key=lambda s: (s.month, s.currency, s.campaign or ""))
+
+
+def _lost_disputes(filters: ReportFilters, campaign: str | None) -> QuerySet[Any]:
+    """Return the amounts of lost disputes by month: the month they were lost (or opened, when
+    that is not known), or by payout date the arrival of the payout that carried the withdrawal."""
+    if filters.date_basis == DateBasis.PAYOUT:
+        withdrawals = DisputeMovement.objects.filter(
+            _scope(filters, "dispute__payment__"),
+            _period(filters, "moved_at"),
+            dispute__status="lost",
+            net_minor__lt=0,
+        )
+        return _grouped(
+            withdrawals,
+            month=_month_bucket("moved_at", filters),
+            currency="dispute__currency",
+            campaign=f"dispute__{campaign}" if campaign else None,
+        ).annotate(total=Sum("dispute__amount_minor"))
+    lost = Dispute.objects.filter(_scope(filters, "payment__"), status="lost").annotate(
+        lost_at=Coalesce("closed_at", "opened_at")
+    )
+    lost = lost.filter(_period(filters, "lost_at"))
+    return _grouped(
+        lost, month=_month_bucket("lost_at", filters), currency="currency", campaign=campaign
+    ).annotate(total=Sum("amount_minor"))
+
+
+def _dispute_fees(filters: ReportFilters, campaign: str | None) -> QuerySet[Any]:
+    """Return the dispute fees Stripe kept by month: in the month the dispute opened (a fee given
+    back with a won dispute already deducted), or by payout date as each payout carried them (a
+    fee given back counts, negative, in the payout of the reinstatement)."""
+    if filters.date_basis == DateBasis.PAYOUT:
+        movements = DisputeMovement.objects.filter(
+            _scope(filters, "dispute__payment__"), _period(filters, "moved_at")
+        )
+        fees = _grouped(
+            movements,
+            month=_month_bucket("moved_at", filters),
+            currency="dispute__currency",
+            campaign=f"dispute__{campaign}" if campaign else None,
+        )
+    else:
+        opened = Dispute.objects.filter(_scope(filters, "payment__"), _period(filters, "opened_at"))
+        fees = _grouped(
+            opened,
+            month=_month_bucket("opened_at", filters),
+            currency="currency",
+            campaign=campaign,
+        )
+    return fees.annotate(total=Sum("fee_minor")).exclude(total=0)
 
 
 def _contribution_scope(filters: ReportFilters, prefix: str) -> Q:

@@ -4,7 +4,8 @@ Every handler is idempotent and order-independent: rows are found or created und
 Stripe ids with the contribution row locked first, payment state is re-read through the gateway
 rather than trusted from an old event, subscription and dispute state is only overwritten by an
 event at least as recent as the one applied before (`stripe_state_at`), a succeeded payment never
-goes back to pending or failed, and amounts refunded only grow.
+goes back to pending or failed, amounts refunded only grow, and each balance transaction of a
+dispute is recorded once.
 """
 
 from __future__ import annotations
@@ -28,7 +29,15 @@ from payments.ledger import (
     subscription_apply,
     supporter_customer_remember,
 )
-from payments.models import Contribution, Dispute, Payment, Payout, Refund, Subscription
+from payments.models import (
+    Contribution,
+    Dispute,
+    DisputeMovement,
+    Payment,
+    Payout,
+    Refund,
+    Subscription,
+)
 
 
 class EventNotReady(Exception):
@@ -41,7 +50,11 @@ class EventNotApplicable(Exception):
 
 Handler = Callable[[dict[str, Any], datetime], None]
 
-CLOSED_DISPUTE_STATUSES = {"won", "lost", "warning_closed"}
+# Stripe's dispute statuses that end a dispute. `prevented`: Stripe stopped it before it became
+# a chargeback (dispute prevention), so nothing was withdrawn for it.
+CLOSED_DISPUTE_STATUSES = {"won", "lost", "warning_closed", "prevented"}
+# Closed with nothing lost: won (money reinstated), an inquiry closed, or prevented.
+DISPUTE_STATUSES_NOTHING_LOST = {"won", "warning_closed", "prevented"}
 
 
 def _contribution_lock(metadata: dict[str, Any] | None, reference: Any = None) -> Contribution:
@@ -248,18 +261,15 @@ def dispute_changed(dispute: dict[str, Any], created: datetime) -> None:
 def dispute_apply(
     dispute: dict[str, Any], *, state_at: datetime, closed_at: datetime | None
 ) -> None:
-    """Record a dispute's state as of `state_at` (older than the state applied before: ignored).
+    """Record a dispute's state as of `state_at` (older than the state applied before: ignored)
+    and every balance transaction it lists, once each.
 
     `closed_at` is when a closed dispute closed, None when that is not known: an event tells it,
-    the backfill (which reads the state later) only sometimes does.
+    the backfill (which reads the state later) only sometimes does. Money movements are facts,
+    not state: one listed by an older event is still recorded, and none is ever removed.
     """
     payment = _payment_for_charge(
         stripe_id(dispute.get("charge")), stripe_id(dispute.get("payment_intent"))
-    )
-    fee = sum(
-        int(entry.get("fee") or 0)
-        for entry in dispute.get("balance_transactions") or []
-        if isinstance(entry, dict) and int(entry.get("amount") or 0) < 0
     )
     row = Dispute.objects.select_for_update().filter(stripe_dispute_id=dispute["id"]).first()
     if row is None:
@@ -274,16 +284,40 @@ def dispute_apply(
         row.status = str(dispute["status"])
         row.reason = str(dispute.get("reason") or "")
         row.amount_minor = int(dispute["amount"])
-        row.fee_minor = max(row.fee_minor, fee)
         row.stripe_state_at = state_at
         if row.status in CLOSED_DISPUTE_STATUSES:
             row.closed_at = row.closed_at or closed_at
     row.save()
-    at_stake = payment.disputes.exclude(status__in=["won", "warning_closed"]).aggregate(
+    fee = _dispute_movements_record(row, dispute.get("balance_transactions") or [])
+    if fee != row.fee_minor:
+        row.fee_minor = fee
+        row.save(update_fields=["fee_minor", "updated_at"])
+    at_stake = payment.disputes.exclude(status__in=DISPUTE_STATUSES_NOTHING_LOST).aggregate(
         total=Sum("amount_minor")
     )["total"]
     payment.disputed_minor = at_stake or 0
     payment.save(update_fields=["disputed_minor", "updated_at"])
+
+
+def _dispute_movements_record(row: Dispute, balance_transactions: list[Any]) -> int:
+    """Record the dispute's balance transactions not recorded yet; return the fees of all of
+    them (what Stripe kept as the dispute fee so far)."""
+    for txn in balance_transactions:
+        if not isinstance(txn, dict):
+            continue  # always expanded in Stripe's dispute object; an id alone tells no amount
+        DisputeMovement.objects.get_or_create(
+            stripe_balance_transaction_id=txn["id"],
+            defaults={
+                "dispute": row,
+                "amount_minor": int(txn["amount"]),
+                "fee_minor": int(txn.get("fee") or 0),
+                "net_minor": int(txn["net"]),
+                "currency": str(txn.get("currency") or row.currency).upper(),
+                "moved_at": stripe_time(txn.get("created")) or row.opened_at,
+            },
+        )
+    fees = row.movements.aggregate(total=Sum("fee_minor"))["total"]
+    return int(fees or 0)
 
 
 def payout_changed(payout: dict[str, Any], created: datetime) -> None:
@@ -316,7 +350,9 @@ def payout_changed(payout: dict[str, Any], created: datetime) -> None:
     Refund.objects.filter(
         Q(stripe_refund_id__in=sources) | Q(stripe_balance_transaction_id__in=txns)
     ).update(stripe_payout_id=row.stripe_payout_id)
-    Dispute.objects.filter(stripe_dispute_id__in=sources).update(
+    # A dispute's withdrawal and reinstatement share their source (the dispute) and are often
+    # paid out apart: each is found by its own balance transaction.
+    DisputeMovement.objects.filter(stripe_balance_transaction_id__in=txns).update(
         stripe_payout_id=row.stripe_payout_id
     )
 

@@ -254,7 +254,10 @@ class Refund(models.Model):
 class Dispute(models.Model):
     """A chargeback on a payment: money withdrawn when opened, back if won.
 
-    `fee_minor` is Stripe's dispute fee; `status` is Stripe's (`needs_response`, `won`, `lost`...).
+    `amount_minor` is the disputed amount and `status` is Stripe's (`needs_response`, `won`,
+    `lost`, `prevented`...). The money the dispute moved is in its `movements`, one row per
+    balance transaction; `fee_minor` sums their fees: the dispute fee Stripe kept, net of a fee
+    given back with a won dispute (0 until a withdrawal is known).
     """
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="disputes")
@@ -267,12 +270,49 @@ class Dispute(models.Model):
     opened_at = models.DateTimeField()
     closed_at = models.DateTimeField(null=True, blank=True)
     stripe_state_at = models.DateTimeField(null=True, blank=True)
-    stripe_payout_id = models.CharField(max_length=255, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
     def __str__(self) -> str:
         return f"Dispute {self.stripe_dispute_id}"
+
+
+class DisputeMovement(models.Model):
+    """Money a dispute moved, as one Stripe balance transaction: the withdrawal when it opened
+    (negative, with Stripe's dispute fee) or the reinstatement when the publisher won (positive,
+    sometimes with the fee given back as a negative fee).
+
+    Each is paid out on its own, often in different payouts, so each carries its own
+    `stripe_payout_id`. Amounts are Stripe's, in the balance transaction's currency: `net_minor`
+    (`amount_minor` less `fee_minor`) is what the movement added to the payout.
+    """
+
+    dispute = models.ForeignKey(Dispute, on_delete=models.PROTECT, related_name="movements")
+    stripe_balance_transaction_id = models.CharField(max_length=255, unique=True)
+    amount_minor = models.IntegerField()
+    fee_minor = models.IntegerField()
+    net_minor = models.IntegerField()
+    currency = models.CharField(max_length=3, choices=Currency.choices)
+    moved_at = models.DateTimeField(help_text="When Stripe created the balance transaction.")
+    stripe_payout_id = models.CharField(max_length=255, blank=True, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["moved_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(net_minor=models.F("amount_minor") - models.F("fee_minor")),
+                name="payments_disputemovement_net_is_amount_less_fee",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind.capitalize()} {self.stripe_balance_transaction_id}"
+
+    @property
+    def kind(self) -> str:
+        return "withdrawal" if self.net_minor < 0 else "reinstatement"
 
 
 class Payout(models.Model):

@@ -361,7 +361,7 @@ class BackfillDispute:
     status: str
     reason: str
     amount_minor: int
-    fee_minor: int  # Stripe's dispute fee, taken with the disputed amount
+    balance_transaction_ids: tuple[str, ...]  # the money it moved: withdrawn, reinstated
     reinstated_at: datetime | None  # the money given back (a won dispute), if it was
     # The dispute as its `charge.dispute.*` events carry it (plain data in Stripe's shape).
     event_object: dict[str, Any]
@@ -520,7 +520,7 @@ def _backfill_dispute(dispute: stripe.Dispute) -> BackfillDispute:
         status=dispute.status,
         reason=dispute.reason,
         amount_minor=dispute.amount,
-        fee_minor=sum(txn.fee for txn in movements if txn.amount < 0),
+        balance_transaction_ids=tuple(txn.id for txn in movements),
         reinstated_at=datetime.fromtimestamp(max(returned), tz=UTC) if returned else None,
         event_object=dispute.to_dict(),
     )

@@ -8,6 +8,7 @@ from campaigns.models import Campaign
 from payments.models import (
     Contribution,
     Dispute,
+    DisputeMovement,
     Payment,
     Payout,
     Refund,
@@ -98,6 +99,20 @@ class DisputeFactory(factory.django.DjangoModelFactory[Dispute]):
     currency = factory.LazyAttribute(lambda d: d.payment.currency)
     status = "needs_response"
     opened_at = dt.datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class DisputeMovementFactory(factory.django.DjangoModelFactory[DisputeMovement]):
+    """The withdrawal of a dispute's amount and fee, unless told otherwise."""
+
+    class Meta:
+        model = DisputeMovement
+
+    stripe_balance_transaction_id = factory.Sequence(lambda n: f"txn_dp_test_{n:06d}")
+    amount_minor = factory.LazyAttribute(lambda m: -m.dispute.amount_minor)
+    fee_minor = factory.LazyAttribute(lambda m: m.dispute.fee_minor)
+    net_minor = factory.LazyAttribute(lambda m: m.amount_minor - m.fee_minor)
+    currency = factory.LazyAttribute(lambda m: m.dispute.currency)
+    moved_at = factory.LazyAttribute(lambda m: m.dispute.opened_at)
 
 
 class PayoutFactory(factory.django.DjangoModelFactory[Payout]):

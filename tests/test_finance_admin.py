@@ -16,7 +16,13 @@ from finance import services
 from finance.models import ExportAudit, ExportJob
 from finance.tasks import export_files_expire_task, export_job_run_task
 from staff.roles import EDITORIAL, FINANCE, SUPPORT
-from tests.finance_factories import PayoutFactory, RefundFactory, give
+from tests.finance_factories import (
+    DisputeFactory,
+    DisputeMovementFactory,
+    PayoutFactory,
+    RefundFactory,
+    give,
+)
 
 UTC = dt.UTC
 DASHBOARD = "admin:finance_financedashboard_changelist"
@@ -243,6 +249,32 @@ def test_payout_reconciliation_pages(client):
     client.force_login(member(SUPPORT))
     response = client.get(reverse("admin:finance_payoutreconciliation_changelist"))
     assert response.status_code == 403
+
+
+@pytest.mark.django_db
+def test_payout_reconciliation_page_shows_a_disputes_movements(client):
+    payment = give(paid_at=dt.datetime(2026, 1, 2, tzinfo=UTC), gross=2000, fee=80)
+    dispute = DisputeFactory.create(
+        payment=payment, stripe_dispute_id="dp_admin", amount_minor=2000, status="won"
+    )
+    DisputeMovementFactory.create(
+        dispute=dispute, amount_minor=-2000, fee_minor=1500, stripe_payout_id="po_opened"
+    )
+    DisputeMovementFactory.create(
+        dispute=dispute, amount_minor=2000, fee_minor=0, stripe_payout_id="po_won"
+    )
+    opened = PayoutFactory.create(stripe_payout_id="po_opened", amount_minor=-3500)
+    won = PayoutFactory.create(stripe_payout_id="po_won", amount_minor=2000)
+    client.force_login(member(FINANCE))
+
+    listing = client.get(reverse("admin:finance_payoutreconciliation_changelist"))
+    assert listing.content.decode().count("✓ matches") == 2
+    page = reverse("admin:finance_payoutreconciliation_change", args=[opened.pk])
+    detail = client.get(page).content.decode()
+    assert "dispute withdrawal" in detail and "dp_admin" in detail and "-35.00 EUR" in detail
+    page = reverse("admin:finance_payoutreconciliation_change", args=[won.pk])
+    detail = client.get(page).content.decode()
+    assert "dispute reinstatement" in detail and "20.00 EUR" in detail and "✓" in detail
 
 
 def test_export_file_names():

@@ -2,6 +2,7 @@
 objects built from Stripe's published examples (tests/fixtures/finance_stripe_objects.json)."""
 
 import copy
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -15,13 +16,14 @@ from django.core.management import CommandError, call_command
 from django.forms.models import model_to_dict
 from django.utils import timezone
 
-from finance.filters import ReportFilters
+from finance.filters import DateBasis, ReportFilters
 from finance.reconciliation import payouts_reconciled
 from finance.selectors import monthly_summary
 from payments import receipts, tasks
 from payments.models import (
     Contribution,
     Dispute,
+    DisputeMovement,
     Payment,
     Payout,
     Refund,
@@ -32,6 +34,7 @@ from payments.stripe_gateway import StripeGateway
 from tests.finance_factories import (
     ContributionFactory,
     DisputeFactory,
+    DisputeMovementFactory,
     SubscriptionFactory,
     give,
 )
@@ -240,7 +243,16 @@ def ledger_snapshot() -> dict:
             (model_to_dict(row) | {"updated_at": row.updated_at} for row in model.objects.all()),
             key=lambda row: row["id"],
         )
-        for model in (Payment, Refund, Dispute, Payout, Subscription, Contribution, Supporter)
+        for model in (
+            Payment,
+            Refund,
+            Dispute,
+            DisputeMovement,
+            Payout,
+            Subscription,
+            Contribution,
+            Supporter,
+        )
     }
 
 
@@ -330,6 +342,7 @@ def test_backfill_ties_a_dispute_withdrawal_to_its_payout(settings, monkeypatch)
         stripe_charge_id="ch_disputed",
         stripe_payout_id="po_earlier",
     )
+    # Recorded by its webhook before Stripe listed the money it moved.
     dispute = DisputeFactory.create(
         payment=disputed, stripe_dispute_id="dp_lost", amount_minor=2000, fee_minor=0
     )
@@ -379,9 +392,12 @@ def test_backfill_ties_a_dispute_withdrawal_to_its_payout(settings, monkeypatch)
     )
 
     dispute.refresh_from_db()
-    assert (dispute.stripe_payout_id, dispute.fee_minor) == ("po_withdrawal", 1500)
+    assert dispute.fee_minor == 1500
+    assert list(
+        dispute.movements.values_list("stripe_balance_transaction_id", "stripe_payout_id")
+    ) == [("txn_dp", "po_withdrawal")]
     reconciled = payouts_reconciled().get(stripe_payout_id="po_withdrawal")
-    assert (reconciled.disputes_total, reconciled.difference) == (3500, 0)
+    assert (reconciled.disputes_net, reconciled.difference) == (-3500, 0)
 
 
 # --- Recurring payments (invoices) and disputes ----------------------------------------------
@@ -466,9 +482,11 @@ def stripe_subscription(subscription_id, *, amount, metadata, period_end):
     return subscription
 
 
-def stripe_dispute(dispute_id, *, charge_id, amount, opened, status, fee=1500, given_back=None):
+def stripe_dispute(
+    dispute_id, *, charge_id, amount, opened, status, fee=1500, given_back=None, fee_back=False
+):
     """A dispute as Stripe has it: the amount and Stripe's fee withdrawn when it opened, and the
-    amount given back if it was won."""
+    amount (and with `fee_back` the fee) given back if it was won."""
     movements = [
         example(
             "balance_transaction",
@@ -492,8 +510,8 @@ def stripe_dispute(dispute_id, *, charge_id, amount, opened, status, fee=1500, g
                 reporting_category="dispute_reversal",
                 source=dispute_id,
                 amount=amount,
-                fee=0,
-                net=amount,
+                fee=-fee if fee_back else 0,
+                net=amount + fee if fee_back else amount,
                 currency="eur",
                 created=given_back,
             )
@@ -822,3 +840,166 @@ def test_backfill_follows_disputes_to_their_end_in_a_later_month(settings, monke
     again = backfill("2026-02-01", "2026-02-28")
     assert ledger_snapshot() == before
     assert "1 disputes read, 0 recorded, 0 updated" in again  # the closed ones are not read again
+
+
+def stripe_payout(payout_id, *, amount, arrives):
+    return example(
+        "payout",
+        id=payout_id,
+        amount=amount,
+        currency="eur",
+        status="paid",
+        arrival_date=arrives,
+        created=arrives - DAY,
+    )
+
+
+def payout_listing(dispute: dict, *movements: int) -> dict:
+    """The balance transactions of a payout: the dispute's movements at those positions."""
+    entries = [dispute["balance_transactions"][i] for i in movements]
+    return listing("/v1/balance_transactions", entries)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_backfill_reconciles_a_dispute_withdrawn_in_one_payout_and_reinstated_in_a_later_one(
+    settings, monkeypatch
+):
+    settings.STRIPE_SECRET_KEY = "sk_test_backfill"
+    settings.PUBLISHER_TIME_ZONE = "Europe/London"
+    disputed = give(
+        paid_at=dt.datetime(2026, 1, 10, 12, tzinfo=dt.UTC),
+        gross=2000,
+        fee=80,
+        stripe_charge_id="ch_won",
+        stripe_payout_id="po_earlier",
+    )
+    jan_20 = int(dt.datetime(2026, 1, 20, 12, tzinfo=dt.UTC).timestamp())
+    feb_16 = int(dt.datetime(2026, 2, 16, 12, tzinfo=dt.UTC).timestamp())
+    # Every event of this dispute was missed: opened in January, won in February with the fee.
+    won = stripe_dispute(
+        "dp_won",
+        charge_id="ch_won",
+        amount=2000,
+        opened=jan_20,
+        status="won",
+        given_back=feb_16,
+        fee_back=True,
+    )
+    stripe_account_answering(
+        monkeypatch,
+        {
+            "/v1/disputes": listing("/v1/disputes", [won]),
+            "/v1/payouts": listing(
+                "/v1/payouts",
+                [
+                    stripe_payout("po_withdrawn", amount=-3500, arrives=jan_20 + 2 * DAY),
+                    stripe_payout("po_reinstated", amount=3500, arrives=feb_16 + 2 * DAY),
+                ],
+            ),
+            "/v1/balance_transactions?payout=po_withdrawn": payout_listing(won, 0),
+            "/v1/balance_transactions?payout=po_reinstated": payout_listing(won, 1),
+        },
+    )
+
+    out = backfill("2026-01-01", "2026-02-28")
+
+    assert "1 disputes read, 1 recorded, 0 updated" in out
+    reconciled = {p.stripe_payout_id: p for p in payouts_reconciled()}
+    assert (reconciled["po_withdrawn"].disputes_net, reconciled["po_withdrawn"].difference) == (
+        -3500,
+        0,
+    )
+    assert (reconciled["po_reinstated"].disputes_net, reconciled["po_reinstated"].difference) == (
+        3500,
+        0,
+    )
+    dispute = Dispute.objects.get()
+    assert (dispute.status, dispute.fee_minor) == ("won", 0)
+    assert dispute.closed_at == dt.datetime(2026, 2, 16, 12, tzinfo=dt.UTC)
+    assert list(
+        dispute.movements.values_list("stripe_balance_transaction_id", "net_minor", "moved_at")
+    ) == [
+        ("txn_dp_won", -3500, dt.datetime(2026, 1, 20, 12, tzinfo=dt.UTC)),
+        ("txn_dp_won_reversal", 3500, dt.datetime(2026, 2, 16, 12, tzinfo=dt.UTC)),
+    ]
+    disputed.refresh_from_db()
+    assert disputed.disputed_minor == 0
+
+    # A won dispute is no loss; its fee came back. By payout date each month holds what its
+    # payouts carried: the fee taken in January's payout, given back in February's.
+    period = ReportFilters(since=dt.date(2026, 1, 1), until=dt.date(2026, 2, 28))
+    summary = monthly_summary(filters=period)
+    assert all((row.disputes, row.dispute_fees) == (0, 0) for row in summary)
+    by_payout = monthly_summary(filters=dataclasses.replace(period, date_basis=DateBasis.PAYOUT))
+    january, february = month(by_payout, dt.date(2026, 1, 1)), month(by_payout, dt.date(2026, 2, 1))
+    assert (january.disputes, january.dispute_fees) == (0, 1500)
+    assert (february.disputes, february.dispute_fees) == (0, -1500)
+
+    before = ledger_snapshot()
+    again = backfill("2026-01-01", "2026-02-28")
+    assert ledger_snapshot() == before
+    assert "The ledger already had everything." in again
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db
+def test_backfill_reads_a_won_dispute_again_when_a_payout_carries_its_missed_reinstatement(
+    settings, monkeypatch
+):
+    settings.STRIPE_SECRET_KEY = "sk_test_backfill"
+    disputed = give(
+        paid_at=dt.datetime(2026, 1, 10, 12, tzinfo=dt.UTC),
+        gross=2000,
+        fee=80,
+        stripe_charge_id="ch_won",
+        stripe_payout_id="po_earlier",
+    )
+    jan_20 = int(dt.datetime(2026, 1, 20, 12, tzinfo=dt.UTC).timestamp())
+    feb_16 = int(dt.datetime(2026, 2, 16, 12, tzinfo=dt.UTC).timestamp())
+    won = stripe_dispute(
+        "dp_won", charge_id="ch_won", amount=2000, opened=jan_20, status="won", given_back=feb_16
+    )
+    # The ledger has it as won (its closing event came) with the withdrawal in January's payout;
+    # the event listing the money given back was missed.
+    dispute = DisputeFactory.create(
+        payment=disputed,
+        stripe_dispute_id="dp_won",
+        amount_minor=2000,
+        status="won",
+        opened_at=dt.datetime(2026, 1, 20, 12, tzinfo=dt.UTC),
+        closed_at=dt.datetime(2026, 2, 16, 12, tzinfo=dt.UTC),
+        stripe_state_at=dt.datetime(2026, 2, 16, 12, tzinfo=dt.UTC),
+    )
+    DisputeMovementFactory.create(
+        dispute=dispute, stripe_balance_transaction_id="txn_dp_won", stripe_payout_id="po_jan"
+    )
+    fake = stripe_account_answering(
+        monkeypatch,
+        {
+            "/v1/payouts": listing(
+                "/v1/payouts", [stripe_payout("po_feb", amount=2000, arrives=feb_16 + 2 * DAY)]
+            ),
+            "/v1/balance_transactions?payout=po_feb": payout_listing(won, 1),
+            "/v1/disputes/dp_won": won,
+        },
+    )
+
+    out = backfill("2026-02-01", "2026-02-28")
+
+    assert "1 disputes read, 0 recorded, 1 updated" in out
+    assert ("get", "/v1/disputes/dp_won") in [(method, path) for method, path, _ in fake.requests]
+    reinstated = DisputeMovement.objects.get(stripe_balance_transaction_id="txn_dp_won_reversal")
+    assert (reinstated.dispute, reinstated.net_minor, reinstated.stripe_payout_id) == (
+        dispute,
+        2000,
+        "po_feb",
+    )
+    assert payouts_reconciled().get(stripe_payout_id="po_feb").difference == 0
+    dispute.refresh_from_db()
+    assert (dispute.status, dispute.fee_minor) == ("won", 1500)  # this fee was not given back
+
+    before = ledger_snapshot()
+    again = backfill("2026-02-01", "2026-02-28")
+    assert ledger_snapshot() == before
+    assert "The ledger already had everything." in again

@@ -14,10 +14,11 @@ import pytest
 
 from finance.filters import DateBasis, ReportFilters
 from finance.selectors import MonthSummary, monthly_summary, payment_rows, payments_filtered
-from payments.models import Payment, Subscription
+from payments.models import Dispute, Payment, Subscription
 from tests.finance_factories import (
     CampaignFactory,
     DisputeFactory,
+    DisputeMovementFactory,
     PayoutFactory,
     RefundFactory,
     SubscriptionFactory,
@@ -214,6 +215,25 @@ def test_payment_rows_filters_and_payout_basis(ledger):
     assert rows[dt.date(2026, 5, 1), "USD", None].gross == 12000
     row = next(iter(payment_rows(filters=may_payouts)))
     assert row[-1] == dt.date(2026, 5, 4)
+
+
+@pytest.mark.django_db
+def test_disputes_by_payout_date_count_with_the_payout_that_carried_their_money(ledger):
+    # Carol's dispute took its amount and fee from a payout arriving on Feb 27; lost in March.
+    payout = PayoutFactory.create(arrival_date=dt.date(2026, 2, 27))
+    DisputeMovementFactory.create(
+        dispute=Dispute.objects.get(), stripe_payout_id=payout.stripe_payout_id
+    )
+    by_payout = ReportFilters(since=PERIOD.since, until=PERIOD.until, date_basis=DateBasis.PAYOUT)
+
+    rows = by_key(monthly_summary(filters=by_payout))
+    assert (rows[FEB, "EUR", None].disputes, rows[FEB, "EUR", None].dispute_fees) == (2500, 1500)
+    assert rows[MAR, "EUR", None].disputes == 0
+    rows = by_key(monthly_summary(filters=by_payout, by_campaign=True))
+    assert rows[FEB, "EUR", "spring"].disputes == 2500
+    # By payment date nothing moves: lost in March, its fee where it opened (February).
+    rows = by_key(monthly_summary(filters=PERIOD))
+    assert (rows[FEB, "EUR", None].dispute_fees, rows[MAR, "EUR", None].disputes) == (1500, 2500)
 
 
 @pytest.mark.django_db

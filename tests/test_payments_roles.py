@@ -24,6 +24,7 @@ def test_finance_reads_every_payments_model_and_may_refund_and_export():
         "payment",
         "refund",
         "dispute",
+        "disputemovement",
         "payout",
         "webhookevent",
         "receiptsend",

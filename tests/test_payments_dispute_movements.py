@@ -1,0 +1,225 @@
+"""A dispute's money through signed webhook events and the payouts that carried it.
+
+Stripe withdraws the disputed amount and its dispute fee when a dispute opens and, if the
+publisher wins, reinstates the amount (sometimes the fee too) later; each is a balance transaction
+of its own, often paid out in a different payout. Events and Stripe's answers are built from
+Stripe's example objects; only Stripe's network is faked.
+"""
+
+import time
+
+import pytest
+from django.forms.models import model_to_dict
+
+from finance.reconciliation import payout_movements, payouts_reconciled
+from payments.models import Dispute, DisputeMovement, Payment, Payout, WebhookEvent
+from payments.tests.fixtures import (  # noqa: F401 - fixtures
+    campaign_fixture,
+    contribution_make,
+    fake_stripe_fixture,
+    intent_add,
+)
+from payments.tests.stripe_fakes import event, post_event, stripe_object
+from tests.test_payments_webhooks import deliver, session_completed
+
+pytestmark = pytest.mark.django_db
+DAY = 86400
+
+
+def paid(client, campaign, fake_stripe, intent_id, *, amount, fee):
+    """A one-off payment recorded through its checkout event."""
+    contribution = contribution_make(campaign, amount_minor=amount)
+    intent_add(fake_stripe, intent_id=intent_id, amount=amount, fee=fee)
+    session = session_completed(contribution, intent_id=intent_id, id=f"cs_{intent_id}")
+    deliver(client, event("checkout.session.completed", session))
+    return Payment.objects.get(stripe_payment_intent_id=intent_id)
+
+
+def charge_entry(payment):
+    """The payment's balance transaction, as Stripe lists it in a payout."""
+    return stripe_object(
+        "balance_transaction",
+        id=payment.stripe_balance_transaction_id,
+        type="charge",
+        source=payment.stripe_charge_id,
+        amount=payment.gross_minor,
+        fee=payment.fee_minor,
+        net=payment.net_minor,
+        currency="eur",
+    )
+
+
+def dispute_entry(txn_id, dispute_id, *, amount, fee, created):
+    """A balance transaction of a dispute: a withdrawal (negative) or a reinstatement."""
+    return stripe_object(
+        "balance_transaction",
+        id=txn_id,
+        type="adjustment",
+        reporting_category="dispute" if amount < 0 else "dispute_reversal",
+        description="Chargeback withdrawal" if amount < 0 else "Chargeback reversal",
+        source=dispute_id,
+        amount=amount,
+        fee=fee,
+        net=amount - fee,
+        currency="eur",
+        created=created,
+    )
+
+
+def dispute_of(payment, *, status, movements, created):
+    return stripe_object(
+        "dispute",
+        id="dp_" + payment.stripe_charge_id,
+        charge=payment.stripe_charge_id,
+        amount=payment.gross_minor,
+        currency="eur",
+        created=created,
+        status=status,
+        reason="fraudulent",
+        balance_transactions=movements,
+    )
+
+
+def payout_paid(client, fake_stripe, payout_id, *, amount, carried):
+    """Deliver `payout.paid`; Stripe lists `carried` as the payout's balance transactions."""
+    fake_stripe.lists["/v1/balance_transactions"] = carried
+    payout = stripe_object("payout", id=payout_id, status="paid", currency="eur", amount=amount)
+    deliver(client, event("payout.paid", payout))
+
+
+def reconciled(payout_id):
+    payout = payouts_reconciled().get(stripe_payout_id=payout_id)
+    return payout.disputes_net, payout.difference
+
+
+def ledger_state():
+    """The rows a repeated event must not change (a dispute's `updated_at` aside: a later
+    event's state is written again, unchanged)."""
+    return (
+        [
+            model_to_dict(row) | {"updated_at": row.updated_at}
+            for row in DisputeMovement.objects.all()
+        ],
+        [model_to_dict(row) for row in Dispute.objects.all()],
+        [
+            (p.pk, p.disputed_minor, p.stripe_payout_id, p.net_minor)
+            for p in Payment.objects.order_by("pk")
+        ],
+        list(payouts_reconciled().order_by("pk").values_list("stripe_payout_id", "difference")),
+    )
+
+
+def test_a_dispute_opened_in_one_payout_and_won_in_a_later_one_reconciles_both(
+    client, campaign, fake_stripe
+):
+    disputed = paid(client, campaign, fake_stripe, "pi_disputed", amount=1000, fee=40)
+    other = paid(client, campaign, fake_stripe, "pi_other", amount=5000, fee=170)
+    now = int(time.time())
+    dispute_id = "dp_" + disputed.stripe_charge_id
+    withdrawal = dispute_entry("txn_dp_withdrawal", dispute_id, amount=-1000, fee=1500, created=now)
+    # Won ten days later: the amount back, and Stripe's dispute fee with it.
+    reinstatement = dispute_entry(
+        "txn_dp_reinstatement", dispute_id, amount=1000, fee=-1500, created=now + 10 * DAY
+    )
+    opened = dispute_of(disputed, status="needs_response", movements=[withdrawal], created=now)
+    won = dispute_of(disputed, status="won", movements=[withdrawal, reinstatement], created=now)
+
+    deliver(client, event("charge.dispute.created", opened, created=now))
+    deliver(client, event("charge.dispute.funds_withdrawn", opened, created=now))
+    disputed.refresh_from_db()
+    assert disputed.disputed_minor == 1000
+    assert Dispute.objects.get().fee_minor == 1500
+    payout_paid(
+        client,
+        fake_stripe,
+        "po_opened",
+        amount=960 + 4830 - 2500,
+        carried=[charge_entry(disputed), charge_entry(other), withdrawal],
+    )
+    closed = event("charge.dispute.closed", won, created=now + 10 * DAY)
+    deliver(client, closed)
+    deliver(client, event("charge.dispute.funds_reinstated", won, created=now + 10 * DAY))
+    payout_paid(client, fake_stripe, "po_won", amount=2500, carried=[reinstatement])
+
+    # Each payout holds the movement it paid out, and both add up to the cent.
+    assert reconciled("po_opened") == (-2500, 0)
+    assert reconciled("po_won") == (2500, 0)
+    assert sorted(
+        DisputeMovement.objects.values_list(
+            "stripe_balance_transaction_id",
+            "amount_minor",
+            "fee_minor",
+            "net_minor",
+            "stripe_payout_id",
+        )
+    ) == [
+        ("txn_dp_reinstatement", 1000, -1500, 2500, "po_won"),
+        ("txn_dp_withdrawal", -1000, 1500, -2500, "po_opened"),
+    ]
+    [movement] = payout_movements(payout=Payout.objects.get(stripe_payout_id="po_won"))
+    assert (movement.kind, movement.stripe_id, movement.amount_minor, movement.payment_id) == (
+        "dispute reinstatement",
+        dispute_id,
+        2500,
+        disputed.pk,
+    )
+    row = Dispute.objects.get()
+    # Won, with the fee given back: nothing at stake, no fee kept.
+    assert (row.status, row.fee_minor, row.closed_at is not None) == ("won", 0, True)
+    disputed.refresh_from_db()
+    assert disputed.disputed_minor == 0
+
+    # Delivered again, or told again by other events (one older than the close), nothing moves.
+    before = ledger_state()
+    assert post_event(client, closed).json()["duplicate"] is True
+    deliver(client, event("charge.dispute.funds_reinstated", won, created=now + 10 * DAY))
+    deliver(client, event("charge.dispute.updated", opened, created=now + DAY))
+    payout_paid(client, fake_stripe, "po_won", amount=2500, carried=[reinstatement])
+    assert ledger_state() == before
+    assert WebhookEvent.objects.filter(status=WebhookEvent.Status.FAILED).count() == 0
+
+
+def test_a_lost_dispute_reconciles_and_stays_at_stake(client, campaign, fake_stripe):
+    disputed = paid(client, campaign, fake_stripe, "pi_lost", amount=2000, fee=60)
+    other = paid(client, campaign, fake_stripe, "pi_kept", amount=5000, fee=170)
+    now = int(time.time())
+    withdrawal = dispute_entry(
+        "txn_dp_lost", "dp_" + disputed.stripe_charge_id, amount=-2000, fee=1500, created=now
+    )
+    opened = dispute_of(disputed, status="needs_response", movements=[withdrawal], created=now)
+
+    deliver(client, event("charge.dispute.created", opened, created=now))
+    payout_paid(
+        client,
+        fake_stripe,
+        "po_lost",
+        amount=1940 + 4830 - 3500,
+        carried=[charge_entry(disputed), charge_entry(other), withdrawal],
+    )
+    lost = dict(opened, status="lost")
+    deliver(client, event("charge.dispute.closed", lost, created=now + 20 * DAY))
+
+    assert reconciled("po_lost") == (-3500, 0)
+    row = Dispute.objects.get()
+    assert (row.status, row.fee_minor, row.movements.get().stripe_payout_id) == (
+        "lost",
+        1500,
+        "po_lost",
+    )
+    disputed.refresh_from_db()
+    assert disputed.disputed_minor == 2000
+
+
+def test_a_prevented_dispute_is_closed_with_nothing_at_stake(client, campaign, fake_stripe):
+    disputed = paid(client, campaign, fake_stripe, "pi_prevented", amount=1000, fee=40)
+    now = int(time.time())
+    # Stopped before it became a chargeback: Stripe withdrew nothing.
+    prevented = dispute_of(disputed, status="prevented", movements=[], created=now)
+
+    deliver(client, event("charge.dispute.created", prevented, created=now))
+
+    row = Dispute.objects.get()
+    assert (row.status, row.fee_minor, row.closed_at is not None) == ("prevented", 0, True)
+    assert not row.movements.exists()
+    disputed.refresh_from_db()
+    assert disputed.disputed_minor == 0
