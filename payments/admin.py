@@ -20,6 +20,7 @@ from payments.gateway import GatewayError
 from payments.models import (
     Contribution,
     Dispute,
+    DisputeMovement,
     Payment,
     Payout,
     ReceiptSend,
@@ -69,6 +70,22 @@ class PaymentInline(ReadOnlyInline):
         "gross_minor",
         "fee_minor",
         "refunded_minor",
+    )
+
+
+class DisputeMovementInline(ReadOnlyInline):
+    """The money a dispute moved, each movement with the payout that carried it."""
+
+    model = DisputeMovement
+    show_change_link = False
+    fields = readonly_fields = (
+        "moved_at",
+        "amount_minor",
+        "fee_minor",
+        "net_minor",
+        "currency",
+        "stripe_balance_transaction_id",
+        "stripe_payout_id",
     )
 
 
@@ -336,6 +353,7 @@ class RefundAdmin(ReadOnlyAdmin):
 
 @admin.register(Dispute)
 class DisputeAdmin(ReadOnlyAdmin):
+    inlines = [DisputeMovementInline]
     list_display = [
         "stripe_dispute_id",
         "payment",

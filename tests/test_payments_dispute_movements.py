@@ -20,6 +20,8 @@ from payments.tests.fixtures import (  # noqa: F401 - fixtures
     intent_add,
 )
 from payments.tests.stripe_fakes import event, post_event, stripe_object
+from staff.roles import FINANCE
+from tests.test_finance_admin import member
 from tests.test_payments_webhooks import deliver, session_completed
 
 pytestmark = pytest.mark.django_db
@@ -223,3 +225,24 @@ def test_a_prevented_dispute_is_closed_with_nothing_at_stake(client, campaign, f
     assert not row.movements.exists()
     disputed.refresh_from_db()
     assert disputed.disputed_minor == 0
+
+
+def test_finance_sees_a_disputes_movements_and_their_payouts_in_the_admin(
+    client, campaign, fake_stripe
+):
+    disputed = paid(client, campaign, fake_stripe, "pi_shown", amount=2000, fee=60)
+    now = int(time.time())
+    withdrawal = dispute_entry(
+        "txn_dp_shown", "dp_" + disputed.stripe_charge_id, amount=-2000, fee=1500, created=now
+    )
+    opened = dispute_of(disputed, status="needs_response", movements=[withdrawal], created=now)
+    deliver(client, event("charge.dispute.created", opened, created=now))
+    payout_paid(client, fake_stripe, "po_shown", amount=1940, carried=[charge_entry(disputed)])
+    payout_paid(client, fake_stripe, "po_shown_2", amount=-3500, carried=[withdrawal])
+
+    client.force_login(member(FINANCE))
+    page = client.get(f"/admin/payments/dispute/{Dispute.objects.get().pk}/change/")
+
+    assert page.status_code == 200
+    for shown in ("txn_dp_shown", "po_shown_2", "-3500"):
+        assert shown in page.content.decode()
