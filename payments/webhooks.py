@@ -19,7 +19,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -193,7 +193,9 @@ def webhook_event_process(*, event_pk: int) -> str:
 
 
 FINISHED = (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED)
-EVENT_FIELDS = ("type", "payload", "created", "status")
+EVENT_FIELDS = ("type", "payload", "created", "status", "attempts")
+# PostgreSQL's code for a deadlock it broke by failing one of the statements.
+DEADLOCK_DETECTED = "40P01"
 
 
 @dataclass(frozen=True)
@@ -224,10 +226,27 @@ def _event_run(event: WebhookEvent) -> Outcome:
     except (EventNotReady, GatewayError) as failure:
         logger.info("webhook event not applied yet", extra={"event": event.pk})
         return Outcome(event.pk, WebhookEvent.Status.FAILED, str(failure))
-    except Exception as failure:  # recorded for the replay command; the worker goes on
-        logger.exception("webhook event failed", extra={"event": event.pk})
-        return Outcome(event.pk, WebhookEvent.Status.FAILED, f"{type(failure).__name__}: {failure}")
+    except OperationalError as failure:
+        if _is_deadlock(failure) and event.attempts + 1 < settings.PAYMENTS_WEBHOOK_MAX_ATTEMPTS:
+            # Another worker's chunk locked the same rows in the opposite order and PostgreSQL
+            # failed this event to free both. Left received, it is the oldest event, so the next
+            # chunk applies it at once instead of the sweep a minute later.
+            logger.info("webhook event deadlocked; applied again", extra={"event": event.pk})
+            return Outcome(event.pk, WebhookEvent.Status.RECEIVED, "deadlock; applied again")
+        return _event_failed(event, failure)
+    except Exception as failure:
+        return _event_failed(event, failure)
     return Outcome(event.pk, WebhookEvent.Status.PROCESSED)
+
+
+def _event_failed(event: WebhookEvent, failure: Exception) -> Outcome:
+    """Record an unexpected failure for the replay command; the worker goes on."""
+    logger.exception("webhook event failed", extra={"event": event.pk})
+    return Outcome(event.pk, WebhookEvent.Status.FAILED, f"{type(failure).__name__}: {failure}")
+
+
+def _is_deadlock(error: OperationalError) -> bool:
+    return getattr(error.__cause__, "sqlstate", None) == DEADLOCK_DETECTED
 
 
 def _events_finish(outcomes: list[Outcome]) -> None:

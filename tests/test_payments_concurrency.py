@@ -165,3 +165,41 @@ def test_a_batch_skips_an_event_another_worker_holds_and_takes_it_later(live_cam
 
     assert webhook_events_apply_pending(limit=100, seconds=30) == 1
     assert set(WebhookEvent.objects.values_list("status", "attempts")) == {("processed", 1)}
+
+
+def test_an_event_failed_by_a_deadlock_is_applied_again_by_the_next_chunk(
+    live_campaign, fake_stripe
+):
+    from payments.models import Contribution
+
+    post_paid_events(live_campaign, fake_stripe, 3)
+    # A batch applies its first event alone (to time it); the other two share the next chunk.
+    _, first, second = Contribution.objects.order_by("pk")
+    holding, release = threading.Event(), threading.Event()
+
+    def other_worker() -> None:
+        """Lock the second contribution, then the first: the opposite order of the chunk."""
+        try:
+            with transaction.atomic():
+                Contribution.objects.select_for_update().get(pk=second.pk)
+                holding.set()
+                release.wait(timeout=30)
+                Contribution.objects.select_for_update().get(pk=first.pk)
+        finally:
+            connection.close()
+
+    other = threading.Thread(target=other_worker)
+    other.start()
+    assert holding.wait(timeout=10)
+    # The chunk locks the first contribution, then waits for the second; the other worker then
+    # waits for the first, and PostgreSQL fails the statement that waited longest: the chunk's.
+    threading.Timer(0.3, release.set).start()
+    try:
+        assert webhook_events_apply_pending(limit=100, seconds=30) == 4
+    finally:
+        release.set()
+        other.join(timeout=30)
+
+    events = list(WebhookEvent.objects.order_by("received_at").values_list("status", "attempts"))
+    assert events == [("processed", 1), ("processed", 1), ("processed", 2)]
+    assert Payment.objects.count() == 3
