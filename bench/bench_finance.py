@@ -1,7 +1,8 @@
 """Finance exports and dashboard over a large ledger, in PostgreSQL.
 
 Builds BENCH_FINANCE_ROWS payments (default 1,000,000) spread over 2025 in a database of its own
-(created and dropped here), then measures, each against a baseline taken in the same run:
+(created and dropped here), with the subscriptions behind them (a quarter of which raised their
+amount sixty days in), then measures, each against a baseline taken in the same run:
 
 - the CSV export (`manage.py export_contributions`, in a child process: wall time and peak RSS)
   against PostgreSQL's own `COPY (SELECT ...) TO STDOUT` of the same rows;
@@ -69,6 +70,12 @@ POPULATE = [
               CASE WHEN c.id % 7 = 0 THEN c.first_paid_at + interval '90 days' END,
               '', '', '', now(), now()
        FROM payments_contribution c WHERE c.frequency <> 'one_off'""",
+    # Every fourth subscription raised its amount by 1.00 sixty days after its first payment.
+    """INSERT INTO payments_subscriptionpastamount (
+           subscription_id, amount_minor, valid_from, valid_until, created_at)
+       SELECT s.id, s.amount_minor - 100, NULL, c.first_paid_at + interval '60 days', now()
+       FROM payments_subscription s JOIN payments_contribution c ON c.id = s.contribution_id
+       WHERE c.id % 4 = 0""",
     """INSERT INTO payments_payment (
            contribution_id, kind, status, stripe_charge_id, stripe_balance_transaction_id,
            gross_minor, fee_minor, net_minor, currency, paid_at, failed_at, failure_code,

@@ -21,6 +21,7 @@ from django.db.models import (
     Count,
     DateField,
     Exists,
+    ExpressionWrapper,
     F,
     IntegerField,
     OuterRef,
@@ -43,6 +44,7 @@ from payments.models import (
     Payout,
     Refund,
     Subscription,
+    SubscriptionPastAmount,
 )
 
 # Refund states that moved no money (Stripe's names).
@@ -538,7 +540,9 @@ def _add_active_recurring(
     """Fill active supporters and MRR at the end of each month, in one query over subscriptions.
 
     A subscription is active at a month's end if its first payment came before it and it had
-    not ended by then. MRR counts an annual amount as a twelfth per month.
+    not ended by then. MRR adds up the amounts in force at each month's end: a subscription's
+    current amount, or the one it replaced where that was still in force (SubscriptionPastAmount),
+    so a change of amount leaves past months alone. An annual amount counts as a twelfth.
     """
     if filters.since and filters.until:
         first, last = filters.since, filters.until
@@ -550,14 +554,22 @@ def _add_active_recurring(
         return
     tz = publisher_tz()
     starts = list(month_starts(first, last))
-    subscriptions = _subscriptions(filters).annotate(
-        began=Coalesce("contribution__first_paid_at", "created_at"),
-        ended=Coalesce("ended_at", "canceled_at"),
-        monthly_minor=Case(
-            When(contribution__frequency=Frequency.ANNUAL, then=F("amount_minor") / 12),
-            default=F("amount_minor"),
-            output_field=IntegerField(),
-        ),
+    subscriptions = (
+        _subscriptions(filters)
+        .annotate(
+            began=Coalesce("contribution__first_paid_at", "created_at"),
+            ended=Coalesce("ended_at", "canceled_at"),
+            months_paid=Case(
+                When(contribution__frequency=Frequency.ANNUAL, then=Value(12)),
+                default=Value(1),
+                output_field=IntegerField(),
+            ),
+        )
+        .annotate(
+            monthly_minor=ExpressionWrapper(
+                F("amount_minor") / F("months_paid"), output_field=IntegerField()
+            )
+        )
     )
     keys: dict[str, Any] = {"c": F("currency")}
     if campaign:
@@ -586,19 +598,37 @@ ActiveCounts = dict[tuple[str, str, int], tuple[int, int, int]]
 def _active_by_filters(
     subscriptions: QuerySet[Subscription], keys: dict[str, Any], ends: list[dt.datetime]
 ) -> ActiveCounts:
-    """Count with three filtered aggregates per month (any database; slower on large sets)."""
+    """Count with three filtered aggregates per month (any database; slower on large sets).
+
+    The rows are one per subscription and amount it replaced (a subscription that never changed
+    its amount is one row, with none). Supporters are counted distinct. MRR counts the current
+    amount once per subscription, on its row with no start (its first replaced amount, or its
+    only row), plus the difference each replaced amount made where it was in force.
+    """
+    rows = subscriptions.annotate(
+        past_from=F("past_amounts__valid_from"),
+        past_until=F("past_amounts__valid_until"),
+        past_difference=ExpressionWrapper(
+            F("past_amounts__amount_minor") / F("months_paid") - F("monthly_minor"),
+            output_field=IntegerField(),
+        ),
+    )
     aggregates: dict[str, Any] = {}
     for i, end in enumerate(ends):
         active = Q(began__lt=end) & (Q(ended__isnull=True) | Q(ended__gte=end))
+        past_in_force = Q(past_until__gte=end) & (Q(past_from__isnull=True) | Q(past_from__lt=end))
         monthly = active & Q(contribution__frequency=Frequency.MONTHLY)
         annual = active & Q(contribution__frequency=Frequency.ANNUAL)
         supporter = "contribution__supporter_id"
         aggregates[f"monthly_{i}"] = Count(supporter, distinct=True, filter=monthly)
         aggregates[f"annual_{i}"] = Count(supporter, distinct=True, filter=annual)
-        aggregates[f"mrr_{i}"] = Coalesce(Sum("monthly_minor", filter=active), 0)
-    rows = subscriptions.order_by().values(**keys).annotate(**aggregates)
+        aggregates[f"mrr_{i}"] = Coalesce(
+            Sum("monthly_minor", filter=active & Q(past_from__isnull=True)), 0
+        ) + Coalesce(Sum("past_difference", filter=active & past_in_force), 0)
     counted: ActiveCounts = {}
-    for row in cast(Iterable[dict[str, Any]], rows):
+    for row in cast(
+        Iterable[dict[str, Any]], rows.order_by().values(**keys).annotate(**aggregates)
+    ):
         for i in range(len(ends)):
             counted[(row["c"], row.get("k", ""), i)] = (
                 row[f"monthly_{i}"],
@@ -614,25 +644,49 @@ def _active_by_intervals(
     """Count the same in two small aggregates, for up to MAX_MASK_MONTHS months (PostgreSQL).
 
     Each subscription is active at the month ends numbered b to x-1, where b and x count the
-    ends at or before its start and its end (`edges_passed`). MRR sums by (b, x). A supporter
-    is counted once per month, however many subscriptions they have: their subscriptions'
-    intervals are OR-ed into one bit mask per supporter, and supporters are counted by mask.
-    Python then spreads both over the months: a few hundred rows, not one per subscription.
+    ends at or before its start and its end (`edges_passed`). MRR sums the current amounts by
+    (b, x); each amount a subscription replaced was in force at the ends numbered pb to px-1,
+    counted the same way, and where both hold, greatest(b, pb) to least(x, px)-1, the
+    difference it made is added. A supporter is counted once per month, however many
+    subscriptions they have: their subscriptions' intervals are OR-ed into one bit mask per
+    supporter, and supporters are counted by mask. Python then spreads both over the months: a
+    few hundred rows, not one per subscription.
     """
     keys = {"k": Value("", output_field=CharField()), **keys}
     rows = subscriptions.order_by().values(
         **keys,
+        sid=F("pk"),
+        months=F("months_paid"),
         supporter=F("contribution__supporter_id"),
         f=F("contribution__frequency"),
         b=edges_passed("began", ends),
         x=edges_passed("ended", ends),
         r=F("monthly_minor"),
     )
+    # Amounts replaced before the first month's end were never in force at any of these ends.
+    past = SubscriptionPastAmount.objects.filter(valid_until__gte=ends[0]).values(
+        sid=F("subscription_id"),
+        amount=F("amount_minor"),
+        # The first amount has no start: it was in force from the subscription's.
+        pb=Case(
+            When(valid_from__isnull=True, then=Value(0)),
+            default=edges_passed("valid_from", ends),
+            output_field=IntegerField(),
+        ),
+        px=edges_passed("valid_until", ends),
+    )
     sql, params = rows.query.sql_with_params()
-    # The inner SQL is the ORM's, with its values as parameters.
+    past_sql, past_params = past.order_by().query.sql_with_params()
+    # The inner SQL is the ORM's, with its values as parameters (in the order they appear).
     query = f"""
         WITH s AS MATERIALIZED ({sql})
-        SELECT 'mrr', c, k, '', b, x, sum(r) FROM s WHERE b < x GROUP BY c, k, b, x
+        SELECT 'mrr', c, k, '', b, x, sum(r) FROM (
+            SELECT c, k, b, x, r FROM s
+            UNION ALL
+            SELECT s.c, s.k, greatest(s.b, p.pb), least(s.x, p.px),
+                   p.amount / s.months - s.r
+            FROM s JOIN ({past_sql}) p ON p.sid = s.sid
+        ) amounts WHERE b < x GROUP BY c, k, b, x
         UNION ALL
         SELECT 'supporters', c, k, f, mask, 0, count(*) FROM (
             SELECT c, k, f,
@@ -642,7 +696,7 @@ def _active_by_intervals(
     """  # noqa: S608
     totals: dict[tuple[str, str, int], list[int]] = {}
     with connection.cursor() as cursor:
-        cursor.execute(query, params)
+        cursor.execute(query, (*params, *past_params))
         for part, currency, campaign, frequency, first, stop, value in cursor.fetchall():
             if part == "mrr":
                 months = list(range(first, stop))

@@ -1,6 +1,6 @@
 """Writes to the ledger shared by the event handlers and the services: a payment's state, a
-subscription's mirror, a refund. Each finds its row by a unique Stripe id, under the lock of the
-contribution the caller holds, and only moves state forward.
+subscription's mirror (and the amounts it replaced), a refund. Each finds its row by a unique Stripe
+id, under the lock of the contribution the caller holds, and only moves state forward.
 """
 
 from __future__ import annotations
@@ -8,11 +8,18 @@ from __future__ import annotations
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q, Sum
+from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
 from payments.gateway import ChargeDetails, SubscriptionState
-from payments.models import Contribution, Payment, Refund, Subscription, Supporter
+from payments.models import (
+    Contribution,
+    Payment,
+    Refund,
+    Subscription,
+    SubscriptionPastAmount,
+    Supporter,
+)
 from payments.receipts import receipt_enqueue
 
 CONTRIBUTION_STATUS_BY_SUBSCRIPTION = {
@@ -137,6 +144,7 @@ def subscription_apply(
         amount_minor=state.amount_minor or contribution.charge_minor,
         currency=state.currency or contribution.currency,
     )
+    amount_before = subscription.amount_minor if subscription.pk else None
     is_newer = subscription.stripe_state_at is None or at >= subscription.stripe_state_at
     terminal = subscription.status == Subscription.Status.CANCELED and subscription.pk
     if is_newer and not terminal:
@@ -158,8 +166,24 @@ def subscription_apply(
             contribution.canceled_at = contribution.canceled_at or state.canceled_at or at
     elif subscription.pk is None:
         subscription.save()
+    if amount_before is not None and subscription.amount_minor != amount_before:
+        _past_amount_record(subscription, amount_before, at)
     supporter_customer_remember(contribution, state.customer_id)
     return subscription
+
+
+def _past_amount_record(subscription: Subscription, amount_minor: int, until: datetime) -> None:
+    """Keep the amount the subscription charged until `until`, when the mirrored one replaced it.
+
+    The caller holds the subscription's lock and applies states in order, so rows are appended
+    in order: the replaced amount was in force since the previous change (or the start).
+    """
+    since = subscription.past_amounts.aggregate(since=Max("valid_until"))["since"]
+    if since is not None and since >= until:
+        return  # changed twice at one instant: the amount in between was never in force
+    SubscriptionPastAmount.objects.create(
+        subscription=subscription, amount_minor=amount_minor, valid_from=since, valid_until=until
+    )
 
 
 def refund_record(

@@ -155,6 +155,48 @@ class Subscription(models.Model):
         return f"Subscription {self.stripe_subscription_id}"
 
 
+class SubscriptionPastAmount(models.Model):
+    """An amount a subscription charged before it changed, kept so past months' reports stay put.
+
+    The subscription's own `amount_minor` is the amount in force since its last change; each
+    row here is one it replaced, in force from just after `valid_from` up to and including
+    `valid_until` (when it was replaced). That is how the reports treat a month's end: a change
+    made at midnight belongs to the new month. The first row's `valid_from` is empty: in force
+    since the subscription began, whenever the reports take that to be. A subscription that
+    never changed its amount has no rows. Rows are only appended, in order; the currency is the
+    subscription's, which Stripe never changes.
+    """
+
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, related_name="past_amounts"
+    )
+    amount_minor = models.PositiveIntegerField()
+    valid_from = models.DateTimeField(null=True, blank=True)
+    valid_until = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "valid_until"],
+                name="payments_subscription_past_amount_once",
+            ),
+            models.UniqueConstraint(
+                fields=["subscription"],
+                condition=models.Q(valid_from__isnull=True),
+                name="payments_subscription_past_amount_one_first",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(valid_from__isnull=True)
+                | models.Q(valid_until__gt=models.F("valid_from")),
+                name="payments_subscription_past_amount_ends_after_start",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount_minor} until {self.valid_until} ({self.subscription_id})"
+
+
 class Payment(models.Model):
     """One money movement Stripe reports: a one-off charge or one paid (or failed) invoice.
 

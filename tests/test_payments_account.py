@@ -134,6 +134,10 @@ def test_a_supporter_changes_the_monthly_amount_and_then_cancels_with_a_reason(
         client.post(f"/support/account/contributions/{contribution.pk}/amount/", {"amount": "8"})
     subscription = Subscription.objects.get()
     assert subscription.amount_minor == 800
+    # The amount it replaced is kept for the months before the change (finance's MRR).
+    replaced = subscription.past_amounts.get()
+    assert (replaced.amount_minor, replaced.valid_from) == (500, None)
+    assert replaced.valid_until == subscription.stripe_state_at
     assert (
         DemoGateway()
         .subscription_retrieve(subscription_id=subscription.stripe_subscription_id)
