@@ -86,3 +86,22 @@ def _plain_static_files(settings):
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _no_rate_limit_counts():
+    """Start each test with no rate-limit counts, whatever an earlier test or test run left.
+
+    The counters live in the shared cache, which outlives a run (Redis, or the file cache under
+    the test VAR_DIR); without this, running the suite twice within an hour meets the limits.
+    Only the counters are removed from Redis, which may hold other things; the file cache is
+    the tests' own.
+    """
+    from django.core.cache import cache
+
+    if hasattr(cache, "_cache") and hasattr(cache._cache, "get_client"):  # Django's RedisCache
+        client = cache._cache.get_client(write=True)
+        for key in client.scan_iter(match=cache.make_key("ratelimit:*")):
+            client.delete(key)
+    else:
+        cache.clear()

@@ -121,6 +121,7 @@ class ContributionAdmin(ReadOnlyAdmin):
             entries.append(
                 (subscription.created_at, f"Subscription {subscription.stripe_subscription_id}")
             )
+            entries += _amount_changes(subscription)
             if subscription.canceled_at:
                 reason = subscription.cancel_reason or subscription.stripe_cancellation_reason
                 entries.append((subscription.canceled_at, f"Cancelled ({reason or 'no reason'})"))
@@ -146,6 +147,23 @@ class ContributionAdmin(ReadOnlyAdmin):
             ((f"{w:%Y-%m-%d %H:%M}", t) for w, t in sorted(entries, key=lambda e: e[0])),
         )
         return format_html("<table>{}</table>", rows)
+
+
+def _amount_changes(subscription: Subscription) -> list[tuple[Any, str]]:
+    """Each change of a subscription's amount, from the amounts it replaced."""
+    replaced = list(subscription.past_amounts.order_by("valid_until"))
+    if not replaced:
+        return []
+    # Each amount was replaced by the next one, and the last by the amount in force now.
+    after = [*(row.amount_minor for row in replaced[1:]), subscription.amount_minor]
+    return [
+        (
+            row.valid_until,
+            f"Amount changed from {money_format(row.amount_minor, subscription.currency)} "
+            f"to {money_format(new, subscription.currency)}",
+        )
+        for row, new in zip(replaced, after, strict=True)
+    ]
 
 
 @admin.register(Subscription)

@@ -108,6 +108,22 @@ def test_support_finds_a_supporter_and_sees_the_contribution_history(client, pai
 
 
 @pytest.mark.django_db
+def test_the_contribution_history_shows_each_change_of_amount(client, paid_monthly):
+    from payments.models import Subscription
+    from payments.services import subscription_amount_change
+
+    subscription = Subscription.objects.get()
+    subscription_amount_change(subscription=subscription, amount_minor=1000)
+    subscription_amount_change(subscription=Subscription.objects.get(), amount_minor=750)
+    client.force_login(member(SUPPORT))
+
+    html = client.get(f"/admin/payments/contribution/{paid_monthly.pk}/change/").content.decode()
+
+    first = html.index("Amount changed from €5.00 to €10.00")
+    assert html.index("Amount changed from €10.00 to €7.50") > first
+
+
+@pytest.mark.django_db
 def test_support_cancels_a_subscription_and_resends_but_cannot_refund(
     client, paid_monthly, django_capture_on_commit_callbacks
 ):
