@@ -132,7 +132,8 @@ class ContributionAdmin(ReadOnlyAdmin):
             entries.append((when, f"Payment {payment.pk}: {money} {payment.get_status_display()}"))
             for refund in payment.refunds.all():
                 amount = money_format(refund.amount_minor, refund.currency)
-                entries.append((refund.refunded_at, f"Refund {amount} ({refund.status})"))
+                note = f": {refund.note}" if refund.note else ""
+                entries.append((refund.refunded_at, f"Refund {amount} ({refund.status}){note}"))
             for dispute in payment.disputes.all():
                 amount = money_format(dispute.amount_minor, dispute.currency)
                 entries.append((dispute.opened_at, f"Dispute {amount} opened"))
@@ -309,6 +310,7 @@ class PaymentAdmin(ReadOnlyAdmin):
                         amount_minor=amount_minor,
                         reason=form.cleaned_data["reason"],
                         staff_user_id=int(request.user.pk or 0),
+                        note=form.cleaned_data["note"],
                     )
                 except GatewayError as error:
                     self.message_user(
@@ -335,6 +337,7 @@ class PaymentAdmin(ReadOnlyAdmin):
                     money_format(refund.amount_minor, refund.currency),
                     REFUND_REASONS.get(refund.reason, refund.reason),
                     refund.status,
+                    refund.note,
                 )
                 for refund in payment.refunds.order_by("refunded_at")
             ],
@@ -365,8 +368,9 @@ class RefundAdmin(ReadOnlyAdmin):
         "currency",
         "status",
         "refunded_at",
+        "note",
     ]
-    search_fields = ["stripe_refund_id"]
+    search_fields = ["stripe_refund_id", "note"]
 
 
 @admin.register(Dispute)

@@ -47,6 +47,14 @@ class PartialRefundForm(forms.Form):
         initial="requested_by_customer",
         error_messages={"invalid_choice": "Choose one of the reasons listed."},
     )
+    note = forms.CharField(
+        label="Note (optional)",
+        required=False,
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Why you are refunding, for finance and support; the supporter does not see it.",
+        error_messages={"max_length": "Keep the note under %(limit_value)d characters."},
+    )
 
     def __init__(self, *args: Any, payment: Payment, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

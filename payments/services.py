@@ -238,11 +238,16 @@ def billing_portal_url(*, supporter: Supporter, return_url: str) -> str:
 
 
 def payment_refund(
-    *, payment: Payment, amount_minor: int | None, reason: RefundReason, staff_user_id: int
+    *,
+    payment: Payment,
+    amount_minor: int | None,
+    reason: RefundReason,
+    staff_user_id: int,
+    note: str = "",
 ) -> Refund:
     """Refund (part of) a payment through the provider and record the refund once.
 
-    `amount_minor` None refunds everything that is left.
+    `amount_minor` None refunds everything that is left. `note` says why, for staff only.
     """
     if payment.status != Payment.Status.SUCCEEDED or not payment.stripe_payment_intent_id:
         raise GatewayError("Only a successful payment can be refunded.")
@@ -269,7 +274,8 @@ def payment_refund(
             requested_by_id=staff_user_id,
         )
         # The provider's charge.refunded event may have recorded the refund first, without us.
-        if refund.requested_by_id is None:
-            refund.requested_by_id = staff_user_id
-            refund.save(update_fields=["requested_by", "updated_at"])
+        if refund.requested_by_id is None or (note and not refund.note):
+            refund.requested_by_id = refund.requested_by_id or staff_user_id
+            refund.note = refund.note or note
+            refund.save(update_fields=["requested_by", "note", "updated_at"])
         return refund

@@ -3,7 +3,6 @@
 import pytest
 from django.contrib.auth.models import Group, User
 from django.contrib.messages import get_messages
-from django.core.cache import cache
 from django.core.management import call_command
 
 from payments.admin_forms import PartialRefundForm
@@ -20,11 +19,6 @@ from payments.webhooks import webhook_event_process
 from staff.roles import EDITORIAL, FINANCE, SUPPORT
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_limits():
-    cache.clear()
 
 
 def member(role: str) -> User:
@@ -68,9 +62,9 @@ def shown_messages(response) -> list[str]:
     return [str(message) for message in get_messages(response.wsgi_request)]
 
 
-def refund(client, payment, amount, reason="requested_by_customer", *, capture):
+def refund(client, payment, amount, reason="requested_by_customer", note="", *, capture):
     """Fill in the form, then confirm what the confirmation page showed."""
-    data = {"amount": amount, "reason": reason}
+    data = {"amount": amount, "reason": reason, "note": note}
     review = client.post(refund_url(payment), data)
     assert review.status_code == 200
     assert review.context["confirming"], review.context["form"].errors
@@ -371,3 +365,30 @@ def test_a_partial_refund_commits_for_real(client, paid):
     assert paid.refunded_minor == 750
     assert Refund.objects.get().amount_minor == 750
     assert demo_object_load(paid.stripe_charge_id)["amount_refunded"] == 750
+
+
+def test_a_note_says_why_and_is_kept_with_the_refund_but_not_sent(
+    client, paid, django_capture_on_commit_callbacks
+):
+    client.force_login(member(FINANCE))
+    note = "Reader gave twice by mistake (ticket 4411) — Zoë"
+
+    review = client.post(refund_url(paid), {"amount": "5", "reason": "duplicate", "note": note})
+    assert f"Note: {note}" in review.content.decode()
+    refund(client, paid, "5", "duplicate", note, capture=django_capture_on_commit_callbacks)
+
+    assert Refund.objects.get().note == note
+    history = client.get(f"/admin/payments/contribution/{paid.contribution_id}/change/")
+    assert f"Refund €5.00 (succeeded): {note}" in history.content.decode()
+    assert note in client.get(refund_url(paid)).content.decode()
+
+
+def test_a_note_too_long_is_refused_with_its_limit(client, paid):
+    client.force_login(member(FINANCE))
+
+    response = client.post(
+        refund_url(paid), {"amount": "5", "reason": "duplicate", "note": "x" * 501}
+    )
+
+    assert "Keep the note under 500 characters." in response.content.decode()
+    assert not Refund.objects.exists()
