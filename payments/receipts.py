@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import zoneinfo
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection, transaction
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -65,7 +66,13 @@ def receipts_batched(*, paid_since: datetime | None = None) -> Iterator[None]:
             receipts_send.delay(due)
 
 
-def _message(*, payment: Payment, template: str, subject: str) -> EmailMultiAlternatives:
+def _message(
+    *,
+    payment: Payment,
+    template: str,
+    subject: str,
+    mail_connection: BaseEmailBackend | None = None,
+) -> EmailMultiAlternatives:
     contribution = payment.contribution
     assert contribution is not None
     when = payment.paid_at or payment.failed_at or payment.created_at
@@ -85,6 +92,7 @@ def _message(*, payment: Payment, template: str, subject: str) -> EmailMultiAlte
         subject=subject,
         body=render_to_string(f"payments/email/{template}.txt", context),
         to=[contribution.supporter.email],
+        connection=mail_connection,
     )
     message.attach_alternative(
         render_to_string(f"payments/email/{template}.html", context), "text/html"
@@ -152,9 +160,12 @@ def _send_once(
     """Send one kind of message for each payment at most once; return how many were sent now.
 
     Each send claims its ledger row in its own transaction, committed only after the message
-    went out: a failed send rolls the claim back so a task can try again.
+    went out: a failed send rolls the claim back so a task can try again. The batch shares one
+    connection to the mail server (one SMTP session, not one per message); after a failure the
+    next message opens a new one.
     """
     sent, failures = 0, []
+    mail_connection = get_connection()
     for payment in _payments_for_messages(payment_pks, status):
         assert payment.contribution is not None  # filtered in the query
         try:
@@ -162,10 +173,20 @@ def _send_once(
                 email = payment.contribution.supporter.email
                 if not _send_claim(payment=payment, kind=kind, to_email=email):
                     continue
-                _message(payment=payment, template=template, subject=subject).send()
+                mail_connection.open()  # a no-op while the session is open
+                _message(
+                    payment=payment,
+                    template=template,
+                    subject=subject,
+                    mail_connection=mail_connection,
+                ).send()
                 sent += 1
         except OSError as error:  # the mail server: go on with the others, then report it
             failures.append(error)
+            with suppress(OSError):  # the session is broken anyway
+                mail_connection.close()
+    with suppress(OSError):  # every message was handed over: a failed goodbye is no harm
+        mail_connection.close()
     if failures:
         raise MessagesNotSent(f"{len(failures)} of {len(payment_pks)} not sent") from failures[0]
     return sent

@@ -5,6 +5,9 @@ events a chunk at a time, one transaction per chunk and one savepoint per event;
 batch go out in one task.
 """
 
+import socketserver
+import threading
+
 import pytest
 from django.core import mail
 from django.core.cache import cache
@@ -166,6 +169,63 @@ def test_receipts_of_a_batch_are_sent_once_each_and_a_mail_outage_leaves_them_fo
     assert receipts.receipts_send(payment_pks=pks) == 0  # the task ran twice
     assert sorted(m.to[0] for m in mail.outbox) == ["reader0@example.org", "reader1@example.org"]
     assert ReceiptSend.objects.filter(kind="receipt").count() == 2
+
+
+class SmtpSink(socketserver.ThreadingTCPServer):
+    """A real SMTP server on a free local port that keeps what it is sent (tests only)."""
+
+    allow_reuse_address = True
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), SmtpSession)
+        self.sessions = 0
+        self.messages: list[bytes] = []
+
+
+class SmtpSession(socketserver.StreamRequestHandler):
+    server: SmtpSink
+
+    def handle(self) -> None:
+        self.server.sessions += 1
+        self.wfile.write(b"220 sink ready\r\n")
+        while line := self.rfile.readline():
+            command = line.strip().upper()
+            if command == b"DATA":
+                self.wfile.write(b"354 end with a dot\r\n")
+                lines = []
+                while (data := self.rfile.readline()) not in (b".\r\n", b""):
+                    lines.append(data)
+                self.server.messages.append(b"".join(lines))
+                self.wfile.write(b"250 queued\r\n")
+            elif command == b"QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            else:  # EHLO, HELO, MAIL, RCPT, RSET, NOOP
+                self.wfile.write(b"250 ok\r\n")
+
+
+def test_a_batch_of_receipts_goes_through_one_smtp_session(client, campaign, fake_stripe, settings):
+    for n in range(3):
+        post_paid(client, campaign, fake_stripe, n)
+    webhook_events_apply_pending(limit=100, seconds=30)
+    pks = list(Payment.objects.values_list("pk", flat=True))
+    sink = SmtpSink()
+    threading.Thread(target=sink.serve_forever, daemon=True).start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", sink.server_address[1]
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    try:
+        assert receipts.receipts_send(payment_pks=pks) == 3
+    finally:
+        sink.shutdown()
+        sink.server_close()
+
+    assert sink.sessions == 1
+    assert len(sink.messages) == 3
+    for n in range(3):
+        assert any(f"To: reader{n}@example.org".encode() in m for m in sink.messages)
+    assert ReceiptSend.objects.filter(kind="receipt").count() == 3
 
 
 def test_receipts_are_read_for_a_whole_batch_in_one_query(
