@@ -98,9 +98,9 @@ POPULATE = [
        JOIN payments_contribution c ON c.id = %(first_contribution)s + g % %(supporters)s""",
     """INSERT INTO payments_refund (
            payment_id, stripe_refund_id, amount_minor, currency, status, reason, refunded_at,
-           stripe_balance_transaction_id, stripe_payout_id, created_at, updated_at)
+           stripe_balance_transaction_id, stripe_payout_id, note, created_at, updated_at)
        SELECT p.id, 're_' || p.id, p.gross_minor, p.currency, 'succeeded', '',
-              p.paid_at + interval '10 days', '', '', now(), now()
+              p.paid_at + interval '10 days', '', '', '', now(), now()
        FROM payments_payment p WHERE p.refunded_minor > 0""",
     """INSERT INTO payments_dispute (
            payment_id, stripe_dispute_id, amount_minor, fee_minor, currency, status, reason,
