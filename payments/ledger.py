@@ -196,8 +196,13 @@ def refund_record(
     refunded_at: datetime,
     balance_transaction_id: str = "",
     requested_by_id: int | None = None,
+    note: str = "",
 ) -> Refund:
-    """Record a refund once (a webhook and the staff action may both report it)."""
+    """Record a refund once (a webhook and the staff action may both report it).
+
+    Whichever reports it first creates the row; the staff action then adds who asked and why,
+    which the webhook cannot know.
+    """
     refund, created = Refund.objects.get_or_create(
         stripe_refund_id=refund_id,
         defaults={
@@ -209,14 +214,28 @@ def refund_record(
             "refunded_at": refunded_at,
             "stripe_balance_transaction_id": balance_transaction_id,
             "requested_by_id": requested_by_id,
+            "note": note,
         },
     )
-    if not created and (refund.status != status or balance_transaction_id):
-        refund.status = status or refund.status
-        refund.stripe_balance_transaction_id = (
-            balance_transaction_id or refund.stripe_balance_transaction_id
-        )
-        refund.save(update_fields=["status", "stripe_balance_transaction_id", "updated_at"])
+    if not created:
+        changed = []
+        if status and refund.status != status:
+            refund.status = status
+            changed.append("status")
+        if (
+            balance_transaction_id
+            and refund.stripe_balance_transaction_id != balance_transaction_id
+        ):
+            refund.stripe_balance_transaction_id = balance_transaction_id
+            changed.append("stripe_balance_transaction_id")
+        if requested_by_id and refund.requested_by_id is None:
+            refund.requested_by_id = requested_by_id
+            changed.append("requested_by")
+        if note and not refund.note:
+            refund.note = note
+            changed.append("note")
+        if changed:
+            refund.save(update_fields=[*changed, "updated_at"])
     total = payment.refunds.exclude(status__in=["failed", "canceled"]).aggregate(
         total=Sum("amount_minor")
     )["total"]

@@ -264,7 +264,7 @@ def payment_refund(
     )
     with transaction.atomic():
         locked = Payment.objects.select_for_update().get(pk=payment.pk)
-        refund = refund_record(
+        return refund_record(
             payment=locked,
             refund_id=result.id,
             amount_minor=result.amount_minor,
@@ -272,10 +272,5 @@ def payment_refund(
             reason=reason,
             refunded_at=result.created,
             requested_by_id=staff_user_id,
+            note=note,
         )
-        # The provider's charge.refunded event may have recorded the refund first, without us.
-        if refund.requested_by_id is None or (note and not refund.note):
-            refund.requested_by_id = refund.requested_by_id or staff_user_id
-            refund.note = refund.note or note
-            refund.save(update_fields=["requested_by", "note", "updated_at"])
-        return refund

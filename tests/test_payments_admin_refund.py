@@ -392,3 +392,26 @@ def test_a_note_too_long_is_refused_with_its_limit(client, paid):
 
     assert "Keep the note under 500 characters." in response.content.decode()
     assert not Refund.objects.exists()
+
+
+def test_a_refund_its_event_recorded_first_still_gets_who_asked_and_why(paid):
+    from django.utils import timezone
+
+    from payments.ledger import refund_record
+
+    user = member(FINANCE)
+    facts = {
+        "payment": paid,
+        "refund_id": "re_event_first",
+        "amount_minor": 500,
+        "status": "succeeded",
+        "reason": "duplicate",
+        "refunded_at": timezone.now(),
+    }
+    refund_record(**facts)  # the charge.refunded event, which knows no staff member
+    refund_record(**facts, requested_by_id=user.pk, note="Paid twice")  # the admin's own write
+
+    refund = Refund.objects.get()
+    assert (refund.requested_by, refund.note) == (user, "Paid twice")
+    paid.refresh_from_db()
+    assert paid.refunded_minor == 500
