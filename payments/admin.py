@@ -32,7 +32,13 @@ from payments.models import (
 from payments.money import money_format
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class LedgerAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Money rows: every field read-only, none added or deleted here.
+
+    Unlike `staff.admin_base.ReadOnlyAdmin`, the change permission stays, because the staff
+    actions (cancel, refund, resend) are granted through it and act through the services.
+    """
+
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
@@ -90,14 +96,14 @@ class DisputeMovementInline(ReadOnlyInline):
 
 
 @admin.register(Supporter)
-class SupporterAdmin(ReadOnlyAdmin):
+class SupporterAdmin(LedgerAdmin):
     list_display = ["email", "name", "created_at"]
     search_fields = ["email", "name", "stripe_customer_id"]
     inlines = [ContributionInline]
 
 
 @admin.register(Contribution)
-class ContributionAdmin(ReadOnlyAdmin):
+class ContributionAdmin(LedgerAdmin):
     list_display = ["pk", "supporter", "frequency", "amount", "status", "campaign", "created_at"]
     list_filter = ["status", "frequency", "currency", "provider", "campaign"]
     search_fields = ["supporter__email", "stripe_checkout_session_id", "stripe_payment_intent_id"]
@@ -168,7 +174,7 @@ def _amount_changes(subscription: Subscription) -> list[tuple[Any, str]]:
 
 
 @admin.register(Subscription)
-class SubscriptionAdmin(ReadOnlyAdmin):
+class SubscriptionAdmin(LedgerAdmin):
     list_display = ["stripe_subscription_id", "contribution", "status", "amount_minor", "currency"]
     list_filter = ["status", "currency"]
     search_fields = ["stripe_subscription_id", "contribution__supporter__email"]
@@ -192,7 +198,7 @@ class SubscriptionAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Payment)
-class PaymentAdmin(ReadOnlyAdmin):
+class PaymentAdmin(LedgerAdmin):
     list_display = [
         "pk",
         "contribution",
@@ -360,7 +366,7 @@ class PaymentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Refund)
-class RefundAdmin(ReadOnlyAdmin):
+class RefundAdmin(LedgerAdmin):
     list_display = [
         "stripe_refund_id",
         "payment",
@@ -374,7 +380,7 @@ class RefundAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Dispute)
-class DisputeAdmin(ReadOnlyAdmin):
+class DisputeAdmin(LedgerAdmin):
     inlines = [DisputeMovementInline]
     list_display = [
         "stripe_dispute_id",
@@ -388,19 +394,19 @@ class DisputeAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Payout)
-class PayoutAdmin(ReadOnlyAdmin):
+class PayoutAdmin(LedgerAdmin):
     list_display = ["stripe_payout_id", "amount_minor", "currency", "arrival_date", "status"]
     list_filter = ["status", "currency"]
 
 
 @admin.register(WebhookEvent)
-class WebhookEventAdmin(ReadOnlyAdmin):
+class WebhookEventAdmin(LedgerAdmin):
     list_display = ["stripe_event_id", "type", "status", "attempts", "created", "received_at"]
     list_filter = ["status", "type"]
     search_fields = ["stripe_event_id"]
 
 
 @admin.register(ReceiptSend)
-class ReceiptSendAdmin(ReadOnlyAdmin):
+class ReceiptSendAdmin(LedgerAdmin):
     list_display = ["payment", "kind", "sent_at"]
     list_filter = ["kind"]
