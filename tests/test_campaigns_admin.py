@@ -4,20 +4,14 @@ import re
 from datetime import date
 
 import pytest
-from django.contrib.auth.models import Group, User
 
 from campaigns.models import Campaign, EventCount, KillSwitch, Variant
 from campaigns.tests.factories import CampaignFactory, VariantFactory
 from campaigns.tests.fixtures import fixture_fresh_registry  # noqa: F401
 from staff.roles import EDITORIAL, FINANCE, SUPPORT
+from staff.tests.helpers import staff_member
 
 pytestmark = pytest.mark.django_db
-
-
-def member(role):
-    user = User.objects.create_user(username=f"{role}-1", password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name=role))
-    return user
 
 
 def campaign_form(**overrides):
@@ -67,7 +61,7 @@ def campaign_form(**overrides):
 
 
 def test_editorial_creates_a_campaign_with_variants(client, django_capture_on_commit_callbacks):
-    client.force_login(member(EDITORIAL))
+    client.force_login(staff_member(EDITORIAL))
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         response = client.post("/admin/campaigns/campaign/add/", campaign_form())
@@ -93,7 +87,7 @@ def test_editorial_creates_a_campaign_with_variants(client, django_capture_on_co
     ],
 )
 def test_campaign_form_explains_mistakes(client, overrides, field, message):
-    client.force_login(member(EDITORIAL))
+    client.force_login(staff_member(EDITORIAL))
 
     response = client.post("/admin/campaigns/campaign/add/", campaign_form(**overrides))
 
@@ -103,7 +97,7 @@ def test_campaign_form_explains_mistakes(client, overrides, field, message):
 
 
 def test_variant_keys_are_unique_per_campaign(client):
-    client.force_login(member(EDITORIAL))
+    client.force_login(staff_member(EDITORIAL))
 
     response = client.post(
         "/admin/campaigns/campaign/add/", campaign_form(**{"variants-1-key": "control"})
@@ -118,7 +112,7 @@ def test_kill_switch_from_the_admin_stops_appeals(
 ):
     settings.CAMPAIGN_REFRESH_SECONDS = 0
     CampaignFactory.create(slug="spring")
-    client.force_login(member(EDITORIAL))
+    client.force_login(staff_member(EDITORIAL))
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
@@ -144,7 +138,7 @@ def test_preview_links_on_the_change_page_show_each_variant(client):
     campaign = CampaignFactory.create(slug="draft", status="draft")
     VariantFactory.create(campaign=campaign, key="control")
     VariantFactory.create(campaign=campaign, key="b", headline="B copy")
-    client.force_login(member(EDITORIAL))
+    client.force_login(staff_member(EDITORIAL))
 
     html = client.get(f"/admin/campaigns/campaign/{campaign.pk}/change/").content.decode()
     links = dict(
@@ -177,7 +171,7 @@ def test_results_page_shows_figures_and_a_chart(client):
             day=date(2026, 11, 21),
             count=clicks,
         )
-    client.force_login(member(FINANCE))
+    client.force_login(staff_member(FINANCE))
 
     response = client.get(f"/admin/campaigns/campaign/{campaign.pk}/results/")
 
@@ -191,14 +185,14 @@ def test_results_page_shows_figures_and_a_chart(client):
 
 def test_results_page_needs_a_role_that_sees_campaigns(client):
     campaign = CampaignFactory.create()
-    client.force_login(member(SUPPORT))
+    client.force_login(staff_member(SUPPORT))
 
     assert client.get(f"/admin/campaigns/campaign/{campaign.pk}/results/").status_code == 403
 
 
 def test_finance_reads_but_cannot_change_campaigns_or_kill_switches(client):
     campaign = CampaignFactory.create()
-    client.force_login(member(FINANCE))
+    client.force_login(staff_member(FINANCE))
 
     assert client.get(f"/admin/campaigns/campaign/{campaign.pk}/change/").status_code == 200
     assert client.post(f"/admin/campaigns/campaign/{campaign.pk}/change/", {}).status_code == 403
@@ -207,7 +201,7 @@ def test_finance_reads_but_cannot_change_campaigns_or_kill_switches(client):
 
 
 def test_support_sees_no_campaigns(client):
-    client.force_login(member(SUPPORT))
+    client.force_login(staff_member(SUPPORT))
 
     assert client.get("/admin/campaigns/campaign/").status_code == 403
     assert client.get("/admin/campaigns/killswitch/").status_code == 403
@@ -215,7 +209,7 @@ def test_support_sees_no_campaigns(client):
 
 def test_editorial_pauses_campaigns_in_bulk(client):
     campaign = CampaignFactory.create()
-    client.force_login(member(EDITORIAL))
+    client.force_login(staff_member(EDITORIAL))
 
     client.post(
         "/admin/campaigns/campaign/", {"action": "pause", "_selected_action": [campaign.pk]}
@@ -265,7 +259,7 @@ def test_results_include_conversions_and_revenue_from_payments(client):
             currency="EUR",
             paid_at=paid_at,
         )
-    client.force_login(member(FINANCE))
+    client.force_login(staff_member(FINANCE))
 
     response = client.get(f"/admin/campaigns/campaign/{campaign.pk}/results/")
 

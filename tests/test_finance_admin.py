@@ -8,7 +8,6 @@ import re
 
 import openpyxl
 import pytest
-from django.contrib.auth.models import Group, User
 from django.core import mail
 from django.urls import reverse
 
@@ -16,6 +15,7 @@ from finance import services
 from finance.models import ExportAudit, ExportJob
 from finance.tasks import export_files_expire_task, export_job_run_task
 from staff.roles import EDITORIAL, FINANCE, SUPPORT
+from staff.tests.helpers import staff_member
 from tests.finance_factories import (
     DisputeFactory,
     DisputeMovementFactory,
@@ -30,18 +30,6 @@ EXPORT = "admin:finance_export"
 PERIOD = {"since": "2026-01-01", "until": "2026-03-31"}
 
 
-def member(role: str | None, username: str | None = None) -> User:
-    user = User.objects.create_user(
-        username=username or f"{role}-finance",
-        password="x",
-        is_staff=True,
-        email=f"{role}@example.com",
-    )
-    if role:
-        user.groups.add(Group.objects.get(name=role))
-    return User.objects.get(pk=user.pk)
-
-
 @pytest.fixture
 def ledger():
     first = give(paid_at=dt.datetime(2026, 1, 10, 12, tzinfo=UTC), gross=1000, fee=50)
@@ -53,7 +41,7 @@ def ledger():
 @pytest.mark.django_db
 @pytest.mark.parametrize("role", [SUPPORT, EDITORIAL, None])
 def test_only_finance_sees_the_dashboard_and_may_export(client, ledger, role):
-    client.force_login(member(role))
+    client.force_login(staff_member(role))
     assert client.get(reverse(DASHBOARD)).status_code in (403, 404)
     response = client.get(reverse(EXPORT), {**PERIOD, "kind": "payments", "format": "csv"})
     assert response.status_code in (403, 404)
@@ -64,7 +52,7 @@ def test_only_finance_sees_the_dashboard_and_may_export(client, ledger, role):
 
 @pytest.mark.django_db
 def test_finance_roles_in_the_admin():
-    user = member(FINANCE)
+    user = staff_member(FINANCE)
     assert user.has_perm("payments.export_payments")
     assert user.has_perm("finance.view_exportaudit")
     assert not user.has_perm("finance.change_exportaudit")
@@ -74,7 +62,7 @@ def test_finance_roles_in_the_admin():
 
 @pytest.mark.django_db
 def test_dashboard_shows_charts_and_totals(client, ledger, django_assert_max_num_queries):
-    client.force_login(member(FINANCE))
+    client.force_login(staff_member(FINANCE))
     with django_assert_max_num_queries(20):
         response = client.get(reverse(DASHBOARD), PERIOD)
     assert response.status_code == 200
@@ -92,7 +80,7 @@ def test_dashboard_shows_charts_and_totals(client, ledger, django_assert_max_num
 
 @pytest.mark.django_db
 def test_admin_csv_export_streams_and_is_audited(client, ledger):
-    user = member(FINANCE)
+    user = staff_member(FINANCE)
     client.force_login(user)
     response = client.get(
         reverse(EXPORT), {**PERIOD, "currency": "EUR", "kind": "payments", "format": "csv"}
@@ -116,7 +104,7 @@ def test_admin_csv_export_streams_and_is_audited(client, ledger):
 
 @pytest.mark.django_db
 def test_admin_xlsx_summary_export(client, ledger):
-    client.force_login(member(FINANCE))
+    client.force_login(staff_member(FINANCE))
     response = client.get(reverse(EXPORT), {**PERIOD, "kind": "summary", "format": "xlsx"})
     assert response.status_code == 200
     assert 'filename="summary-2026-01-01-to-2026-03-31.xlsx"' in response["Content-Disposition"]
@@ -134,7 +122,7 @@ def test_admin_xlsx_summary_export(client, ledger):
 
 @pytest.mark.django_db
 def test_bad_export_requests_say_what_is_wrong(client, ledger):
-    client.force_login(member(FINANCE))
+    client.force_login(staff_member(FINANCE))
     response = client.get(reverse(EXPORT), {"kind": "everything", "format": "pdf"}, follow=True)
     assert "Choose what to export" in response.content.decode()
     response = client.get(
@@ -178,7 +166,7 @@ def test_large_export_runs_as_a_job_with_progress_and_an_expiring_link(
 ):
     settings.FINANCE_EXPORT_INLINE_MAX_ROWS = 2
     settings.MEDIA_ROOT = tmp_path
-    user = member(FINANCE)
+    user = staff_member(FINANCE)
     client.force_login(user)
 
     with django_capture_on_commit_callbacks() as callbacks:
@@ -215,7 +203,7 @@ def test_large_export_runs_as_a_job_with_progress_and_an_expiring_link(
     assert ExportAudit.objects.count() == 2
 
     # Someone without the export permission cannot use the link.
-    client.force_login(member(SUPPORT))
+    client.force_login(staff_member(SUPPORT))
     assert client.get("/" + path).status_code == 404
 
     # A tampered link, then an expired one, are refused.
@@ -235,7 +223,7 @@ def test_payout_reconciliation_pages(client):
     give(
         paid_at=dt.datetime(2026, 1, 2, tzinfo=UTC), gross=1000, fee=50, stripe_payout_id="po_admin"
     )
-    client.force_login(member(FINANCE))
+    client.force_login(staff_member(FINANCE))
     listing = client.get(reverse("admin:finance_payoutreconciliation_changelist"))
     assert "⚠ -0.50 EUR" in listing.content.decode()
     mismatched = client.get(
@@ -246,7 +234,7 @@ def test_payout_reconciliation_pages(client):
         reverse("admin:finance_payoutreconciliation_change", args=[payout.pk])
     ).content.decode()
     assert "does not match" in detail and "ch_test_" in detail
-    client.force_login(member(SUPPORT))
+    client.force_login(staff_member(SUPPORT))
     response = client.get(reverse("admin:finance_payoutreconciliation_changelist"))
     assert response.status_code == 403
 
@@ -265,7 +253,7 @@ def test_payout_reconciliation_page_shows_a_disputes_movements(client):
     )
     opened = PayoutFactory.create(stripe_payout_id="po_opened", amount_minor=-3500)
     won = PayoutFactory.create(stripe_payout_id="po_won", amount_minor=2000)
-    client.force_login(member(FINANCE))
+    client.force_login(staff_member(FINANCE))
 
     listing = client.get(reverse("admin:finance_payoutreconciliation_changelist"))
     assert listing.content.decode().count("✓ matches") == 2

@@ -5,21 +5,20 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.core.cache import cache
 from django.utils import timezone
 
 from payments import receipts
 from payments.demo_provider.gateway import DemoGateway
 from payments.models import Contribution, Payment, ReceiptSend, SignInLink, Subscription, Supporter
 from payments.services import sign_in_link_create
-from payments.tests.fixtures import campaign_fixture, contribution_make  # noqa: F401
+from payments.tests.fixtures import (  # noqa: F401 - fixtures
+    campaign_fixture,
+    contribution_make,
+    demo_give,
+    events_apply,
+)
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_limits():
-    cache.clear()
 
 
 def link_for(email):
@@ -98,21 +97,9 @@ def test_an_invalid_email_is_explained(client):
 
 def demo_monthly(campaign, client, django_capture_on_commit_callbacks):
     """A monthly contribution paid through the demo provider, with its events applied."""
-    from payments.models import WebhookEvent
-    from payments.webhooks import webhook_event_process
-
-    client.post(
-        "/support/keep-local-news-open/",
-        {"frequency": "monthly", "amount": "500", "email": "reader@example.org", "website": ""},
-    )
-    contribution = Contribution.objects.get()
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(
-            f"/support/demo-checkout/{contribution.stripe_checkout_session_id}/",
-            {"card_number": "4242424242424242"},
-        )
-    for event in WebhookEvent.objects.order_by("pk"):
-        webhook_event_process(event_pk=event.pk)
+        contribution = demo_give(client, frequency="monthly", amount="500")
+    events_apply()
     contribution.refresh_from_db()
     return contribution
 

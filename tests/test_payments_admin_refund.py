@@ -1,51 +1,33 @@
 """Partial refunds in the admin: the form, its confirmation, who may use it, and what it records."""
 
 import pytest
-from django.contrib.auth.models import Group, User
 from django.contrib.messages import get_messages
 from django.core.management import call_command
 
 from payments.admin_forms import PartialRefundForm
 from payments.demo_provider.gateway import DemoGateway
 from payments.demo_provider.store import demo_object_load
-from payments.models import Contribution, Payment, Refund, WebhookEvent
+from payments.models import Payment, Refund, WebhookEvent
 from payments.money import MINOR_UNIT_DIGITS
 from payments.tests.fixtures import (  # noqa: F401
     campaign_fixture,
     contribution_make,
+    demo_give,
+    events_apply,
     fake_stripe_fixture,
 )
-from payments.webhooks import webhook_event_process
 from staff.roles import EDITORIAL, FINANCE, SUPPORT
+from staff.tests.helpers import staff_member
 
 pytestmark = pytest.mark.django_db
-
-
-def member(role: str) -> User:
-    user = User.objects.create_user(username=f"{role}-refunds", password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name=role))
-    return User.objects.get(pk=user.pk)  # fresh permission cache
-
-
-def apply_events() -> None:
-    for event in WebhookEvent.objects.filter(status="received").order_by("pk"):
-        webhook_event_process(event_pk=event.pk)
 
 
 @pytest.fixture
 def paid(client, campaign, django_capture_on_commit_callbacks) -> Payment:
     """A one-off €25.00 paid through the demo provider, its events applied."""
-    client.post(
-        "/support/keep-local-news-open/",
-        {"frequency": "one_off", "amount": "2500", "email": "reader@example.org", "website": ""},
-    )
-    contribution = Contribution.objects.get()
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(
-            f"/support/demo-checkout/{contribution.stripe_checkout_session_id}/",
-            {"card_number": "4242424242424242"},
-        )
-    apply_events()
+        demo_give(client, frequency="one_off", amount="2500")
+    events_apply()
     client.logout()
     return Payment.objects.get()
 
@@ -73,7 +55,7 @@ def refund(client, payment, amount, reason="requested_by_customer", note="", *, 
 
 
 def test_finance_finds_the_refund_page_from_the_payment_and_the_list(client, paid):
-    client.force_login(member(FINANCE))
+    client.force_login(staff_member(FINANCE))
 
     change = client.get(change_url(paid)).content.decode()
     assert f'href="{refund_url(paid)}"' in change
@@ -108,7 +90,7 @@ def test_finance_finds_the_refund_page_from_the_payment_and_the_list(client, pai
     ],
 )
 def test_a_wrong_amount_is_explained_and_nothing_is_refunded(client, paid, amount, message):
-    client.force_login(member(FINANCE))
+    client.force_login(staff_member(FINANCE))
 
     # Even a forged confirmation is validated again.
     response = client.post(
@@ -123,7 +105,7 @@ def test_a_wrong_amount_is_explained_and_nothing_is_refunded(client, paid, amoun
 
 
 def test_an_unknown_reason_is_explained(client, paid):
-    client.force_login(member(FINANCE))
+    client.force_login(staff_member(FINANCE))
 
     response = client.post(refund_url(paid), {"amount": "5", "reason": "changed_my_mind"})
 
@@ -131,7 +113,7 @@ def test_an_unknown_reason_is_explained(client, paid):
 
 
 def test_the_confirmation_shows_the_amount_in_money_before_anything_is_refunded(client, paid):
-    client.force_login(member(FINANCE))
+    client.force_login(staff_member(FINANCE))
 
     review = client.post(refund_url(paid), {"amount": "12.5", "reason": "duplicate"})
 
@@ -150,14 +132,14 @@ def test_the_confirmation_shows_the_amount_in_money_before_anything_is_refunded(
 def test_two_partial_refunds_add_up_in_the_ledger_and_at_the_provider(
     client, paid, django_capture_on_commit_callbacks
 ):
-    user = member(FINANCE)
+    user = staff_member(FINANCE)
     client.force_login(user)
 
     first = refund(client, paid, "12.50", "duplicate", capture=django_capture_on_commit_callbacks)
 
     assert first.redirect_chain == [(change_url(paid), 302)]
     assert f"€12.50 of payment {paid.pk} refunded." in shown_messages(first)
-    apply_events()  # the provider's charge.refunded reports the same refund
+    events_apply()  # the provider's charge.refunded reports the same refund
     paid.refresh_from_db()
     assert paid.refunded_minor == 1250
     only = Refund.objects.get()
@@ -171,7 +153,7 @@ def test_two_partial_refunds_add_up_in_the_ledger_and_at_the_provider(
     second = refund(client, paid, "10", capture=django_capture_on_commit_callbacks)
 
     assert f"€10.00 of payment {paid.pk} refunded." in shown_messages(second)
-    apply_events()
+    events_apply()
     paid.refresh_from_db()
     assert paid.refunded_minor == 2250
     assert sorted(Refund.objects.values_list("amount_minor", "reason")) == [
@@ -202,7 +184,7 @@ def test_two_partial_refunds_add_up_in_the_ledger_and_at_the_provider(
 def test_roles_without_the_refund_permission_neither_see_nor_post_it(
     client, paid, role, django_capture_on_commit_callbacks
 ):
-    client.force_login(member(role))
+    client.force_login(staff_member(role))
 
     if role == SUPPORT:  # support reads payments, but has no refund button or action
         assert "Refund part" not in client.get(change_url(paid)).content.decode()
@@ -226,7 +208,7 @@ def test_the_action_opens_the_refund_page_for_exactly_one_payment(client, paid, 
         currency="EUR",
         stripe_payment_intent_id="pi_other",
     )
-    client.force_login(member(FINANCE))
+    client.force_login(staff_member(FINANCE))
 
     one = client.post(
         "/admin/payments/payment/", {"action": "refund_part", "_selected_action": [paid.pk]}
@@ -250,7 +232,7 @@ def test_a_payment_that_did_not_succeed_cannot_be_refunded(client, campaign):
         currency="EUR",
         stripe_payment_intent_id="pi_failed",
     )
-    client.force_login(member(FINANCE))
+    client.force_login(staff_member(FINANCE))
 
     assert "Refund part" not in client.get(change_url(failed)).content.decode()
     response = client.post(
@@ -284,7 +266,7 @@ def test_a_refusal_from_stripe_is_an_admin_error_message(client, campaign, fake_
             }
         },
     )
-    client.force_login(member(FINANCE))
+    client.force_login(staff_member(FINANCE))
 
     response = client.post(
         refund_url(payment), {"amount": "12.50", "reason": "duplicate", "confirmed": "yes"}
@@ -315,7 +297,7 @@ def test_a_refusal_from_the_demo_provider_is_an_admin_error_message(
         reason="requested_by_customer",
         idempotency_key="refunded-elsewhere",
     )
-    client.force_login(member(FINANCE))
+    client.force_login(staff_member(FINANCE))
 
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
@@ -354,7 +336,7 @@ def test_decimal_places_follow_the_currency(monkeypatch):
 def test_a_partial_refund_commits_for_real(client, paid):
     """Outside a test's transaction, as in production: the demo provider commits on its own."""
     call_command("roles_sync")  # an earlier transactional test may have flushed the groups
-    client.force_login(member(FINANCE))
+    client.force_login(staff_member(FINANCE))
 
     response = client.post(
         refund_url(paid), {"amount": "7.50", "reason": "duplicate", "confirmed": "yes"}
@@ -370,7 +352,7 @@ def test_a_partial_refund_commits_for_real(client, paid):
 def test_a_note_says_why_and_is_kept_with_the_refund_but_not_sent(
     client, paid, django_capture_on_commit_callbacks
 ):
-    client.force_login(member(FINANCE))
+    client.force_login(staff_member(FINANCE))
     note = "Reader gave twice by mistake (ticket 4411) — Zoë"
 
     review = client.post(refund_url(paid), {"amount": "5", "reason": "duplicate", "note": note})
@@ -384,7 +366,7 @@ def test_a_note_says_why_and_is_kept_with_the_refund_but_not_sent(
 
 
 def test_a_note_too_long_is_refused_with_its_limit(client, paid):
-    client.force_login(member(FINANCE))
+    client.force_login(staff_member(FINANCE))
 
     response = client.post(
         refund_url(paid), {"amount": "5", "reason": "duplicate", "note": "x" * 501}
@@ -399,7 +381,7 @@ def test_a_refund_its_event_recorded_first_still_gets_who_asked_and_why(paid):
 
     from payments.ledger import refund_record
 
-    user = member(FINANCE)
+    user = staff_member(FINANCE)
     facts = {
         "payment": paid,
         "refund_id": "re_event_first",

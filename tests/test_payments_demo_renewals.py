@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.core import mail
-from django.core.cache import cache
 from django.core.management import CommandError, call_command
 
 from payments import receipts
@@ -24,46 +23,23 @@ from payments.models import (
 )
 from payments.services import subscription_cancel
 from payments.stripe_gateway import webhook_signature_header
-from payments.tests.fixtures import campaign_fixture  # noqa: F401
-from payments.webhooks import webhook_event_process, webhook_events_replay
+from payments.tests.fixtures import (  # noqa: F401 - fixtures
+    campaign_fixture,
+    demo_give,
+    events_apply,
+)
+from payments.webhooks import webhook_events_replay
 from tests.conftest import wait_for
 
 RENEWAL = Payment.Kind.SUBSCRIPTION_RENEWAL
-
-
-@pytest.fixture(autouse=True)
-def _fresh_limits():
-    cache.clear()
-
-
-def apply_events() -> list[str]:
-    """Apply the events still waiting, as the worker would; return their types."""
-    applied = []
-    for event in WebhookEvent.objects.filter(status="received").order_by("pk"):
-        webhook_event_process(event_pk=event.pk)
-        applied.append(event.type)
-    return applied
-
-
-def give_monthly(client, email="reader@example.org", amount="500") -> Contribution:
-    client.post(
-        "/support/keep-local-news-open/",
-        {"frequency": "monthly", "amount": amount, "email": email, "website": ""},
-    )
-    contribution = Contribution.objects.get(supporter__email=email)
-    client.post(
-        f"/support/demo-checkout/{contribution.stripe_checkout_session_id}/",
-        {"card_number": "4242424242424242"},
-    )
-    return contribution
 
 
 @pytest.fixture
 def monthly(client, campaign, django_capture_on_commit_callbacks) -> Contribution:
     """A €5.00 monthly contribution paid through the demo checkout, its events applied."""
     with django_capture_on_commit_callbacks(execute=True):
-        contribution = give_monthly(client)
-    apply_events()
+        contribution = demo_give(client, frequency="monthly", amount="500")
+    events_apply()
     contribution.refresh_from_db()
     assert contribution.status == Contribution.Status.ACTIVE
     return contribution
@@ -89,7 +65,7 @@ def test_a_renewal_is_a_second_payment_with_the_demo_fee_and_a_receipt(
     assert f"Billed the next period of contribution {monthly.pk}" in out
     assert "€5.00" in out
     assert f"The period billed ends on {period_end + timedelta(days=30):%-d %B %Y}" in out
-    assert apply_events() == ["invoice.paid", "customer.subscription.updated"]
+    assert events_apply() == ["invoice.paid", "customer.subscription.updated"]
     assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"processed"}
     first, renewal = Payment.objects.order_by("pk")
     assert first.kind == Payment.Kind.SUBSCRIPTION_FIRST
@@ -131,7 +107,7 @@ def test_a_failed_renewal_sends_the_notice_and_makes_the_contribution_past_due_u
     )
 
     assert "Declined." in out
-    assert apply_events() == ["invoice.payment_failed", "customer.subscription.updated"]
+    assert events_apply() == ["invoice.payment_failed", "customer.subscription.updated"]
     failed = Payment.objects.get(kind=RENEWAL)
     assert (failed.status, failed.gross_minor, failed.fee_minor) == ("failed", 500, None)
     assert (failed.failure_code, failed.failure_message) == (
@@ -153,7 +129,7 @@ def test_a_failed_renewal_sends_the_notice_and_makes_the_contribution_past_due_u
     out = renew(monthly.pk, capture=django_capture_on_commit_callbacks)
 
     assert f"Retried the open invoice of contribution {monthly.pk}" in out
-    apply_events()
+    events_apply()
     renewal = Payment.objects.get(kind=RENEWAL)
     assert renewal.pk == failed.pk
     assert (renewal.status, renewal.fee_minor) == ("succeeded", 33)
@@ -170,11 +146,11 @@ def test_duplicate_renewal_events_change_nothing(
     client, monthly, django_capture_on_commit_callbacks
 ):
     renew(monthly.pk, "--fail", capture=django_capture_on_commit_callbacks)
-    apply_events()
+    events_apply()
     failed = Payment.objects.get(kind=RENEWAL)
     assert receipts.payment_failed_notice_send(payment_pk=failed.pk) is True
     renew(monthly.pk, capture=django_capture_on_commit_callbacks)
-    apply_events()
+    events_apply()
     assert receipts.receipt_send(payment_pk=failed.pk) is True
     before = ledger()
     mails = len(mail.outbox)
@@ -248,7 +224,7 @@ def test_what_cannot_renew_is_refused_with_the_reason(
         subscription = Subscription.objects.get()
         with django_capture_on_commit_callbacks(execute=True):
             subscription_cancel(subscription=subscription, reason="Moving abroad")
-        apply_events()
+        events_apply()
         by_subscription = reference == "cancelled subscription"
         reference = subscription.stripe_subscription_id if by_subscription else str(monthly.pk)
     events, objects = WebhookEvent.objects.count(), DemoObject.objects.count()
@@ -292,7 +268,7 @@ def test_a_worker_records_the_renewal_and_mails_its_receipt(
 ):
     """The command as an operator runs it: real commits, a worker process, mail on disk."""
     email = f"renewal-{uuid.uuid4().hex[:8]}@example.org"
-    contribution = give_monthly(client, email=email, amount="1000")
+    contribution = demo_give(client, frequency="monthly", email=email, amount="1000")
     wait_for(
         lambda: Contribution.objects.filter(pk=contribution.pk, status="active").exists(),
         timeout=30,

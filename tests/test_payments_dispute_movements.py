@@ -21,7 +21,7 @@ from payments.tests.fixtures import (  # noqa: F401 - fixtures
 )
 from payments.tests.stripe_fakes import event, post_event, stripe_object
 from staff.roles import FINANCE
-from tests.test_finance_admin import member
+from staff.tests.helpers import staff_member
 from tests.test_payments_webhooks import deliver, session_completed
 
 pytestmark = pytest.mark.django_db
@@ -240,7 +240,7 @@ def test_finance_sees_a_disputes_movements_and_their_payouts_in_the_admin(
     payout_paid(client, fake_stripe, "po_shown", amount=1940, carried=[charge_entry(disputed)])
     payout_paid(client, fake_stripe, "po_shown_2", amount=-3500, carried=[withdrawal])
 
-    client.force_login(member(FINANCE))
+    client.force_login(staff_member(FINANCE))
     page = client.get(f"/admin/payments/dispute/{Dispute.objects.get().pk}/change/")
 
     assert page.status_code == 200

@@ -1,21 +1,19 @@
 """What the finance and support roles may do with the contributions ledger in the admin."""
 
 import pytest
-from django.contrib.auth.models import Group, User
 
-from payments.tests.fixtures import campaign_fixture  # noqa: F401
+from payments.tests.fixtures import (  # noqa: F401 - fixtures
+    campaign_fixture,
+    demo_give,
+    events_apply,
+)
 from staff.roles import EDITORIAL, FINANCE, SUPPORT
-
-
-def member(role: str) -> User:
-    user = User.objects.create_user(username=f"{role}-payments", password="x", is_staff=True)
-    user.groups.add(Group.objects.get(name=role))
-    return User.objects.get(pk=user.pk)  # fresh permission cache
+from staff.tests.helpers import staff_member
 
 
 @pytest.mark.django_db
 def test_finance_reads_every_payments_model_and_may_refund_and_export():
-    user = member(FINANCE)
+    user = staff_member(FINANCE)
 
     for model in (
         "supporter",
@@ -39,7 +37,7 @@ def test_finance_reads_every_payments_model_and_may_refund_and_export():
 
 @pytest.mark.django_db
 def test_support_looks_up_cancels_and_resends_but_cannot_refund_or_export():
-    user = member(SUPPORT)
+    user = staff_member(SUPPORT)
 
     assert user.has_perm("payments.view_supporter")
     assert user.has_perm("payments.view_contribution")
@@ -55,7 +53,7 @@ def test_support_looks_up_cancels_and_resends_but_cannot_refund_or_export():
 
 @pytest.mark.django_db
 def test_editorial_has_no_access_to_money():
-    user = member(EDITORIAL)
+    user = staff_member(EDITORIAL)
 
     assert not any(perm.startswith("payments.") for perm in user.get_all_permissions())
 
@@ -66,21 +64,9 @@ def test_editorial_has_no_access_to_money():
 @pytest.fixture
 def paid_monthly(client, campaign, django_capture_on_commit_callbacks):
     """A monthly contribution paid through the demo provider, its events applied."""
-    from payments.models import Contribution, WebhookEvent
-    from payments.webhooks import webhook_event_process
-
-    client.post(
-        "/support/keep-local-news-open/",
-        {"frequency": "monthly", "amount": "500", "email": "reader@example.org", "website": ""},
-    )
-    contribution = Contribution.objects.get()
     with django_capture_on_commit_callbacks(execute=True):
-        client.post(
-            f"/support/demo-checkout/{contribution.stripe_checkout_session_id}/",
-            {"card_number": "4242424242424242"},
-        )
-    for event in WebhookEvent.objects.order_by("pk"):
-        webhook_event_process(event_pk=event.pk)
+        contribution = demo_give(client, frequency="monthly", amount="500")
+    events_apply()
     client.logout()
     return contribution
 
@@ -93,7 +79,7 @@ def action(client, model, name, pk):
 
 @pytest.mark.django_db
 def test_support_finds_a_supporter_and_sees_the_contribution_history(client, paid_monthly):
-    client.force_login(member(SUPPORT))
+    client.force_login(staff_member(SUPPORT))
 
     found = client.get("/admin/payments/supporter/?q=READER@example")
     assert found.status_code == 200
@@ -115,7 +101,7 @@ def test_the_contribution_history_shows_each_change_of_amount(client, paid_month
     subscription = Subscription.objects.get()
     subscription_amount_change(subscription=subscription, amount_minor=1000)
     subscription_amount_change(subscription=Subscription.objects.get(), amount_minor=750)
-    client.force_login(member(SUPPORT))
+    client.force_login(staff_member(SUPPORT))
 
     html = client.get(f"/admin/payments/contribution/{paid_monthly.pk}/change/").content.decode()
 
@@ -129,7 +115,7 @@ def test_support_cancels_a_subscription_and_resends_but_cannot_refund(
 ):
     from payments.models import Payment, Subscription
 
-    client.force_login(member(SUPPORT))
+    client.force_login(staff_member(SUPPORT))
     payment = Payment.objects.get()
     payments_page = client.get("/admin/payments/payment/").content.decode()
     assert "resend_receipts" in payments_page
@@ -153,7 +139,7 @@ def test_finance_refunds_a_payment_through_the_provider(
 ):
     from payments.models import Payment, Refund
 
-    user = member(FINANCE)
+    user = staff_member(FINANCE)
     client.force_login(user)
     payment = Payment.objects.get()
 

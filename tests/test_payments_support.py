@@ -3,18 +3,12 @@
 import re
 
 import pytest
-from django.core.cache import cache
 
 from payments.models import Contribution, DemoObject, Payment, Supporter, WebhookEvent
 from payments.tests.fixtures import campaign_fixture, fake_stripe_fixture  # noqa: F401
 from payments.webhooks import webhook_event_process
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_limits():
-    cache.clear()
 
 
 def form(**overrides):

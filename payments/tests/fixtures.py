@@ -129,3 +129,35 @@ def mirrored_subscription(contribution: Contribution, sub_id: str) -> Subscripti
         amount_minor=500,
         currency="EUR",
     )
+
+
+def demo_give(
+    client: Any, *, frequency: str, amount: str, email: str = "reader@example.org"
+) -> Contribution:
+    """Give through the support page and the demo checkout with the success card.
+
+    The demo provider's events are delivered to the intake on commit and left to be applied
+    (`events_apply`), as a worker would.
+    """
+    client.post(
+        "/support/keep-local-news-open/",
+        {"frequency": frequency, "amount": amount, "email": email, "website": ""},
+    )
+    contribution = Contribution.objects.get(supporter__email=email)
+    client.post(
+        f"/support/demo-checkout/{contribution.stripe_checkout_session_id}/",
+        {"card_number": "4242424242424242"},
+    )
+    return contribution
+
+
+def events_apply() -> list[str]:
+    """Apply the webhook events still waiting, oldest first, as a worker would; return types."""
+    from payments.models import WebhookEvent
+    from payments.webhooks import webhook_event_process
+
+    applied = []
+    for event in WebhookEvent.objects.filter(status="received").order_by("pk"):
+        webhook_event_process(event_pk=event.pk)
+        applied.append(event.type)
+    return applied
