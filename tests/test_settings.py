@@ -96,3 +96,25 @@ def test_postgres_url_round_trips_through_the_settings_parser():
         6543,
         "rs",
     )
+
+
+def test_export_files_go_where_the_environment_says(tmp_path):
+    """Web and worker on different machines must be pointable at storage both reach."""
+    shown = (
+        "from django.conf import settings as s; "
+        "print(s.MEDIA_ROOT); print(s.STORAGES['default']['BACKEND'])"
+    )
+    result = manage(
+        "shell",
+        "--verbosity",
+        "0",
+        "-c",
+        shown,
+        env={
+            "MEDIA_ROOT": str(tmp_path),
+            "FILE_STORAGE_BACKEND": "django.core.files.storage.InMemoryStorage",
+        },
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [str(tmp_path), "django.core.files.storage.InMemoryStorage"]
