@@ -1,15 +1,13 @@
 """The demo giving flow in headless Chromium, with a real Celery worker applying the events."""
 
 import uuid
-from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.contrib.auth.models import User
 
 from campaigns.models import Campaign
 from payments.models import Contribution, Payment
-from payments.tests.fixtures import AMOUNTS
+from payments.tests.fixtures import AMOUNTS, receipts_on_disk
 from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -27,12 +25,7 @@ def appeal(transactional_db):
 
 
 def receipt_on_disk(email: str) -> str | None:
-    folder = Path(settings.EMAIL_FILE_PATH)
-    for path in sorted(folder.glob("*.log")) if folder.exists() else []:
-        text = path.read_text(errors="replace")
-        if f"To: {email}" in text and "your receipt" in text:
-            return text
-    return None
+    return next(iter(receipts_on_disk(email)), None)
 
 
 def give(page, live_server, email: str, card: str) -> None:

@@ -4,7 +4,6 @@ handlers record the renewal (or the failed renewal) with its receipt (or notice)
 import uuid
 from datetime import timedelta
 from io import StringIO
-from pathlib import Path
 
 import pytest
 from django.conf import settings
@@ -27,6 +26,7 @@ from payments.tests.fixtures import (  # noqa: F401 - fixtures
     campaign_fixture,
     demo_give,
     events_apply,
+    receipts_on_disk,
 )
 from payments.webhooks import webhook_events_replay
 from tests.conftest import wait_for
@@ -250,16 +250,6 @@ def test_nothing_is_simulated_when_stripe_is_configured(
         renew(monthly.pk, capture=django_capture_on_commit_callbacks)
 
     assert (WebhookEvent.objects.count(), DemoObject.objects.count()) == (events, objects)
-
-
-def receipts_on_disk(email: str) -> list[str]:
-    folder = Path(settings.EMAIL_FILE_PATH)
-    found = []
-    for path in sorted(folder.glob("*.log")) if folder.exists() else []:
-        text = path.read_text(errors="replace")
-        if f"To: {email}" in text and "your receipt" in text:
-            found.append(text)
-    return found
 
 
 @pytest.mark.django_db(transaction=True)

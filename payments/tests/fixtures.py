@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 
 from campaigns.models import Campaign
 from payments.models import Contribution, Subscription, Supporter
@@ -161,3 +163,15 @@ def events_apply() -> list[str]:
         webhook_event_process(event_pk=event.pk)
         applied.append(event.type)
     return applied
+
+
+def receipts_on_disk(email: str) -> list[str]:
+    """The receipts to `email` in the mail folder: one file per mail connection, which may
+    hold several messages (Django's file backend ends each with a line of 79 dashes)."""
+    folder = Path(settings.EMAIL_FILE_PATH)
+    found = []
+    for path in sorted(folder.glob("*.log")) if folder.exists() else []:
+        for text in path.read_text(errors="replace").split("-" * 79):
+            if f"To: {email}" in text and "your receipt" in text:
+                found.append(text)
+    return found
