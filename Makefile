@@ -17,9 +17,15 @@ $(VENV)/.installed-run: requirements/run.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements/run.txt
 	touch $@
 
-$(VENV)/.installed-dev: requirements/dev.txt | $(BIN)/python
+$(VENV)/.installed-dev: requirements/dev.txt node_modules/.package-lock.json | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements/dev.txt
 	touch $@ $(VENV)/.installed-run
+
+# Test-only JavaScript from the npm registry (axe-core for the accessibility checks), pinned by
+# package-lock.json.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --ignore-scripts
+	touch $@
 
 install: $(VENV)/.installed-run
 install-dev: $(VENV)/.installed-dev
@@ -52,4 +58,4 @@ lock: | $(BIN)/python
 	$(BIN)/uv pip compile --quiet pyproject.toml --extra dev -o requirements/dev.txt
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var node_modules
