@@ -30,10 +30,12 @@ node_modules/.package-lock.json: package.json package-lock.json
 install: $(VENV)/.installed-run
 install-dev: $(VENV)/.installed-dev
 
+# honcho gives each process its own PORT (web, web + 100, ...): the site URL is set once here,
+# so the links the worker mails lead to the web server.
 run: install
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo
-	$(BIN)/honcho --procfile Procfile.demo start
+	SITE_URL="$${SITE_URL:-http://127.0.0.1:$(PORT)}" $(BIN)/python manage.py seed_demo
+	SITE_URL="$${SITE_URL:-http://127.0.0.1:$(PORT)}" $(BIN)/honcho --procfile Procfile.demo start
 
 test: install-dev
 	$(BIN)/pytest $(PYTEST_ARGS)

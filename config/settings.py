@@ -47,8 +47,16 @@ else:
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("ALLOWED_HOSTS must list the host names this service answers.")
 
-# The public base URL, used in e-mails and in the embed snippet given to publishers.
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:" + env.str("PORT", default="8000"))
+# The public base URL, used in e-mails and in the embed snippet given to publishers. Every
+# process (web, worker, beat) must agree on it, so it never comes from a process's own PORT:
+# `make run` gives each process a different PORT and sets SITE_URL once for all of them.
+SITE_URL = (
+    env.str("SITE_URL", default="") or ("http://127.0.0.1:8000" if EMBEDDED else "")
+).rstrip("/")
+if not SITE_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(
+        "SITE_URL must be set to the service's public base URL, e.g. https://support.example.com"
+    )
 
 INSTALLED_APPS = [
     "django.contrib.admin",

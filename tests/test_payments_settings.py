@@ -10,6 +10,7 @@ PRODUCTION = {
     "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/unused",
     "SECRET_KEY": secrets.token_urlsafe(60),
     "ALLOWED_HOSTS": "support.example.com",
+    "SITE_URL": "https://support.example.com",
 }
 
 

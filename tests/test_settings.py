@@ -12,6 +12,7 @@ PRODUCTION_ENV = {
     "REDIS_URL": "redis://127.0.0.1:6379/0",
     "SECRET_KEY": secrets.token_urlsafe(60),
     "ALLOWED_HOSTS": "support.example.com",
+    "SITE_URL": "https://support.example.com",
 }
 
 
@@ -118,3 +119,23 @@ def test_export_files_go_where_the_environment_says(tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [str(tmp_path), "django.core.files.storage.InMemoryStorage"]
+
+
+def test_production_refuses_to_start_without_a_site_url():
+    env = {**PRODUCTION_ENV, "SITE_URL": ""}
+
+    result = manage("check", env=env)
+
+    assert result.returncode != 0
+    assert "SITE_URL must be set" in result.stderr
+
+
+def test_the_site_url_does_not_follow_a_process_port():
+    """`make run` gives the worker its own PORT; the links it mails must still reach the web."""
+    printed = "from django.conf import settings; print(settings.SITE_URL)"
+    embedded = {"PORT": "8100", "SITE_URL": "", "DATABASE_URL": ""}
+
+    worker = manage("shell", "-c", printed, env=embedded)
+
+    assert worker.returncode == 0, worker.stderr
+    assert worker.stdout.strip() == "http://127.0.0.1:8000"
