@@ -32,7 +32,7 @@ from payments.event_handlers import (
     dispute_apply,
     invoice_changed,
 )
-from payments.gateway import ChargeDetails, Gateway
+from payments.gateway import ChargeDetails, Gateway, RefundDetails
 from payments.ledger import payment_apply, refund_record
 from payments.models import Contribution, Dispute, DisputeMovement, Payment, Payout, Refund
 from payments.receipts import RECEIPT_LATE_LIMIT, receipts_batched
@@ -52,7 +52,6 @@ from payments.stripe_gateway import (
     BackfillPayout as PayoutRecord,
 )
 from payments.stripe_gateway import (
-    BackfillRefund,
     StripeGateway,
     backfill_charges,
     backfill_dispute,
@@ -268,7 +267,7 @@ def _payment_complete(payment: Payment, charge: ChargeRecord, report: BackfillRe
         report.payments_updated += 1
 
 
-def _refund_apply(payment: Payment, refund: BackfillRefund, report: BackfillReport) -> None:
+def _refund_apply(payment: Payment, refund: RefundDetails, report: BackfillReport) -> None:
     known = Refund.objects.filter(stripe_refund_id=refund.id).first()
     if (
         known is not None
@@ -276,15 +275,7 @@ def _refund_apply(payment: Payment, refund: BackfillRefund, report: BackfillRepo
         and (known.stripe_balance_transaction_id or not refund.balance_transaction_id)
     ):
         return
-    refund_record(
-        payment=payment,
-        refund_id=refund.id,
-        amount_minor=refund.amount_minor,
-        status=refund.status,
-        reason=refund.reason,
-        refunded_at=refund.created,
-        balance_transaction_id=refund.balance_transaction_id,
-    )
+    refund_record(payment=payment, details=refund)
     report.refunds_recorded += 1
 
 

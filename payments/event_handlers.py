@@ -4,8 +4,8 @@ Every handler is idempotent and order-independent: rows are found or created und
 Stripe ids with the contribution row locked first, payment state is re-read through the gateway
 rather than trusted from an old event, subscription and dispute state is only overwritten by an
 event at least as recent as the one applied before (`stripe_state_at`), a succeeded payment never
-goes back to pending or failed, amounts refunded only grow, and each balance transaction of a
-dispute is recorded once.
+goes back to pending or failed, a refund's status only moves forward, and each balance
+transaction of a dispute is recorded once.
 """
 
 from __future__ import annotations
@@ -235,22 +235,26 @@ def _payment_for_charge(charge_id: str | None, intent_id: str | None) -> Payment
 
 
 def charge_refunded(charge: dict[str, Any], created: datetime) -> None:
-    """charge.refunded: record each refund once; the amount refunded only grows."""
+    """charge.refunded: record every refund of the charge, listed from Stripe.
+
+    The charge no longer carries its refunds (API 2022-11-15 on), so they are listed; that also
+    reads each refund's state now rather than as the event saw it.
+    """
     payment = _payment_for_charge(charge["id"], stripe_id(charge.get("payment_intent")))
-    for refund in (charge.get("refunds") or {}).get("data") or []:
-        refund_record(
-            payment=payment,
-            refund_id=refund["id"],
-            amount_minor=int(refund["amount"]),
-            status=str(refund.get("status") or ""),
-            reason=str(refund.get("reason") or ""),
-            refunded_at=stripe_time(refund.get("created")) or created,
-            balance_transaction_id=stripe_id(refund.get("balance_transaction")) or "",
-        )
-    refunded = max(payment.refunded_minor, int(charge.get("amount_refunded") or 0))
-    if refunded != payment.refunded_minor:
-        payment.refunded_minor = refunded
-        payment.save(update_fields=["refunded_minor", "updated_at"])
+    for details in gateway_get().charge_refunds_list(charge_id=charge["id"]):
+        refund_record(payment=payment, details=details)
+
+
+def refund_changed(refund: dict[str, Any], created: datetime) -> None:
+    """refund.created / updated / failed, charge.refund.updated: one refund, made anywhere.
+
+    The refund is re-read, so an old event (pending) applied after a newer one (failed) changes
+    nothing, and a refund that failed gives its money back to the payment.
+    """
+    payment = _payment_for_charge(
+        stripe_id(refund.get("charge")), stripe_id(refund.get("payment_intent"))
+    )
+    refund_record(payment=payment, details=gateway_get().refund_retrieve(refund_id=refund["id"]))
 
 
 def dispute_changed(dispute: dict[str, Any], created: datetime) -> None:
@@ -368,6 +372,10 @@ HANDLERS: dict[str, Handler] = {
     "customer.subscription.updated": subscription_changed,
     "customer.subscription.deleted": subscription_changed,
     "charge.refunded": charge_refunded,
+    "charge.refund.updated": refund_changed,
+    "refund.created": refund_changed,
+    "refund.updated": refund_changed,
+    "refund.failed": refund_changed,
     "charge.dispute.created": dispute_changed,
     "charge.dispute.updated": dispute_changed,
     "charge.dispute.closed": dispute_changed,

@@ -83,12 +83,39 @@ class ChargeDetails:
 
 
 @dataclass(frozen=True)
-class RefundResult:
+class RefundDetails:
+    """A refund as it stands (Stripe's `status`: pending, requires_action, succeeded, failed,
+    canceled). A refund that failed after it succeeded keeps its first balance transaction and
+    gets a second one that gives the money back (`failure_balance_transaction_id`)."""
+
     id: str
     status: str
     amount_minor: int
     currency: str
+    reason: str
     created: datetime
+    charge_id: str | None
+    payment_intent_id: str | None
+    balance_transaction_id: str
+    failure_balance_transaction_id: str
+    failure_reason: str
+
+
+def refund_details_from(data: dict[str, Any]) -> RefundDetails:
+    """Read a refund object (a webhook's data or an API answer) into our result."""
+    return RefundDetails(
+        id=data["id"],
+        status=str(data.get("status") or ""),
+        amount_minor=int(data["amount"]),
+        currency=str(data["currency"]).upper(),
+        reason=str(data.get("reason") or ""),
+        created=stripe_time(data.get("created")) or datetime.now(tz=UTC),
+        charge_id=stripe_id(data.get("charge")),
+        payment_intent_id=stripe_id(data.get("payment_intent")),
+        balance_transaction_id=stripe_id(data.get("balance_transaction")) or "",
+        failure_balance_transaction_id=stripe_id(data.get("failure_balance_transaction")) or "",
+        failure_reason=str(data.get("failure_reason") or ""),
+    )
 
 
 @dataclass(frozen=True)
@@ -133,7 +160,11 @@ class Gateway(Protocol):
         amount_minor: int | None,
         reason: RefundReason,
         idempotency_key: str,
-    ) -> RefundResult: ...
+    ) -> RefundDetails: ...
+
+    def refund_retrieve(self, *, refund_id: str) -> RefundDetails: ...
+
+    def charge_refunds_list(self, *, charge_id: str) -> list[RefundDetails]: ...
 
     def billing_portal_url(self, *, customer_id: str, return_url: str) -> str: ...
 

@@ -11,7 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
-from payments.gateway import ChargeDetails, SubscriptionState
+from payments.gateway import ChargeDetails, RefundDetails, SubscriptionState
 from payments.models import (
     Contribution,
     Payment,
@@ -186,48 +186,62 @@ def _past_amount_record(subscription: Subscription, amount_minor: int, until: da
     )
 
 
+# Stripe's refund statuses in the order a refund moves through them: a refund never goes back
+# (an old event or a slow API answer read before a newer one changes nothing), and a refund that
+# failed or was cancelled after it succeeded gave its money back.
+REFUND_STATUS_RANK = {
+    "requires_action": 0,
+    "pending": 1,
+    "succeeded": 2,
+    "failed": 3,
+    "canceled": 3,
+}
+REFUND_NOT_MOVED = ("failed", "canceled")
+
+
 def refund_record(
     *,
     payment: Payment,
-    refund_id: str,
-    amount_minor: int,
-    status: str,
-    reason: str,
-    refunded_at: datetime,
-    balance_transaction_id: str = "",
+    details: RefundDetails,
     requested_by_id: int | None = None,
     note: str = "",
 ) -> Refund:
-    """Record a refund once (a webhook and the staff action may both report it).
+    """Record a refund's state once per refund (events, the backfill and the staff action may
+    all report it), and keep the payment's `refunded_minor` the sum of its refunds that moved
+    money: it goes down again when a refund fails.
 
-    Whichever reports it first creates the row; the staff action then adds who asked and why,
-    which the webhook cannot know.
+    The caller holds the payment's lock. Whichever reports the refund first creates the row; the
+    staff action then adds who asked and why, which the webhook cannot know.
     """
-    refund, created = Refund.objects.get_or_create(
-        stripe_refund_id=refund_id,
+    refund, created = Refund.objects.select_for_update().get_or_create(
+        stripe_refund_id=details.id,
         defaults={
             "payment": payment,
-            "amount_minor": amount_minor,
-            "currency": payment.currency,
-            "status": status,
-            "reason": reason,
-            "refunded_at": refunded_at,
-            "stripe_balance_transaction_id": balance_transaction_id,
+            "amount_minor": details.amount_minor,
+            "currency": details.currency or payment.currency,
+            "status": details.status,
+            "reason": details.reason,
+            "refunded_at": details.created,
+            "stripe_balance_transaction_id": details.balance_transaction_id,
+            "stripe_failure_balance_transaction_id": details.failure_balance_transaction_id,
+            "failure_reason": details.failure_reason,
             "requested_by_id": requested_by_id,
             "note": note,
         },
     )
     if not created:
         changed = []
-        if status and refund.status != status:
-            refund.status = status
+        if REFUND_STATUS_RANK.get(details.status, -1) > REFUND_STATUS_RANK.get(refund.status, -1):
+            refund.status = details.status
             changed.append("status")
-        if (
-            balance_transaction_id
-            and refund.stripe_balance_transaction_id != balance_transaction_id
+        for field, value in (
+            ("stripe_balance_transaction_id", details.balance_transaction_id),
+            ("stripe_failure_balance_transaction_id", details.failure_balance_transaction_id),
+            ("failure_reason", details.failure_reason),
         ):
-            refund.stripe_balance_transaction_id = balance_transaction_id
-            changed.append("stripe_balance_transaction_id")
+            if value and getattr(refund, field) != value:
+                setattr(refund, field, value)
+                changed.append(field)
         if requested_by_id and refund.requested_by_id is None:
             refund.requested_by_id = requested_by_id
             changed.append("requested_by")
@@ -236,10 +250,10 @@ def refund_record(
             changed.append("note")
         if changed:
             refund.save(update_fields=[*changed, "updated_at"])
-    total = payment.refunds.exclude(status__in=["failed", "canceled"]).aggregate(
+    total = payment.refunds.exclude(status__in=REFUND_NOT_MOVED).aggregate(
         total=Sum("amount_minor")
     )["total"]
-    if total and total > payment.refunded_minor:
-        payment.refunded_minor = total
+    if (total or 0) != payment.refunded_minor:
+        payment.refunded_minor = total or 0
         payment.save(update_fields=["refunded_minor", "updated_at"])
     return refund

@@ -272,7 +272,9 @@ class Payment(models.Model):
 
 
 class Refund(models.Model):
-    """A refund of (part of) a payment, as Stripe reports it."""
+    """A refund of (part of) a payment, as Stripe reports it, wherever it was made (the admin,
+    Stripe's Dashboard, the API). `status` is Stripe's: a `pending` refund (SEPA, some cards) is
+    on its way; a `failed` or `canceled` one moved no money in the end, or gave it back."""
 
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="refunds")
     stripe_refund_id = models.CharField(max_length=255, unique=True)
@@ -282,6 +284,9 @@ class Refund(models.Model):
     reason = models.CharField(max_length=60, blank=True)
     refunded_at = models.DateTimeField()
     stripe_balance_transaction_id = models.CharField(max_length=255, blank=True)
+    # A refund that failed after it succeeded: the balance transaction that gave the money back.
+    stripe_failure_balance_transaction_id = models.CharField(max_length=255, blank=True)
+    failure_reason = models.CharField(max_length=60, blank=True)
     stripe_payout_id = models.CharField(max_length=255, blank=True, db_index=True)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -265,12 +265,5 @@ def payment_refund(
     with transaction.atomic():
         locked = Payment.objects.select_for_update().get(pk=payment.pk)
         return refund_record(
-            payment=locked,
-            refund_id=result.id,
-            amount_minor=result.amount_minor,
-            status=result.status,
-            reason=reason,
-            refunded_at=result.created,
-            requested_by_id=staff_user_id,
-            note=note,
+            payment=locked, details=result, requested_by_id=staff_user_id, note=note
         )

@@ -18,6 +18,7 @@ import stripe
 from django.conf import settings
 from stripe.params import (
     RefundCreateParams,
+    RefundListParams,
     SubscriptionCancelParams,
     SubscriptionUpdateParams,
 )
@@ -30,10 +31,11 @@ from payments.gateway import (
     CheckoutRequest,
     CheckoutSession,
     GatewayError,
+    RefundDetails,
     RefundReason,
-    RefundResult,
     SubscriptionState,
     WebhookSignatureInvalid,
+    refund_details_from,
     stripe_id,
     stripe_time,
     subscription_state_from,
@@ -201,7 +203,7 @@ class StripeGateway:
         amount_minor: int | None,
         reason: RefundReason,
         idempotency_key: str,
-    ) -> RefundResult:
+    ) -> RefundDetails:
         params: RefundCreateParams = {"payment_intent": payment_intent_id, "reason": reason}
         if amount_minor is not None:
             params["amount"] = amount_minor
@@ -209,13 +211,26 @@ class StripeGateway:
             refund = self.client.v1.refunds.create(params, {"idempotency_key": idempotency_key})
         except stripe.StripeError as error:
             raise _translate(error) from error
-        return RefundResult(
-            id=refund.id,
-            status=refund.status or "",
-            amount_minor=refund.amount,
-            currency=refund.currency.upper(),
-            created=datetime.fromtimestamp(refund.created, tz=UTC),
-        )
+        return refund_details_from(refund.to_dict())
+
+    def refund_retrieve(self, *, refund_id: str) -> RefundDetails:
+        """Re-read a refund: its status now, not the one an (old) event carried."""
+        try:
+            refund = self.client.v1.refunds.retrieve(refund_id)
+        except stripe.StripeError as error:
+            raise _translate(error) from error
+        return refund_details_from(refund.to_dict())
+
+    def charge_refunds_list(self, *, charge_id: str) -> list[RefundDetails]:
+        """List every refund of a charge (a charge no longer carries them since 2022-11-15)."""
+        params: RefundListParams = {"charge": charge_id, "limit": 100}
+        try:
+            return [
+                refund_details_from(refund.to_dict())
+                for refund in self.client.v1.refunds.list(params).auto_paging_iter()
+            ]
+        except stripe.StripeError as error:
+            raise _translate(error) from error
 
     def billing_portal_url(self, *, customer_id: str, return_url: str) -> str:
         params: PortalSessionCreateParams = {"customer": customer_id, "return_url": return_url}
@@ -317,16 +332,6 @@ from stripe.params import (  # noqa: E402
 
 
 @dataclass(frozen=True)
-class BackfillRefund:
-    id: str
-    amount_minor: int
-    status: str
-    reason: str
-    created: datetime
-    balance_transaction_id: str
-
-
-@dataclass(frozen=True)
 class BackfillCharge:
     id: str
     payment_intent_id: str | None
@@ -343,7 +348,7 @@ class BackfillCharge:
     failure_message: str
     customer_id: str | None
     livemode: bool
-    refunds: tuple[BackfillRefund, ...]
+    refunds: tuple[RefundDetails, ...]
 
 
 @dataclass(frozen=True)
@@ -441,17 +446,7 @@ def backfill_charges(
                 failure_message=charge.failure_message or "",
                 customer_id=stripe_id(charge.customer),
                 livemode=charge.livemode,
-                refunds=tuple(
-                    BackfillRefund(
-                        id=refund.id,
-                        amount_minor=refund.amount,
-                        status=refund.status or "",
-                        reason=refund.reason or "",
-                        created=datetime.fromtimestamp(refund.created, tz=UTC),
-                        balance_transaction_id=stripe_id(refund.balance_transaction) or "",
-                    )
-                    for refund in refunds
-                ),
+                refunds=tuple(refund_details_from(refund.to_dict()) for refund in refunds),
             )
     except stripe.StripeError as error:
         raise _translate(error) from error

@@ -379,18 +379,25 @@ def test_a_note_too_long_is_refused_with_its_limit(client, paid):
 def test_a_refund_its_event_recorded_first_still_gets_who_asked_and_why(paid):
     from django.utils import timezone
 
+    from payments.gateway import RefundDetails
     from payments.ledger import refund_record
 
     user = staff_member(FINANCE)
-    facts = {
-        "payment": paid,
-        "refund_id": "re_event_first",
-        "amount_minor": 500,
-        "status": "succeeded",
-        "reason": "duplicate",
-        "refunded_at": timezone.now(),
-    }
-    refund_record(**facts)  # the charge.refunded event, which knows no staff member
+    details = RefundDetails(
+        id="re_event_first",
+        status="succeeded",
+        amount_minor=500,
+        currency="EUR",
+        reason="duplicate",
+        created=timezone.now(),
+        charge_id=paid.stripe_charge_id,
+        payment_intent_id=paid.stripe_payment_intent_id,
+        balance_transaction_id="",
+        failure_balance_transaction_id="",
+        failure_reason="",
+    )
+    facts = {"payment": paid, "details": details}
+    refund_record(**facts)  # the refund.created event, which knows no staff member
     refund_record(**facts, requested_by_id=user.pk, note="Paid twice")  # the admin's own write
 
     refund = Refund.objects.get()

@@ -439,20 +439,34 @@ def paid_one_off(client, campaign, fake_stripe, intent_id="pi_paid"):
     return Payment.objects.get(stripe_payment_intent_id=intent_id)
 
 
+def charge_refunded_event(payment, *, amount_refunded, refunds, fake_stripe):
+    """Stripe's charge.refunded for `payment`: the charge without its refunds (API 2022-11-15 on),
+    which the handler lists from Stripe (`GET /v1/refunds?charge=`)."""
+    charge = stripe_object(
+        "charge",
+        id=payment.stripe_charge_id,
+        amount=1000,
+        amount_refunded=amount_refunded,
+        refunded=amount_refunded == 1000,
+        payment_intent=payment.stripe_payment_intent_id,
+    )
+    del charge["refunds"]
+    fake_stripe.lists["/v1/refunds"] = refunds
+    for refund in refunds:
+        fake_stripe.add(refund)
+    return event("charge.refunded", charge)
+
+
 def test_a_refund_is_recorded_once(client, campaign, fake_stripe):
     payment = paid_one_off(client, campaign, fake_stripe)
-    charge = stripe_object(
-        "charge", id=payment.stripe_charge_id, amount=1000, amount_refunded=400, refunded=False
+    refund = stripe_object("refund", amount=400, charge=payment.stripe_charge_id, currency="eur")
+    data = charge_refunded_event(
+        payment, amount_refunded=400, refunds=[refund], fake_stripe=fake_stripe
     )
-    charge["payment_intent"] = payment.stripe_payment_intent_id
-    charge["refunds"]["data"] = [
-        stripe_object("refund", amount=400, charge=charge["id"], currency="eur")
-    ]
-    data = event("charge.refunded", charge)
 
     deliver(client, data)
     post_event(client, data)
-    deliver(client, event("charge.refunded", charge))  # a second event about the same refund
+    deliver(client, event("charge.refunded", data["data"]["object"]))  # a second event, same refund
 
     refund = Refund.objects.get()
     assert (refund.stripe_refund_id, refund.amount_minor, refund.currency) == (
@@ -463,6 +477,8 @@ def test_a_refund_is_recorded_once(client, campaign, fake_stripe):
     payment.refresh_from_db()
     assert payment.refunded_minor == 400
     assert payment.status == Payment.Status.SUCCEEDED
+    listed = [r for r in fake_stripe.requests if r["path"] == "/v1/refunds"]
+    assert listed and listed[0]["query"]["charge"] == payment.stripe_charge_id
 
 
 def test_a_refund_before_its_payment_is_applied_later_by_the_sweep(
@@ -471,7 +487,10 @@ def test_a_refund_before_its_payment_is_applied_later_by_the_sweep(
     settings.PAYMENTS_WEBHOOK_SWEEP_AFTER_SECONDS = 0
     charge = stripe_object("charge", id="ch_for_pi_early", amount=1000, amount_refunded=1000)
     charge["payment_intent"] = "pi_early"
-    charge["refunds"]["data"] = [stripe_object("refund", amount=1000, currency="eur")]
+    del charge["refunds"]
+    fake_stripe.lists["/v1/refunds"] = [
+        stripe_object("refund", amount=1000, currency="eur", charge="ch_for_pi_early")
+    ]
     early = deliver(client, event("charge.refunded", charge))
     assert early.status == WebhookEvent.Status.FAILED
     assert "no payment recorded yet" in early.last_error

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import UTC, datetime
 from typing import Literal
 
 from django.conf import settings
@@ -25,12 +24,14 @@ from payments.gateway import (
     CheckoutRequest,
     CheckoutSession,
     GatewayError,
+    RefundDetails,
     RefundReason,
-    RefundResult,
     SubscriptionState,
+    refund_details_from,
     stripe_time,
     subscription_state_from,
 )
+from payments.models import DemoObject
 
 INTERVALS = {"monthly": "month", "annual": "year"}
 
@@ -115,39 +116,45 @@ class DemoGateway:
         amount_minor: int | None,
         reason: RefundReason,
         idempotency_key: str,
-    ) -> RefundResult:
+    ) -> RefundDetails:
         refund_id = "re_demo_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]
         intent = demo_object_load(payment_intent_id)
         charge = demo_object_load(intent["latest_charge"], lock=True)
-        existing = next((r for r in charge["refunds"]["data"] if r["id"] == refund_id), None)
-        if existing is None:
-            amount = amount_minor or charge["amount"] - charge["amount_refunded"]
-            if amount <= 0 or charge["amount_refunded"] + amount > charge["amount"]:
-                raise GatewayError("The refund is larger than what is left of the payment.")
-            existing = {
+        existing = DemoObject.objects.filter(object_id=refund_id).first()
+        if existing is not None:
+            return refund_details_from(existing.data)
+        amount = amount_minor or charge["amount"] - charge["amount_refunded"]
+        if amount <= 0 or charge["amount_refunded"] + amount > charge["amount"]:
+            raise GatewayError("The refund is larger than what is left of the payment.")
+        refund = demo_object_save(
+            {
                 "id": refund_id,
                 "object": "refund",
                 "amount": amount,
+                "balance_transaction": None,
                 "charge": charge["id"],
                 "created": unix_now(),
                 "currency": charge["currency"],
+                "failure_balance_transaction": None,
+                "metadata": {},
                 "payment_intent": intent["id"],
                 "reason": reason,
                 "status": "succeeded",
-                "balance_transaction": None,
             }
-            charge["refunds"]["data"].append(existing)
-            charge["amount_refunded"] += amount
-            charge["refunded"] = charge["amount_refunded"] == charge["amount"]
-            demo_object_save(charge)
-            demo_event_deliver(event_type="charge.refunded", obj=charge)
-        return RefundResult(
-            id=existing["id"],
-            status=existing["status"],
-            amount_minor=existing["amount"],
-            currency=existing["currency"].upper(),
-            created=datetime.fromtimestamp(existing["created"], tz=UTC),
         )
+        charge["amount_refunded"] += amount
+        charge["refunded"] = charge["amount_refunded"] == charge["amount"]
+        demo_object_save(charge)
+        demo_event_deliver(event_type="refund.created", obj=refund)
+        demo_event_deliver(event_type="charge.refunded", obj=charge)
+        return refund_details_from(refund)
+
+    def refund_retrieve(self, *, refund_id: str) -> RefundDetails:
+        return refund_details_from(demo_object_load(refund_id))
+
+    def charge_refunds_list(self, *, charge_id: str) -> list[RefundDetails]:
+        rows = DemoObject.objects.filter(object_type="refund", data__charge=charge_id)
+        return [refund_details_from(row.data) for row in rows.order_by("pk")]
 
     def billing_portal_url(self, *, customer_id: str, return_url: str) -> str:
         return reverse("payments:demo-portal") + "?return=" + return_url

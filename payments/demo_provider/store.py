@@ -120,7 +120,6 @@ def demo_charge_create(
             "payment_method_details": {"type": "card", "card": {"brand": "visa", "last4": "4242"}},
             "paid": failure is None,
             "refunded": False,
-            "refunds": {"object": "list", "data": [], "has_more": False},
             "status": "succeeded" if failure is None else "failed",
             "metadata": metadata,
             "customer": customer,
