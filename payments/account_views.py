@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from antiabuse import client_ip
 from antiabuse.ratelimit import RateLimit
+from antiabuse.reader_urls import reader_url_clean
 from payments.forms import AmountChangeForm, CancelForm, SignInRequestForm
 from payments.gateway import GatewayError
 from payments.models import Contribution, Payment, Supporter
@@ -261,7 +262,7 @@ def demo_portal(request: HttpRequest) -> HttpResponse:
     """What stands in for Stripe's Billing Portal in the demo."""
     if not settings.PAYMENTS_DEMO:
         return render(request, "payments/unavailable.html", status=404)
-    back = request.GET.get("return", "")
+    back = reader_url_clean(request.GET.get("return"))
     if not back.startswith(request.build_absolute_uri("/")):
-        back = reverse("payments:account")
+        back = request.build_absolute_uri(reverse("payments:account"))
     return render(request, "payments/demo_portal.html", {"return_url": back})

@@ -9,6 +9,7 @@ from django import forms
 from django.conf import settings
 
 from antiabuse.honeypot import HoneypotMixin
+from antiabuse.reader_urls import ReaderUrlField, reader_url_clean
 from campaigns.models import Campaign, Frequency
 from payments.money import fee_cover_minor, major_to_minor, money_format
 
@@ -61,13 +62,13 @@ class SupportForm(HoneypotMixin, forms.Form):
     # Attribution, carried through hidden fields from the query string.
     variant = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
     placement = forms.CharField(required=False, max_length=20, widget=forms.HiddenInput)
-    article = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
+    article = ReaderUrlField()
     utm_source = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
     utm_medium = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
     utm_campaign = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
     utm_content = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
     utm_term = forms.CharField(required=False, max_length=200, widget=forms.HiddenInput)
-    referrer = forms.CharField(required=False, max_length=2000, widget=forms.HiddenInput)
+    referrer = ReaderUrlField()
 
     def __init__(self, *args: Any, campaign: Campaign, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -146,13 +147,12 @@ def attribution_from(params: Any) -> dict[str, str]:
     """Read attribution query parameters, dropping what is invalid (never an error)."""
     result = {}
     for name in (*ATTRIBUTION_FIELDS, "referrer"):
-        value = str(params.get(name) or "")[:2000]
+        if name in ("article", "referrer"):
+            result[name] = reader_url_clean(params.get(name))
+            continue
+        value = str(params.get(name) or "")[:200]
         if name == "placement" and value not in PLACEMENTS:
             value = ""
-        if name in ("article", "referrer") and not value.startswith(("http://", "https://")):
-            value = ""
-        if name not in ("article", "referrer"):
-            value = value[:200]
         if name == "variant":
             value = value[:40]
         result[name] = value

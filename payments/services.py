@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from antiabuse.reader_urls import reader_url_clean
 from campaigns.models import Campaign, Frequency
 from payments.gateway import (
     CheckoutRequest,
@@ -41,6 +42,11 @@ class Attribution:
     utm_campaign: str = ""
     utm_content: str = ""
     utm_term: str = ""
+
+    def __post_init__(self) -> None:
+        # Checked here as well as in the form, so no caller can store an unchecked reader URL.
+        object.__setattr__(self, "article_url", reader_url_clean(self.article_url))
+        object.__setattr__(self, "referrer", reader_url_clean(self.referrer))
 
 
 def supporter_get_or_create(*, email: str, name: str = "") -> Supporter:

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from antiabuse import client_ip
 from antiabuse.challenge import TOKEN_FIELD, challenge_verify
 from antiabuse.ratelimit import RateLimit
+from antiabuse.reader_urls import reader_url_clean
 from campaigns.models import Campaign
 from payments.demo_provider.checkout import (
     demo_checkout_authenticate,
@@ -91,8 +92,7 @@ def _initial(campaign: Campaign, request: HttpRequest) -> dict[str, object]:
                 initial["custom_amount"] = f"{int(asked) / 100:.2f}"
     initial.update(attribution_from(request.GET))
     if not initial.get("referrer"):
-        referrer = request.META.get("HTTP_REFERER", "")
-        initial["referrer"] = referrer if referrer.startswith(("http://", "https://")) else ""
+        initial["referrer"] = reader_url_clean(request.META.get("HTTP_REFERER", ""))
     return initial
 
 
@@ -263,7 +263,8 @@ def thanks(request: HttpRequest) -> HttpResponse:
         return render(request, "payments/thanks_unknown.html", status=404)
     failed = contribution.status in (Contribution.Status.FAILED, Contribution.Status.EXPIRED)
     confirmed = contribution.first_paid_at is not None
-    back = contribution.article_url + "#rs-supporter" if contribution.article_url else ""
+    article = reader_url_clean(contribution.article_url)
+    back = article.partition("#")[0] + "#rs-supporter" if article else ""
     # Card payments are confirmed within seconds: look again for a short while.
     recent = timezone.now() - contribution.created_at < timedelta(minutes=2)
     return render(

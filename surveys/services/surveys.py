@@ -7,6 +7,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from antiabuse.reader_urls import reader_url_clean
 from surveys.definition import (
     TEXT_KINDS,
     answer_is_empty,
@@ -49,12 +50,18 @@ def draft_token_new() -> str:
 
 
 def attribution_clean(params: Any) -> dict[str, str]:
-    """Keep the known attribution parameters, trimmed; ignore anything else."""
-    return {
+    """Keep the known attribution parameters, trimmed; ignore anything else.
+
+    The article URL is kept only if it is a safe http(s) URL (and not cut short)."""
+    kept = {
         name: str(params.get(name, ""))[:limit]
         for name, limit in ATTRIBUTION_FIELDS.items()
-        if params.get(name)
+        if params.get(name) and name != "article"
     }
+    article = reader_url_clean(params.get("article"), max_length=ATTRIBUTION_FIELDS["article"])
+    if article:
+        kept["article"] = article
+    return kept
 
 
 @transaction.atomic
@@ -162,9 +169,9 @@ def response_submit(*, draft_id: int) -> Response:
         campaign=attribution.get("campaign", "")[:80],
         variant=attribution.get("variant", "")[:40],
         placement=attribution.get("placement", "")[:20],
-        article_url=attribution.get("article", "")[:500]
-        if str(attribution.get("article", "")).startswith(("http://", "https://"))
-        else "",
+        article_url=reader_url_clean(
+            attribution.get("article"), max_length=ATTRIBUTION_FIELDS["article"]
+        ),
     )
     Answer.objects.bulk_create(
         answer_rows(response=response, definition=definition, answers=answers)
