@@ -138,4 +138,4 @@ def test_the_site_url_does_not_follow_a_process_port():
     worker = manage("shell", "-c", printed, env=embedded)
 
     assert worker.returncode == 0, worker.stderr
-    assert worker.stdout.strip() == "http://127.0.0.1:8000"
+    assert worker.stdout.strip().splitlines()[-1] == "http://127.0.0.1:8000"
