@@ -40,7 +40,15 @@ from finance.models import (
     MonthlyReportSend,
     PayoutReconciliation,
 )
-from finance.reconciliation import payout_movements, payouts_reconciled
+from finance.reconciliation import (
+    State,
+    payout_movements,
+    payout_state,
+    payout_transactions_matched,
+    payouts_differing,
+    payouts_in_state,
+    payouts_reconciled,
+)
 from finance.selectors import SUMMARY_MONEY_FIELDS, MonthSummary, monthly_summary
 from staff.admin_base import ReadOnlyAdmin
 
@@ -355,9 +363,22 @@ class DifferenceFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: Any) -> Any:
         if self.value() == "no":
-            return queryset.exclude(difference=0)
+            return queryset.filter(payouts_differing())
         if self.value() == "yes":
-            return queryset.filter(difference=0)
+            return queryset.exclude(payouts_differing())
+        return queryset
+
+
+class StateFilter(admin.SimpleListFilter):
+    title = "state"
+    parameter_name = "state"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return list(State.LABELS.items())
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        if self.value() in State.LABELS:
+            return payouts_in_state(queryset, str(self.value()))
         return queryset
 
 
@@ -370,8 +391,9 @@ class PayoutReconciliationAdmin(ReadOnlyAdmin):
         "payout_amount",
         "ledger",
         "flag",
+        "state",
     )
-    list_filter = (DifferenceFilter, "currency", "status")
+    list_filter = (DifferenceFilter, StateFilter, "currency", "status", "automatic")
     search_fields = ("stripe_payout_id",)
     date_hierarchy = "arrival_date"
     change_form_template = "finance/admin/payout_reconciliation.html"
@@ -387,11 +409,23 @@ class PayoutReconciliationAdmin(ReadOnlyAdmin):
     def ledger(self, payout: Any) -> str:
         return f"{minor_to_major_text(payout.ledger_total, payout.currency)} {payout.currency}"
 
-    @admin.display(description="difference", ordering="difference")
+    @admin.display(description="difference", ordering="unexplained")
     def flag(self, payout: Any) -> str:
-        if payout.difference == 0:
+        state = payout_state(payout)
+        if state in (State.MANUAL, State.UNDONE):
+            return "-"
+        if payout.unmatched_count:
+            return f"⚠ {payout.unmatched_count} not in the ledger"
+        if payout.transactions_count and payout.rows_difference:
+            amount = minor_to_major_text(payout.rows_difference, payout.currency)
+            return f"⚠ {amount} {payout.currency} against its transactions"
+        if payout.unexplained == 0:
             return "✓ matches"
-        return f"⚠ {minor_to_major_text(payout.difference, payout.currency)} {payout.currency}"
+        return f"⚠ {minor_to_major_text(payout.unexplained, payout.currency)} {payout.currency}"
+
+    @admin.display(description="state")
+    def state(self, payout: Any) -> str:
+        return State.LABELS[payout_state(payout)]
 
     def change_view(
         self,
@@ -405,8 +439,19 @@ class PayoutReconciliationAdmin(ReadOnlyAdmin):
         if payout is not None:
             movements = payout_movements(payout=payout)
             extra["payout"] = payout
+            extra["state"] = State.LABELS[payout_state(payout)]
             extra["movements"] = [
                 (m, minor_to_major_text(m.amount_minor, m.currency)) for m in movements
+            ]
+            extra["transactions"] = [
+                (
+                    match,
+                    {
+                        name: minor_to_major_text(getattr(match.row, name), match.row.currency)
+                        for name in ("amount_minor", "fee_minor", "net_minor")
+                    },
+                )
+                for match in payout_transactions_matched(payout=payout)
             ]
             extra["amounts"] = {
                 name: minor_to_major_text(getattr(payout, name), payout.currency)
@@ -417,6 +462,10 @@ class PayoutReconciliationAdmin(ReadOnlyAdmin):
                     "disputes_net",
                     "ledger_total",
                     "difference",
+                    "transactions_total",
+                    "rows_difference",
+                    "stripe_only_total",
+                    "unexplained",
                 )
             }
         return super().change_view(request, object_id, form_url, extra)

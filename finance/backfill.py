@@ -35,6 +35,7 @@ from payments.event_handlers import (
 from payments.gateway import ChargeDetails, Gateway, RefundDetails
 from payments.ledger import payment_apply, refund_record
 from payments.models import Contribution, Dispute, DisputeMovement, Payment, Payout, Refund
+from payments.payouts import payout_transactions_record
 from payments.receipts import RECEIPT_LATE_LIMIT, receipts_batched
 from payments.stripe_gateway import (
     BackfillBalanceTransaction as BalanceRecord,
@@ -345,6 +346,8 @@ def _payout_apply(
             status=payout.status,
             livemode=payout.livemode,
             stripe_created_at=payout.created,
+            automatic=payout.automatic,
+            reconciliation_status=payout.reconciliation_status,
         )
         report.payouts_created += 1
     else:
@@ -360,10 +363,16 @@ def _payout_apply(
         if changed:
             row.save(update_fields=[*changed, "updated_at"])
             report.payouts_updated += 1
-    if payout.status != "paid":
-        return
+    if payout.status != "paid" or not payout.automatic:
+        return  # a manual payout has no list of what it carried
+    if payout.reconciliation_status not in ("", "completed"):
+        return  # Stripe's list is not final yet
     key = payout.id
-    for txn in source.payout_transactions(payout_id=key):
+    entries = list(source.payout_transactions(payout_id=key))
+    if row.reconciliation_status != "completed":
+        row.reconciliation_status = "completed"
+        row.save(update_fields=["reconciliation_status", "updated_at"])
+    for txn in entries:
         if txn.type in ("charge", "payment"):
             match = Q(stripe_balance_transaction_id=txn.id)
             if txn.source_id:
@@ -395,3 +404,6 @@ def _payout_apply(
             report.movements_tagged += movement.exclude(stripe_payout_id=key).update(
                 stripe_payout_id=key
             )
+    # Each of its balance transactions as its own row, as `payout.reconciliation_completed` keeps
+    # them (after the pass above, which recorded what the ledger lacked).
+    payout_transactions_record(payout=row, entries=entries)

@@ -11,7 +11,7 @@ transaction of a dispute is recorded once.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from django.db.models import Q, Sum
@@ -34,10 +34,9 @@ from payments.models import (
     Dispute,
     DisputeMovement,
     Payment,
-    Payout,
-    Refund,
     Subscription,
 )
+from payments.payouts import payout_ledger_tag, payout_mirror, payout_transactions_record
 
 
 class EventNotReady(Exception):
@@ -325,40 +324,20 @@ def _dispute_movements_record(row: Dispute, balance_transactions: list[Any]) -> 
 
 
 def payout_changed(payout: dict[str, Any], created: datetime) -> None:
-    """payout.paid / payout.failed / payout.updated: mirror it and tag what it carried."""
-    arrival = stripe_time(payout.get("arrival_date"))
-    row, _ = Payout.objects.select_for_update().get_or_create(
-        stripe_payout_id=payout["id"],
-        defaults={
-            "amount_minor": int(payout["amount"]),
-            "currency": str(payout["currency"]).upper(),
-            "arrival_date": arrival.date() if arrival else date.today(),
-            "status": str(payout["status"]),
-            "livemode": bool(payout.get("livemode")),
-            "stripe_created_at": stripe_time(payout.get("created")) or created,
-        },
-    )
-    row.status = str(payout["status"])
-    row.amount_minor = int(payout["amount"])
-    if arrival:
-        row.arrival_date = arrival.date()
-    row.save(update_fields=["status", "amount_minor", "arrival_date", "updated_at"])
-    if row.status != "paid":
+    """payout.created / updated / paid / failed / canceled / reconciliation_completed.
+
+    Mirror the payout; once Stripe has completed its reconciliation (an automatic payout's list
+    of balance transactions is final), keep each of them as a row and tag what it carried.
+    """
+    row = payout_mirror(data=payout, at=created)
+    if not row.automatic or row.reconciliation_status != "completed":
+        return  # a manual payout has no list; an automatic one is listed once it is complete
+    if row.transactions.exists():
+        if row.status == "paid":
+            payout_ledger_tag(payout=row)  # movements recorded since the rows were stored
         return
     entries = gateway_get().payout_balance_entries(payout_id=row.stripe_payout_id)
-    sources = [entry.source_id for entry in entries]
-    txns = [entry.id for entry in entries]
-    Payment.objects.filter(
-        Q(stripe_charge_id__in=sources) | Q(stripe_balance_transaction_id__in=txns)
-    ).update(stripe_payout_id=row.stripe_payout_id)
-    Refund.objects.filter(
-        Q(stripe_refund_id__in=sources) | Q(stripe_balance_transaction_id__in=txns)
-    ).update(stripe_payout_id=row.stripe_payout_id)
-    # A dispute's withdrawal and reinstatement share their source (the dispute) and are often
-    # paid out apart: each is found by its own balance transaction.
-    DisputeMovement.objects.filter(stripe_balance_transaction_id__in=txns).update(
-        stripe_payout_id=row.stripe_payout_id
-    )
+    payout_transactions_record(payout=row, entries=entries)
 
 
 HANDLERS: dict[str, Handler] = {
@@ -381,7 +360,10 @@ HANDLERS: dict[str, Handler] = {
     "charge.dispute.closed": dispute_changed,
     "charge.dispute.funds_withdrawn": dispute_changed,
     "charge.dispute.funds_reinstated": dispute_changed,
+    "payout.created": payout_changed,
+    "payout.updated": payout_changed,
     "payout.paid": payout_changed,
     "payout.failed": payout_changed,
-    "payout.updated": payout_changed,
+    "payout.canceled": payout_changed,
+    "payout.reconciliation_completed": payout_changed,
 }

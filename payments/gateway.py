@@ -137,11 +137,36 @@ class SubscriptionState:
 
 @dataclass(frozen=True)
 class BalanceEntry:
-    """One balance transaction in a payout: what it was for (`source`, a charge, refund...)."""
+    """One balance transaction in a payout, as Stripe lists it: what it was for (`source_id`: a
+    charge, refund, dispute, payout... or "" for the kinds without one), and its money in the
+    balance's currency (upper case)."""
 
     id: str
     source_id: str
     type: str
+    reporting_category: str = ""
+    amount_minor: int = 0
+    fee_minor: int = 0
+    net_minor: int = 0
+    currency: str = ""
+    available_on: datetime | None = None
+    created: datetime | None = None
+
+
+def balance_entry_from(txn: dict[str, Any]) -> BalanceEntry:
+    """Read a balance transaction object (an API answer, as plain data) into our result."""
+    return BalanceEntry(
+        id=str(txn["id"]),
+        source_id=stripe_id(txn.get("source")) or "",
+        type=str(txn.get("type") or ""),
+        reporting_category=str(txn.get("reporting_category") or ""),
+        amount_minor=int(txn.get("amount") or 0),
+        fee_minor=int(txn.get("fee") or 0),
+        net_minor=int(txn.get("net") or 0),
+        currency=str(txn.get("currency") or "").upper(),
+        available_on=stripe_time(txn.get("available_on")),
+        created=stripe_time(txn.get("created")),
+    )
 
 
 class Gateway(Protocol):

@@ -364,13 +364,23 @@ class DisputeMovement(models.Model):
 
 
 class Payout(models.Model):
-    """Money Stripe sent to the publisher's bank account."""
+    """Money Stripe sent to the publisher's bank account.
+
+    An automatic payout (`automatic`) lists the balance transactions it paid out once Stripe says
+    its `reconciliation_status` is `completed`; a manual one (made in the Dashboard or the API)
+    has no such list, since Stripe cannot tell which transactions it carried.
+    """
 
     stripe_payout_id = models.CharField(max_length=255, unique=True)
     amount_minor = models.IntegerField()
     currency = models.CharField(max_length=3, choices=Currency.choices)
     arrival_date = models.DateField()
     status = models.CharField(max_length=20)
+    automatic = models.BooleanField(default=True)
+    reconciliation_status = models.CharField(
+        max_length=20, blank=True, help_text="Stripe's: in_progress, completed, not_applicable."
+    )
+    failure_code = models.CharField(max_length=60, blank=True)
     livemode = models.BooleanField(default=False)
     stripe_created_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
@@ -381,6 +391,42 @@ class Payout(models.Model):
 
     def __str__(self) -> str:
         return f"Payout {self.stripe_payout_id}"
+
+
+class PayoutBalanceTransaction(models.Model):
+    """One balance transaction a payout paid out, as Stripe lists it (`?payout=`).
+
+    Every kind Stripe lists is kept, including those the ledger never creates itself (Billing's
+    `stripe_fee`, `stripe_fx_fee`, `payment_failure_refund`, `refund_failure`, `payout_failure`,
+    adjustments, reserves) and the payout's own transaction (`type` `payout`, the amount paid
+    out, negative). Amounts are in the balance's (settlement) currency; `net_minor` is what the
+    transaction added to the payout.
+    """
+
+    payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="transactions")
+    stripe_balance_transaction_id = models.CharField(max_length=255, unique=True)
+    type = models.CharField(max_length=60)
+    reporting_category = models.CharField(max_length=60, blank=True)
+    amount_minor = models.IntegerField()
+    fee_minor = models.IntegerField()
+    net_minor = models.IntegerField()
+    currency = models.CharField(max_length=3)
+    source_id = models.CharField(max_length=255, blank=True, db_index=True)
+    available_on = models.DateTimeField(null=True, blank=True)
+    stripe_created_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["stripe_created_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(net_minor=models.F("amount_minor") - models.F("fee_minor")),
+                name="payments_payouttxn_net_is_amount_less_fee",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.type} {self.stripe_balance_transaction_id}"
 
 
 class WebhookEvent(models.Model):

@@ -35,6 +35,7 @@ from payments.gateway import (
     RefundReason,
     SubscriptionState,
     WebhookSignatureInvalid,
+    balance_entry_from,
     refund_details_from,
     stripe_id,
     stripe_time,
@@ -294,17 +295,17 @@ class StripeGateway:
         return subscription_state_from(canceled.to_dict())
 
     def payout_balance_entries(self, *, payout_id: str) -> list[BalanceEntry]:
-        entries = []
+        """Return every balance transaction an automatic payout paid out, its own included
+        (all pages: a payout on a busy day carries thousands)."""
         try:
-            for txn in self.client.v1.balance_transactions.list(
-                {"payout": payout_id, "limit": 100}
-            ).auto_paging_iter():
-                source = stripe_id(txn.source)
-                if source:
-                    entries.append(BalanceEntry(id=txn.id, source_id=source, type=txn.type))
+            return [
+                balance_entry_from(txn.to_dict())
+                for txn in self.client.v1.balance_transactions.list(
+                    {"payout": payout_id, "limit": 100}
+                ).auto_paging_iter()
+            ]
         except stripe.StripeError as error:
             raise _translate(error) from error
-        return entries
 
 
 def event_json(event: dict[str, Any]) -> bytes:
@@ -381,16 +382,12 @@ class BackfillPayout:
     status: str
     livemode: bool
     created: datetime
+    automatic: bool = True
+    reconciliation_status: str = ""
 
 
-@dataclass(frozen=True)
-class BackfillBalanceTransaction:
-    id: str
-    type: str  # charge, payment, refund, adjustment (disputes), payout, ...
-    source_id: str | None
-    amount_minor: int
-    fee_minor: int
-    net_minor: int
+# A payout's balance transactions, as the webhook handlers read them.
+BackfillBalanceTransaction = BalanceEntry
 
 
 def _contribution_id(*metadatas: Any) -> int | None:
@@ -467,6 +464,8 @@ def backfill_payouts(
                 status=payout.status,
                 livemode=payout.livemode,
                 created=datetime.fromtimestamp(payout.created, tz=UTC),
+                automatic=payout.automatic,
+                reconciliation_status=payout.reconciliation_status,
             )
     except stripe.StripeError as error:
         raise _translate(error) from error
@@ -479,14 +478,7 @@ def backfill_payout_transactions(
     params: BalanceTransactionListParams = {"payout": payout_id, "limit": 100}
     try:
         for txn in gateway.client.v1.balance_transactions.list(params).auto_paging_iter():
-            yield BackfillBalanceTransaction(
-                id=txn.id,
-                type=txn.type,
-                source_id=stripe_id(txn.source),
-                amount_minor=txn.amount,
-                fee_minor=txn.fee,
-                net_minor=txn.net,
-            )
+            yield balance_entry_from(txn.to_dict())
     except stripe.StripeError as error:
         raise _translate(error) from error
 
