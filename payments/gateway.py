@@ -53,6 +53,7 @@ class CheckoutRequest:
     ui_mode: UiMode
     return_url: str  # embedded: where Stripe returns ({CHECKOUT_SESSION_ID} filled in)
     cancel_url: str  # hosted page only
+    idempotency_key: str
 
 
 @dataclass(frozen=True)

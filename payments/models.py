@@ -499,6 +499,23 @@ class SignInLink(models.Model):
         return f"Sign-in link {self.pk}"
 
 
+class Installation(models.Model):
+    """This installation's own id (one row), the prefix of every idempotency key sent to Stripe."""
+
+    SINGLETON = 1
+
+    key = models.UUIDField(unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=models.Q(pk=1), name="payments_installation_one_row"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Installation {self.key}"
+
+
 class DemoObject(models.Model):
     """A Stripe-shaped object kept by the demo provider, which stands in for Stripe offline."""
 

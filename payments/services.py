@@ -1,7 +1,7 @@
 """Writes: starting a contribution, and what readers and staff may change afterwards.
 
 Calls to the payment provider happen outside our transactions (or after commit), and every one
-carries an idempotency key derived from our own row ids.
+carries an idempotency key unique to this installation and our row (`payments.idempotency`).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from payments.gateway import (
     UiMode,
     gateway_get,
 )
+from payments.idempotency import idempotency_key
 from payments.ledger import refund_record, subscription_apply
 from payments.models import Contribution, Payment, Refund, SignInLink, Subscription, Supporter
 from payments.money import fee_cover_minor
@@ -141,6 +142,8 @@ def checkout_session_open(
             ui_mode=ui_mode,
             return_url=thanks + "?session_id={CHECKOUT_SESSION_ID}",
             cancel_url=base_url + back,
+            # One session per contribution and page kind (the hosted page is the fallback).
+            idempotency_key=idempotency_key("contribution", contribution.pk, ui_mode),
         )
     )
     contribution.stripe_checkout_session_id = session.id
@@ -204,7 +207,7 @@ def subscription_amount_change(*, subscription: Subscription, amount_minor: int)
     if subscription.status == Subscription.Status.CANCELED:
         raise GatewayError("This contribution has been cancelled.")
     version = int(subscription.updated_at.timestamp())
-    key = f"subscription-{subscription.pk}-amount-{amount_minor}-{version}"
+    key = idempotency_key("subscription", subscription.pk, "amount", amount_minor, version)
     state = gateway_get().subscription_amount_update(
         subscription_id=subscription.stripe_subscription_id,
         amount_minor=amount_minor,
@@ -223,7 +226,7 @@ def subscription_cancel(*, subscription: Subscription, reason: str) -> Subscript
     state = gateway_get().subscription_cancel(
         subscription_id=subscription.stripe_subscription_id,
         comment=reason,
-        idempotency_key=f"subscription-{subscription.pk}-cancel",
+        idempotency_key=idempotency_key("subscription", subscription.pk, "cancel"),
     )
     with transaction.atomic():
         contribution = Contribution.objects.select_for_update().get(pk=subscription.contribution_id)
@@ -266,7 +269,9 @@ def payment_refund(
         payment_intent_id=payment.stripe_payment_intent_id,
         amount_minor=amount_minor,
         reason=reason,
-        idempotency_key=f"payment-{payment.pk}-refund-{payment.refunded_minor}-{amount_minor}",
+        idempotency_key=idempotency_key(
+            "payment", payment.pk, "refund", payment.refunded_minor, amount_minor
+        ),
     )
     with transaction.atomic():
         locked = Payment.objects.select_for_update().get(pk=payment.pk)

@@ -1,6 +1,7 @@
 """The one door to Stripe: the only module that imports `stripe`.
 
-It pins the API version, derives every idempotency key from our own row ids, checks webhook
+It pins the API version, sends the idempotency key its caller derived (`payments.idempotency`),
+checks webhook
 signatures with Stripe's own code, and turns Stripe objects into the small results of
 `payments.gateway`.
 """
@@ -125,8 +126,7 @@ class StripeGateway:
         try:
             session = self.client.v1.checkout.sessions.create(
                 params,
-                # One session per contribution and page kind (the hosted page is the fallback).
-                {"idempotency_key": f"contribution-{request.contribution_id}-{request.ui_mode}"},
+                {"idempotency_key": request.idempotency_key},
             )
         except stripe.StripeError as error:
             raise _translate(error) from error

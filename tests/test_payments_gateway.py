@@ -34,6 +34,7 @@ def checkout_request(**overrides):
         "ui_mode": "embedded_page",
         "return_url": "https://support.example.com/support/thanks/?session_id={CHECKOUT_SESSION_ID}",
         "cancel_url": "https://support.example.com/support/appeal/",
+        "idempotency_key": "contribution-42-embedded_page",
     }
     values.update(overrides)
     return CheckoutRequest(**values)
@@ -82,7 +83,11 @@ def test_monthly_hosted_checkout_is_a_subscription_with_price_data(gateway, fake
 
     session = gateway.checkout_session_create(
         request=checkout_request(
-            frequency="monthly", ui_mode="hosted_page", customer_id="cus_known", amount_minor=500
+            frequency="monthly",
+            ui_mode="hosted_page",
+            customer_id="cus_known",
+            amount_minor=500,
+            idempotency_key="contribution-42-hosted_page",
         )
     )
 
