@@ -11,7 +11,7 @@ def installation_make(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("payments", "0006_refund_failure"),
+        ("payments", "0007_payout_balance_transactions"),
     ]
 
     operations = [
