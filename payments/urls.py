@@ -1,5 +1,6 @@
 from django.urls import URLPattern, URLResolver, path
 
+from config import url_ids  # noqa: F401 - registers the id and token converters
 from payments import account_views, views
 
 app_name = "payments"
@@ -7,9 +8,9 @@ app_name = "payments"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("stripe/webhook/", views.stripe_webhook, name="stripe-webhook"),
     path("support/thanks/", views.thanks, name="thanks"),
-    path("support/checkout/<str:token>/hosted/", views.checkout_hosted, name="checkout-hosted"),
+    path("support/checkout/<token:token>/hosted/", views.checkout_hosted, name="checkout-hosted"),
     path("support/account/", account_views.account, name="account"),
-    path("support/account/sign-in/<str:token>/", account_views.sign_in, name="sign-in"),
+    path("support/account/sign-in/<token:token>/", account_views.sign_in, name="sign-in"),
     path("support/account/sign-out/", account_views.sign_out, name="sign-out"),
     path("support/account/portal/", account_views.portal, name="portal"),
     path(
@@ -27,9 +28,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
         account_views.receipt_resend,
         name="receipt-resend",
     ),
-    path("support/demo-checkout/<str:session_id>/", views.demo_checkout, name="demo-checkout"),
     path(
-        "support/demo-checkout/<str:session_id>/authenticate/",
+        "support/demo-checkout/<stripe_id:session_id>/", views.demo_checkout, name="demo-checkout"
+    ),
+    path(
+        "support/demo-checkout/<stripe_id:session_id>/authenticate/",
         views.demo_authenticate,
         name="demo-authenticate",
     ),

@@ -23,6 +23,7 @@ from antiabuse.challenge import TOKEN_FIELD, challenge_verify
 from antiabuse.ratelimit import RateLimit
 from antiabuse.reader_urls import reader_url_clean
 from campaigns.models import Campaign
+from config.url_ids import query_stripe_id
 from payments.demo_provider.checkout import (
     demo_checkout_authenticate,
     demo_checkout_pay,
@@ -251,7 +252,7 @@ def checkout_hosted(request: HttpRequest, token: str) -> HttpResponse:
 @embeddable
 def thanks(request: HttpRequest) -> HttpResponse:
     """Thank the reader and set the supporter marker (link fragment and postMessage)."""
-    session_id = request.GET.get("session_id", "")[:255]
+    session_id = query_stripe_id(request.GET, "session_id")
     contribution = (
         Contribution.objects.select_related("campaign", "supporter")
         .filter(stripe_checkout_session_id=session_id)

@@ -67,7 +67,8 @@ def webhook_event_receive(*, payload: bytes, signature: str) -> Intake:
         livemode = bool(data["livemode"])
         created = datetime.fromtimestamp(int(data["created"]), tz=UTC)
         data["data"]["object"]["id"]
-    except (ValueError, KeyError, TypeError, OverflowError, OSError) as error:
+    except (ValueError, KeyError, TypeError, OverflowError, OSError, RecursionError) as error:
+        # RecursionError: a body nested deeper than the parser goes (Stripe's events are shallow).
         raise WebhookRejected("the body is not a Stripe event") from error
     if livemode != expected_livemode():
         mode = "live" if livemode else "test"

@@ -1,5 +1,6 @@
 from django.urls import URLPattern, URLResolver, path
 
+from config import url_ids  # noqa: F401 - registers the id and token converters
 from surveys import views
 
 app_name = "surveys"
@@ -11,6 +12,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("surveys/<slug:slug>/draw/enter/", views.draw_enter, name="draw-enter"),
     path("surveys/<slug:slug>/draw/<int:draw_id>/", views.draw_page, name="draw-detail"),
     path("surveys/<slug:slug>/draw/<int:draw_id>/proof.json", views.draw_proof, name="draw-proof"),
-    path("surveys/entry/confirm/<str:token>/", views.entry_confirm, name="entry-confirm"),
-    path("surveys/prize/claim/<str:token>/", views.claim, name="claim"),
+    path("surveys/entry/confirm/<token:token>/", views.entry_confirm, name="entry-confirm"),
+    path("surveys/prize/claim/<token:token>/", views.claim, name="claim"),
 ]
