@@ -24,7 +24,10 @@
     for (var i = 0; i < hosts.length; i++) hosts[i].remove();
   }
 
+  // Only our own pages (the thank-you page, framed or opened from here) may say "supporter":
+  // any other window could otherwise switch the appeals off for this reader.
   window.addEventListener("message", function (e) {
+    if (e.origin !== base) return;
     if (e.data && e.data.type === "reader-support:supporter") markSupporter();
   });
 
