@@ -60,6 +60,18 @@ def supporter_customer_remember(contribution: Contribution, customer_id: str | N
         pass
 
 
+def supporter_name_adopt(contribution: Contribution) -> None:
+    """Give a supporter without a name the one typed at checkout, now that it was paid for.
+
+    Only a payment proves the checkout came from the address's owner (or someone paying in
+    their name); a name the supporter already has is theirs to change when signed in.
+    """
+    if contribution.name:
+        Supporter.objects.filter(pk=contribution.supporter_id, name="").update(
+            name=contribution.name, updated_at=timezone.now()
+        )
+
+
 def payment_apply(
     *,
     contribution: Contribution,
@@ -122,6 +134,8 @@ def payment_apply(
             payment.status = Payment.Status.PENDING
     payment.save()
     if payment.status == Payment.Status.SUCCEEDED and before != Payment.Status.SUCCEEDED:
+        if contribution.first_paid_at is None:
+            supporter_name_adopt(contribution)
         if contribution.first_paid_at is None or (
             payment.paid_at and payment.paid_at < contribution.first_paid_at
         ):

@@ -53,6 +53,9 @@ class Contribution(models.Model):
         DEMO = "demo", "Demo"
 
     supporter = models.ForeignKey(Supporter, on_delete=models.PROTECT, related_name="contributions")
+    # The name typed at checkout: it is this contribution's until one of its payments succeeds
+    # (anyone may type anyone's address into the form).
+    name = models.CharField(max_length=200, blank=True)
     frequency = models.CharField(max_length=10, choices=Frequency.choices)
     amount_minor = models.PositiveIntegerField()
     fee_cover = models.BooleanField(default=False)

@@ -50,19 +50,29 @@ class Attribution:
         object.__setattr__(self, "referrer", reader_url_clean(self.referrer))
 
 
-def supporter_get_or_create(*, email: str, name: str = "") -> Supporter:
-    """Return the one supporter row for this address, compared case-insensitively."""
+def supporter_get_or_create(*, email: str) -> Supporter:
+    """Return the one supporter row for this address, compared case-insensitively.
+
+    Anyone can type any address into the support form, so starting a checkout never writes to
+    the supporter's own record: the name given then belongs to that contribution, and reaches
+    the supporter only once one of its payments succeeds (`payments.ledger.payment_apply`) or
+    when the signed-in supporter changes it (`supporter_name_change`).
+    """
     email = email.strip()
     supporter = Supporter.objects.filter(email__iexact=email).first()
     if supporter is None:
         try:
             with transaction.atomic():
-                supporter = Supporter.objects.create(email=email, name=name.strip())
+                supporter = Supporter.objects.create(email=email)
         except IntegrityError:  # created concurrently
             supporter = Supporter.objects.get(email__iexact=email)
-    elif name and not supporter.name:
-        supporter.name = name.strip()
-        supporter.save(update_fields=["name", "updated_at"])
+    return supporter
+
+
+def supporter_name_change(*, supporter: Supporter, name: str) -> Supporter:
+    """Set the name the signed-in supporter chose for their receipts."""
+    supporter.name = name.strip()[:200]
+    supporter.save(update_fields=["name", "updated_at"])
     return supporter
 
 
@@ -91,9 +101,10 @@ def contribution_start(
     """
     fee = fee_cover_minor(amount_minor) if cover_fees else 0
     with transaction.atomic():
-        supporter = supporter_get_or_create(email=email, name=name)
+        supporter = supporter_get_or_create(email=email)
         contribution = Contribution.objects.create(
             supporter=supporter,
+            name=name.strip()[:200],
             frequency=frequency,
             amount_minor=amount_minor,
             fee_cover=cover_fees,
