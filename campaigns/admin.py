@@ -49,6 +49,7 @@ class CampaignAdmin(admin.ModelAdmin[Campaign]):
                     "banner_position",
                     "placement_epic",
                     "placement_survey",
+                    "show_in_banner_and_epic",
                 ]
             },
         ),

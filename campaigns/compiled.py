@@ -1,9 +1,12 @@
 """The live campaigns, compiled into an in-process structure the decision endpoint reads.
 
-Staff edits bump a version token in the cache (`campaigns_version_bump`). Each process checks
-that token at most every `CAMPAIGN_REFRESH_SECONDS` and recompiles when it changed (or when its
-copy is older than `CAMPAIGN_RECOMPILE_SECONDS`, so counters and goals move). A failed refresh
-keeps the last good copy. Between checks a decision touches neither the database nor the cache.
+Staff edits bump a version token in the cache (`campaigns_version_bump`); gifts bump a progress
+token (`campaign_progress_touch`). Each process checks both at most every
+`CAMPAIGN_REFRESH_SECONDS` and recompiles when the version changed, when the progress changed and
+its copy is older than `CAMPAIGN_PROGRESS_SECONDS` (so a gift moves the counter within seconds
+without a burst of gifts recompiling every process on every check), or when its copy is older
+than `CAMPAIGN_RECOMPILE_SECONDS`. A failed refresh keeps the last good copy. Between checks a
+decision touches neither the database nor the cache.
 """
 
 import fnmatch
@@ -28,6 +31,7 @@ from campaigns.models import Campaign, KillSwitch, Placement, Variant, csv_value
 logger = logging.getLogger(__name__)
 
 VERSION_KEY = "campaigns:version"
+PROGRESS_KEY = "campaigns:progress"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +49,8 @@ class CompiledCampaign:
     starts_at: float | None
     ends_at: float | None
     placements: frozenset[str]
+    # Staff asked for this campaign in the banner and the epic of one page view.
+    banner_and_epic: bool
     sections_include: frozenset[str]
     sections_exclude: frozenset[str]
     tags_include: frozenset[str]
@@ -166,6 +172,7 @@ def campaign_compile(
         starts_at=campaign.starts_at.timestamp() if campaign.starts_at else None,
         ends_at=campaign.ends_at.timestamp() if campaign.ends_at else None,
         placements=frozenset(p for p, on in placements.items() if on),
+        banner_and_epic=campaign.show_in_banner_and_epic,
         sections_include=frozenset(csv_values(campaign.sections_include)),
         sections_exclude=frozenset(csv_values(campaign.sections_exclude)),
         tags_include=frozenset(csv_values(campaign.tags_include)),
@@ -195,6 +202,16 @@ def campaign_compile(
     )
 
 
+def campaigns_progress(
+    campaigns: list[Campaign], rows: list[stats.ConversionRow] | None = None
+) -> dict[int, dict[str, int]]:
+    """Return each campaign's live conversions and revenue, from `rows` or read now."""
+    if rows is None:
+        ids = [c.pk for c in campaigns]
+        rows = conversions.conversion_rows(campaign_ids=ids) if ids else []
+    return stats.campaign_progress(rows, currencies={c.pk: c.currency for c in campaigns})
+
+
 def campaigns_query():
     return Campaign.objects.select_related("survey").prefetch_related(
         Prefetch("variants", queryset=Variant.objects.order_by("key"))
@@ -211,7 +228,7 @@ def compile_from_database(version: str) -> Compiled:
     ]
     ids = [c.pk for c in live]
     rows = conversions.conversion_rows(campaign_ids=ids) if ids else []
-    progress = stats.campaign_progress(rows, currencies={c.pk: c.currency for c in live})
+    progress = campaigns_progress(live, rows)
     allocations: dict[int, dict[str, float]] = {}
     auto = [c for c in live if c.auto_allocate and len(c.variants.all()) > 1]
     if auto:
@@ -243,6 +260,11 @@ def version_current() -> str:
     return str(version)
 
 
+def progress_current() -> str:
+    """Return the token gifts bump (empty before the first gift)."""
+    return str(cache.get(PROGRESS_KEY) or "")
+
+
 class Registry:
     """Hold this process's compiled campaigns and refresh them as described above."""
 
@@ -251,9 +273,12 @@ class Registry:
         *,
         loader: Callable[[str], Compiled] = compile_from_database,
         version_reader: Callable[[], str] = version_current,
+        progress_reader: Callable[[], str] = progress_current,
     ) -> None:
         self._loader = loader
         self._version_reader = version_reader
+        self._progress_reader = progress_reader
+        self._progress = ""  # the progress token the current copy was compiled after
         self._compiled: Compiled | None = None
         self._checked_at = float("-inf")
         self._lock = threading.Lock()
@@ -282,14 +307,18 @@ class Registry:
         self._checked_at = now
         try:
             version = self._version_reader()
+            progress = self._progress_reader()
             compiled = self._compiled
+            age = now - compiled.compiled_at if compiled is not None else 0.0
             stale = (
                 compiled is None
                 or compiled.version != version
-                or now - compiled.compiled_at >= settings.CAMPAIGN_RECOMPILE_SECONDS
+                or (progress != self._progress and age >= settings.CAMPAIGN_PROGRESS_SECONDS)
+                or age >= settings.CAMPAIGN_RECOMPILE_SECONDS
             )
             if stale:
                 self._compiled = self._loader(version)
+                self._progress = progress
         except Exception:
             # Keep answering from the last good copy; the next check tries again.
             logger.exception("campaigns refresh failed; keeping the last good copy")

@@ -192,8 +192,15 @@ def page_targets(campaign: CompiledCampaign, page: PageContext) -> bool:
     return not (campaign.devices and page.device not in campaign.devices)
 
 
-def reader_allowed(campaign: CompiledCampaign, reader: ReaderState) -> bool:
-    """Say whether this reader may see the campaign now: audience, caps and dismissal."""
+# Only the banner has a close button: closing it closes the banner, not the epic or the survey.
+CLOSABLE = frozenset({Placement.BANNER.value})
+# Placements that carry the whole appeal; one page view shows a campaign in only one of them.
+APPEAL_BOXES = frozenset({Placement.BANNER.value, Placement.EPIC.value})
+
+
+def reader_allowed(campaign: CompiledCampaign, reader: ReaderState, *, closable: bool) -> bool:
+    """Say whether this reader may see the campaign now: audience, caps and, for a placement
+    with a close button, dismissal."""
     if reader.supporter and not campaign.include_supporters:
         return False
     if campaign.readers == "new" and reader.returning:
@@ -207,7 +214,8 @@ def reader_allowed(campaign: CompiledCampaign, reader: ReaderState) -> bool:
     history = reader.history_of(campaign.slug)
     if history is None:
         return True
-    if history.dismissed_age is not None and history.dismissed_age < campaign.dismiss_seconds:
+    dismissed = history.dismissed_age
+    if closable and dismissed is not None and dismissed < campaign.dismiss_seconds:
         return False
     if campaign.max_views:
         recent = sum(1 for age in history.view_ages if age < campaign.max_views_seconds)
@@ -266,22 +274,28 @@ def decide(
     now = time.time() if now is None else now
     chosen: list[tuple[str, CompiledCampaign, CompiledVariant]] = []
     reader_dependent = False
-    # Per campaign: None when the reader may not see it, else the reader's variant.
-    verdicts: dict[int, CompiledVariant | None] = {}
+    # Per campaign and closability: None when the reader may not see it, else their variant.
+    verdicts: dict[tuple[int, bool], CompiledVariant | None] = {}
+    in_a_box: set[int] = set()  # campaigns already shown in the banner or the epic
     for placement, candidates in _candidates(compiled, page):
+        closable = placement in CLOSABLE
+        boxed = placement in APPEAL_BOXES
         for campaign in candidates:
             if not running(campaign, now):
                 continue
+            if boxed and campaign.id in in_a_box and not campaign.banner_and_epic:
+                continue
             reader_dependent = True
-            if campaign.id in verdicts:
-                variant = verdicts[campaign.id]
+            key = (campaign.id, closable)
+            if key in verdicts:
+                variant = verdicts[key]
             else:
-                allowed = reader_allowed(campaign, reader)
-                variant = verdicts[campaign.id] = (
-                    variant_choose(campaign, reader.rid) if allowed else None
-                )
+                allowed = reader_allowed(campaign, reader, closable=closable)
+                variant = verdicts[key] = variant_choose(campaign, reader.rid) if allowed else None
             if variant is not None:
                 chosen.append((placement, campaign, variant))
+                if boxed:
+                    in_a_box.add(campaign.id)
                 break
     return Decision(chosen=tuple(chosen), reader_dependent=reader_dependent)
 

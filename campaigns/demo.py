@@ -36,7 +36,7 @@ def demo_seed() -> list[str]:
             ),
             "cta_label": "Support us",
             "counter_text": (
-                "Over 5,000 readers like you have already stepped up with a monthly payment "
+                "{supporters} readers like you have already stepped up with a monthly payment "
                 "or a once-off donation."
             ),
             "goal_kind": Campaign.GoalKind.SUPPORTERS,

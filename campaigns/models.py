@@ -35,6 +35,18 @@ def csv_values(text: str) -> list[str]:
     return [item.strip().lower() for item in text.split(",") if item.strip()]
 
 
+COUNTER_PLACEHOLDER = "{supporters}"
+
+
+def validate_counter_text(text: str) -> None:
+    """Require the live count's placeholder, so the counter never shows a number that is stale."""
+    if text and COUNTER_PLACEHOLDER not in text:
+        raise ValidationError(
+            f"Put {COUNTER_PLACEHOLDER} where the live number of supporters goes, e.g. "
+            f"“{COUNTER_PLACEHOLDER} readers like you have already stepped up”."
+        )
+
+
 def validate_amounts(amounts: object) -> None:
     """Check the shape of `amounts`: {frequency: {"presets": [minor units], "default": ...}}."""
     if not isinstance(amounts, dict):
@@ -119,6 +131,12 @@ class Campaign(models.Model):
     placement_survey = models.BooleanField(
         "survey prompt", default=False, help_text="Needs a linked survey."
     )
+    show_in_banner_and_epic = models.BooleanField(
+        "banner and epic together",
+        default=False,
+        help_text="Show this campaign in the banner and the in-article epic of the same page. "
+        "Off: a page shows it once, and the epic takes the next campaign.",
+    )
 
     # Copy.
     headline = models.CharField(max_length=120, default="Support us")
@@ -127,7 +145,9 @@ class Campaign(models.Model):
     counter_text = models.CharField(
         max_length=200,
         blank=True,
-        help_text="E.g. “Over 5,000 readers like you have already stepped up”.",
+        validators=[validate_counter_text],
+        help_text="With the live count: “{supporters} readers like you have already stepped up”. "
+        "The count is this campaign's supporters plus the goal's baseline for a supporters goal.",
     )
     goal_kind = models.CharField(max_length=10, choices=GoalKind.choices, default=GoalKind.NONE)
     goal_target = models.PositiveBigIntegerField(
@@ -230,7 +250,7 @@ class Variant(models.Model):
     headline = models.CharField(max_length=120, blank=True)
     body = models.TextField(blank=True)
     cta_label = models.CharField("call to action", max_length=60, blank=True)
-    counter_text = models.CharField(max_length=200, blank=True)
+    counter_text = models.CharField(max_length=200, blank=True, validators=[validate_counter_text])
     amounts = models.JSONField(
         default=dict, blank=True, validators=[validate_amounts], help_text="Empty: the campaign's."
     )

@@ -1,4 +1,4 @@
-"""Writes: kill switches, the version token that refreshes every process, preview links."""
+"""Writes: kill switches, the tokens that refresh every process, preview links."""
 
 import uuid
 from typing import Any
@@ -6,7 +6,13 @@ from typing import Any
 from django.core import signing
 from django.db import transaction
 
-from campaigns.compiled import VERSION_KEY, campaign_compile, campaigns_query
+from campaigns.compiled import (
+    PROGRESS_KEY,
+    VERSION_KEY,
+    campaign_compile,
+    campaigns_progress,
+    campaigns_query,
+)
 from campaigns.models import Campaign, KillSwitch
 
 PREVIEW_SALT = "campaigns.preview"
@@ -22,6 +28,18 @@ def campaigns_version_bump() -> None:
 
     # After commit, so no process recompiles before it can read the change.
     transaction.on_commit(bump)
+
+
+def campaign_progress_touch() -> None:
+    """Tell every process that a gift moved the counters and goals (they recompile soon)."""
+    from django.core.cache import cache
+
+    def touch() -> None:
+        cache.set(PROGRESS_KEY, uuid.uuid4().hex, timeout=None)
+
+    # Robust: the gift is recorded whatever the cache says; the counter then moves on the
+    # periodic recompile instead.
+    transaction.on_commit(touch, robust=True)
 
 
 @transaction.atomic
@@ -55,7 +73,7 @@ def preview_decide(*, token: str, placements: tuple[str, ...]) -> dict[str, dict
         campaign = campaigns_query().get(pk=int(data["c"]))
     except (signing.BadSignature, KeyError, TypeError, ValueError, Campaign.DoesNotExist):
         return None
-    compiled = campaign_compile(campaign)
+    compiled = campaign_compile(campaign, progress=campaigns_progress([campaign]).get(campaign.pk))
     variant = next((v for v in compiled.variants if v.key == data.get("v")), compiled.variants[0])
     shown = [p for p in placements if p in compiled.placements] or list(placements[:1])
     return {p: {**compiled.appeal(variant, p), "preview": True} for p in shown}

@@ -299,6 +299,8 @@ TURNSTILE_SCRIPT_URL = "https://challenges.cloudflare.com/turnstile/v0/api.js"
 # changes and the kill switch reach readers), and the most a compiled copy is kept regardless.
 CAMPAIGN_REFRESH_SECONDS = env.float("CAMPAIGN_REFRESH_SECONDS", default=2.0)
 CAMPAIGN_RECOMPILE_SECONDS = env.float("CAMPAIGN_RECOMPILE_SECONDS", default=300.0)
+# A gift moves the counters and goals: processes recompile at most this often for that reason.
+CAMPAIGN_PROGRESS_SECONDS = env.float("CAMPAIGN_PROGRESS_SECONDS", default=15.0)
 # How long shared caches may keep a decision that does not depend on the reader.
 CAMPAIGN_SHARED_CACHE_SECONDS = env.int("CAMPAIGN_SHARED_CACHE_SECONDS", default=30)
 # The request header (as in request.META) a CDN or proxy sets to the reader's country.

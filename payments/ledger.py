@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
+from campaigns.services import campaign_progress_touch
 from payments.gateway import ChargeDetails, RefundDetails, SubscriptionState
 from payments.models import (
     Contribution,
@@ -140,6 +141,8 @@ def payment_apply(
             payment.paid_at and payment.paid_at < contribution.first_paid_at
         ):
             contribution.first_paid_at = payment.paid_at
+        if contribution.campaign_id is not None:
+            campaign_progress_touch()
         _receipt_after_commit(payment)
     if payment.status == Payment.Status.FAILED and before != Payment.Status.FAILED:
         _failure_notice_after_commit(payment)

@@ -323,3 +323,33 @@ def test_decisions_are_fast_enough_in_process():
     per_call = (time.perf_counter() - started) / 2000
 
     assert per_call < 0.001
+
+
+BANNER_AND_EPIC = PageContext(placements=("banner", "epic", "survey"))
+
+
+def test_banner_and_epic_never_show_the_same_campaign_on_one_page_view():
+    CampaignFactory.create(slug="only", priority=2)
+
+    assert shown(BANNER_AND_EPIC) == {"banner": "only"}
+
+
+def test_the_epic_takes_the_next_campaign_when_the_banner_has_the_first():
+    CampaignFactory.create(slug="first", priority=2)
+    CampaignFactory.create(slug="second", priority=1)
+
+    assert shown(BANNER_AND_EPIC) == {"banner": "first", "epic": "second"}
+
+
+def test_staff_may_ask_for_the_same_campaign_in_banner_and_epic():
+    CampaignFactory.create(slug="both", show_in_banner_and_epic=True)
+
+    assert shown(BANNER_AND_EPIC) == {"banner": "both", "epic": "both"}
+
+
+def test_closing_the_banner_closes_the_banner_only():
+    CampaignFactory.create(slug="c", dismiss_days=14)
+
+    after_close = shown(BANNER_AND_EPIC, reader=history(c=CampaignHistory(dismissed_age=60)))
+
+    assert after_close == {"epic": "c"}

@@ -17,7 +17,7 @@ def test_demo_seed_makes_a_live_campaign_with_two_variants_and_is_idempotent(cli
     assert campaign.status == "live"
     assert campaign.currency == "EUR"
     assert set(campaign.amounts) == {"monthly", "one_off"}
-    assert campaign.counter_text.startswith("Over 5,000 readers like you have already stepped up")
+    assert campaign.counter_text.startswith("{supporters} readers like you have already stepped up")
     assert campaign.placement_banner and campaign.placement_epic
     assert set(campaign.variants.values_list("key", flat=True)) == {"control", "b"}
     assert campaign.survey is None

@@ -19,7 +19,7 @@ class CampaignFactory(factory.django.DjangoModelFactory[Campaign]):
     amounts = factory.LazyFunction(lambda: {k: dict(v) for k, v in AMOUNTS.items()})
     headline = "Support us"
     body = "We need your help now."
-    counter_text = "Over 5,000 readers like you have already stepped up"
+    counter_text = "{supporters} readers like you have already stepped up"
 
 
 class VariantFactory(factory.django.DjangoModelFactory[Variant]):

@@ -157,9 +157,22 @@
 
   var LABELS = { one_off: "One-off", monthly: "Monthly", annual: "Annual" };
 
+  // A constructable stylesheet is CSSOM, not an inline <style>: a publisher's strict
+  // Content-Security-Policy (style-src without 'unsafe-inline') allows it. One sheet serves
+  // every appeal on the page. Browsers without it get a <style> element.
+  var sheet;
+  function styleInto(root) {
+    if (sheet === undefined) {
+      sheet = null;
+      try { sheet = new CSSStyleSheet(); sheet.replaceSync(CSS); } catch (e) { sheet = null; }
+    }
+    if (sheet && "adoptedStyleSheets" in root) root.adoptedStyleSheets = [sheet];
+    else root.appendChild(el("style", {}, CSS));
+  }
+
   function render(appeal, host, compact) {
     var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
-    root.appendChild(el("style", {}, CSS));
+    styleInto(root);
     var box = el("section", {
       class: "box is-" + appeal.placement, "aria-label": compact ? "Survey" : appeal.headline
     });
@@ -180,12 +193,15 @@
     var box = el("div", { class: "inner" });
     outer.appendChild(box);
     box.appendChild(el("h2", {}, appeal.headline));
+    // On a phone the banner opens compact (headline, counter, one button); "More" shows the rest.
+    var more = el("div", { class: "more", id: "rs-more-" + appeal.placement });
     (appeal.body || "").split(/\n\s*\n/).forEach(function (para) {
-      if (para.trim()) box.appendChild(el("p", {}, para.trim()));
+      if (para.trim()) more.appendChild(el("p", {}, para.trim()));
     });
-    if (appeal.counter) {
+    box.appendChild(more);
+    if (appeal.counter && appeal.supporters > 0) {
       box.appendChild(el("p", { class: "counter" },
-        appeal.counter.replace("{supporters}", (appeal.supporters || 0).toLocaleString())));
+        appeal.counter.replace("{supporters}", appeal.supporters.toLocaleString())));
     }
     var goal = appeal.goal;
     if (goal && goal.target) {
@@ -237,6 +253,16 @@
       choose(frequencies[0]);
       row.appendChild(presets);
       row.appendChild(cta);
+    }
+    if (appeal.placement === "banner") {
+      var toggle = el("button", { type: "button", class: "toggle", "aria-expanded": "false",
+        "aria-controls": more.id }, "More");
+      toggle.addEventListener("click", function () {
+        var open = outer.classList.toggle("open");
+        toggle.setAttribute("aria-expanded", String(open));
+        toggle.textContent = open ? "Less" : "More";
+      });
+      row.appendChild(toggle);
     }
     if (appeal.survey_url) {
       var survey = el("a", { class: "survey", href: link(appeal, appeal.survey_url,
@@ -309,6 +335,16 @@
     + ".close{position:absolute;top:6px;right:6px;width:44px;height:44px;border:0;"
     + "background:transparent;color:#121212;font-size:28px;line-height:1}"
     + "a:focus-visible,button:focus-visible{outline:3px solid #0d47a1;outline-offset:2px}"
+    + ".toggle{display:none;border:0;background:none;color:#0d47a1;text-decoration:underline;"
+    + "padding:4px 0;min-height:44px}"
+    // A phone's banner stays within a third of the screen until the reader asks for more.
+    + "@media (max-width:639px){.is-banner{max-height:33vh;padding:8px 12px}"
+    + ".is-banner h2{font-size:1.05em;margin-bottom:.15em}.is-banner .counter{font-size:.9em}"
+    + ".is-banner:not(.open) .more,.is-banner:not(.open) .freq,"
+    + ".is-banner:not(.open) .presets,.is-banner:not(.open) .survey,"
+    + ".is-banner:not(.open) .goal{display:none}"
+    + ".is-banner.open{max-height:85vh}.is-banner .toggle{display:inline-block}"
+    + ".is-banner .row{margin-top:.25em}.is-banner .close{top:0;right:0}}"
     + "@keyframes rs-in{from{transform:translateY(100%)}to{transform:none}}"
     + "@media (prefers-reduced-motion:reduce){.is-banner{animation:none}}";
 })();
