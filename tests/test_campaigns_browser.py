@@ -233,9 +233,7 @@ def test_the_appeal_keeps_its_look_under_a_strict_publisher_csp(
     service = live_server.url
     publisher = service.replace("localhost", "127.0.0.1")
     settings.PUBLISHER_ORIGINS = [publisher]
-    policy = (
-        f"default-src 'none'; script-src {service}; connect-src {service}; style-src 'self'"
-    )
+    policy = f"default-src 'none'; script-src {service}; connect-src {service}; style-src 'self'"
     page.route(
         f"{publisher}/article",
         lambda route: route.fulfill(
