@@ -1,6 +1,8 @@
 """The appeal on the sample article page, in a real headless Chromium."""
 
 import gzip
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -10,11 +12,10 @@ from campaigns import events
 from campaigns.models import EventCount
 from campaigns.tests.factories import CampaignFactory, VariantFactory
 from campaigns.tests.fixtures import fixture_fresh_registry  # noqa: F401
+from tests.axe import axe_assert_clean, screenshot
 from tests.conftest import wait_for
 
 EMBED = settings.BASE_DIR / "static" / "campaigns" / "embed.js"
-SCREENSHOTS = settings.BASE_DIR / "var" / "screenshots"
-SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 BANNER = "[data-reader-support-host] section.is-banner"
 EPIC = "[data-reader-support-host] section.is-epic"
 SURVEY = "[data-reader-support-host] section.is-survey"
@@ -219,39 +220,53 @@ def test_keyboard_users_reach_the_amounts_and_focus_leaves_a_closed_banner(
 
 
 STRICT_CSP_ARTICLE = """<!doctype html><html lang="en"><head><title>Publisher</title>
-<link rel="stylesheet" href="/hostile.css"></head><body><h1>An article</h1>
-<p>Text of the article.</p>
+<link rel="stylesheet" href="/hostile.css"></head><body><main><h1>An article</h1>
+<p>Text of the article.</p></main>
 <script src="{service}/embed.js" async data-section="news"></script></body></html>"""
+HOSTILE_CSS = "*{color:red !important;font-size:60px !important}"
+
+
+@pytest.fixture
+def strict_publisher(live_server):
+    """Serve a publisher's article on an origin of its own, with a Content-Security-Policy that
+    allows the service's script and API but no inline style, and a style sheet that shouts."""
+    service = live_server.url
+    policy = f"default-src 'none'; script-src {service}; connect-src {service}; style-src 'self'"
+
+    class Publisher(BaseHTTPRequestHandler):
+        def do_GET(self):
+            if self.path == "/hostile.css":
+                body, kind = HOSTILE_CSS, "text/css"
+            else:
+                body, kind = STRICT_CSP_ARTICLE.format(service=service), "text/html"
+            self.send_response(200)
+            self.send_header("Content-Type", f"{kind}; charset=utf-8")
+            self.send_header("Content-Security-Policy", policy)
+            self.end_headers()
+            self.wfile.write(body.encode())
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Publisher)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 @pytest.mark.browser
 def test_the_appeal_keeps_its_look_under_a_strict_publisher_csp(
-    page, live_server, live_campaign, settings
+    page, live_campaign, strict_publisher, settings
 ):
-    # The publisher's page lives on another origin, with a Content-Security-Policy that allows
-    # the service's script and API but no inline style, and a style sheet that shouts.
-    service = live_server.url
-    publisher = service.replace("localhost", "127.0.0.1")
-    settings.PUBLISHER_ORIGINS = [publisher]
-    policy = f"default-src 'none'; script-src {service}; connect-src {service}; style-src 'self'"
-    page.route(
-        f"{publisher}/article",
-        lambda route: route.fulfill(
-            content_type="text/html",
-            headers={"Content-Security-Policy": policy},
-            body=STRICT_CSP_ARTICLE.format(service=service),
-        ),
-    )
-    page.route(
-        f"{publisher}/hostile.css",
-        lambda route: route.fulfill(
-            content_type="text/css", body="*{color:red !important;font-size:60px !important}"
-        ),
-    )
+    settings.PUBLISHER_ORIGINS = [strict_publisher]
     refused = []
     page.on("console", lambda m: refused.append(m.text) if "Content Security" in m.text else 0)
 
-    page.goto(f"{publisher}/article")
+    page.goto(f"{strict_publisher}/article")
     banner = page.locator(BANNER)
     banner.wait_for()
 
@@ -261,7 +276,7 @@ def test_the_appeal_keeps_its_look_under_a_strict_publisher_csp(
     cta = banner.get_by_role("link", name="Contribute")
     assert cta.evaluate("a => getComputedStyle(a).backgroundColor") == "rgb(179, 38, 30)"
     assert refused == []
-    page.screenshot(path=str(SCREENSHOTS / "appeal-strict-csp-desktop.png"))
+    screenshot(page, "appeal-strict-csp-desktop", full_page=False)
 
 
 @pytest.mark.browser
@@ -282,14 +297,16 @@ def test_on_a_phone_the_banner_takes_at_most_a_third_of_the_screen(
         assert banner.get_by_role("link", name="Contribute").is_visible()
         assert banner.get_by_role("button", name="Close").is_visible()
         assert not banner.get_by_role("link", name="€10 / month").is_visible()
-        page.screenshot(path=str(SCREENSHOTS / "appeal-banner-phone-compact.png"))
+        screenshot(page, "appeal-banner-phone-compact", full_page=False)
+        axe_assert_clean(page, what="the compact phone banner")
 
         more = banner.get_by_role("button", name="More")
         more.click()
         assert banner.get_by_role("button", name="Less").get_attribute("aria-expanded") == "true"
         banner.get_by_role("button", name="Monthly").click()
         assert banner.get_by_role("link", name="€10 / month").is_visible()
-        page.screenshot(path=str(SCREENSHOTS / "appeal-banner-phone-open.png"))
+        screenshot(page, "appeal-banner-phone-open", full_page=False)
+        axe_assert_clean(page, what="the opened phone banner")
     finally:
         context.close()
 
