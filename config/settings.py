@@ -337,6 +337,9 @@ STRIPE_PUBLISHABLE_KEY = env.str("STRIPE_PUBLISHABLE_KEY", default="")
 STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET", default="")
 STRIPE_LIVEMODE = STRIPE_SECRET_KEY.startswith(("sk_live_", "rk_live_"))
 STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", default=300)
+# Where the Stripe API is reached: Stripe's own, or a Stripe-compatible server such as the
+# project's emulator (`python -m stripe_emulator --port N`) for offline integration runs.
+STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com").rstrip("/")
 # The demo provider (a local checkout with Stripe's test cards) runs only without a Stripe key:
 # by default in the embedded demo; in production only when asked for by name.
 PAYMENTS_DEMO = env.bool("PAYMENTS_DEMO", default=EMBEDDED and not STRIPE_SECRET_KEY)

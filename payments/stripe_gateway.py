@@ -44,6 +44,7 @@ from payments.gateway import (
 )
 
 API_VERSION = "2026-10-28.endive"
+STRIPE_API_BASE = "https://api.stripe.com"
 INTERVALS: dict[str, Literal["month", "year"]] = {"monthly": "month", "annual": "year"}
 
 
@@ -87,17 +88,24 @@ class StripeGateway:
     # Stripe's HTTP layer; None is the library's own. Tests plug a fake in here.
     http_client: Any = None
 
-    def __init__(self, *, api_key: str, http_client: Any = None) -> None:
+    def __init__(
+        self, *, api_key: str, http_client: Any = None, api_base: str = STRIPE_API_BASE
+    ) -> None:
         self.client = stripe.StripeClient(
             api_key,
             stripe_version=API_VERSION,
             max_network_retries=2,
             http_client=http_client,
+            base_addresses={"api": api_base},
         )
 
     @classmethod
     def from_settings(cls) -> StripeGateway:
-        return cls(api_key=settings.STRIPE_SECRET_KEY, http_client=cls.http_client)
+        return cls(
+            api_key=settings.STRIPE_SECRET_KEY,
+            http_client=cls.http_client,
+            api_base=settings.STRIPE_API_BASE,
+        )
 
     def checkout_session_create(self, *, request: CheckoutRequest) -> CheckoutSession:
         """Create the Checkout Session for a contribution (idempotent per contribution)."""

@@ -1,0 +1,184 @@
+"""The emulator's state: objects, clock, account, events and the balance.
+
+`Emulator` is the one object tests and the demo hold. API requests (`api.dispatch`) and flows
+(`stripe_emulator.flows.*`) change its objects through `save`/`create` and announce changes with
+`emit`, which records the event and hands it to every `on_event` sink (the demo provider's sink
+posts it, signed, to the webhook intake).
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from stripe_emulator.objects import API_VERSION, Obj, id_new, object_new, public
+from stripe_emulator.store import MemoryStore, Store
+
+DEFAULT_WEBHOOK_SECRET = "whsec_emulator_" + "0" * 32
+ACCOUNT_ID = "acct_1EmulatorAccount0000"
+# Exchange rates the emulator settles with (units of the second currency per unit of the first).
+FX_RATES: dict[tuple[str, str], float] = {
+    ("eur", "gbp"): 0.8612,
+    ("gbp", "eur"): 1.1611,
+    ("usd", "eur"): 0.9234,
+    ("usd", "gbp"): 0.7952,
+    ("eur", "usd"): 1.0829,
+    ("gbp", "usd"): 1.2575,
+}
+
+EventSink = Callable[[Obj], None]
+
+
+class ResourceMissing(Exception):
+    """No object with that id (Stripe answers 404 `resource_missing`)."""
+
+    def __init__(self, kind: str, object_id: str) -> None:
+        super().__init__(f"No such {kind}: '{object_id}'")
+        self.kind = kind
+        self.object_id = object_id
+
+
+class Emulator:
+    """Stripe's state for one account, with a clock that tests can move on.
+
+    `latency` is slept (outside any lock) before each API request is answered, to stand for
+    Stripe's network round trip. `default_currency` is the account's settlement currency;
+    charges in another currency not listed in `settlement_currencies` are converted at
+    `FX_RATES` when they reach the balance.
+    """
+
+    def __init__(
+        self,
+        *,
+        store: Store | None = None,
+        webhook_secret: str = DEFAULT_WEBHOOK_SECRET,
+        latency: float = 0.0,
+        default_currency: str = "eur",
+        settlement_currencies: tuple[str, ...] = (),
+        on_event: EventSink | None = None,
+    ) -> None:
+        self.store: Store = store if store is not None else MemoryStore()
+        self.webhook_secret = webhook_secret
+        self.latency = latency
+        self.default_currency = default_currency
+        self.settlement_currencies = {default_currency, *settlement_currencies}
+        self.sinks: list[EventSink] = [on_event] if on_event is not None else []
+        self.clock_offset = 0
+        # The API request being answered, if any: events it causes carry its id and key.
+        self.request_context: dict[str, str | None] = {"id": None, "idempotency_key": None}
+
+    # --- time ------------------------------------------------------------------------------
+
+    def now(self) -> int:
+        """Return the emulator's time, Unix seconds (real time plus what `advance` added)."""
+        return int(time.time()) + self.clock_offset
+
+    def advance(self, *, days: float = 0, seconds: int = 0) -> None:
+        """Move the clock on; balance transactions that became available turn available."""
+        self.clock_offset += int(days * 86400) + seconds
+        with self.step():
+            pass
+
+    @contextmanager
+    def step(self) -> Iterator[None]:
+        """Run one atomic change (inside the store's lock), with the balance brought up to date."""
+        with self.store.locked():
+            self._balance_settle()
+            yield
+
+    # --- objects ---------------------------------------------------------------------------
+
+    def get(self, object_id: str, kind: str | None = None) -> Obj:
+        """Return the stored object (with internal keys), or raise `ResourceMissing`."""
+        found = self.store.get(object_id)
+        if found is None or (kind is not None and found.get("object") != kind):
+            raise ResourceMissing(kind or "object", object_id)
+        return found
+
+    def find(self, kind: str, **equal: Any) -> list[Obj]:
+        """Return the objects of `kind` whose fields equal `equal`, oldest first."""
+        return [
+            obj
+            for obj in self.store.scan(kind)
+            if all(obj.get(field) == value for field, value in equal.items())
+        ]
+
+    def save(self, obj: Obj) -> Obj:
+        self.store.put(obj)
+        return obj
+
+    def create(self, kind: str, **fields: Any) -> Obj:
+        """Create, store and return a new object of `kind` (Stripe's example plus `fields`)."""
+        return self.save(object_new(kind, created=self.now(), **fields))
+
+    def account(self) -> Obj:
+        """Return the account (created on first use with the emulator's currency)."""
+        found = self.store.get(ACCOUNT_ID)
+        if found is not None:
+            return found
+        account = object_new("account", created=self.now(), default_currency=self.default_currency)
+        account["id"] = ACCOUNT_ID
+        account.update(charges_enabled=True, payouts_enabled=True, details_submitted=True)
+        return self.save(account)
+
+    # --- events ----------------------------------------------------------------------------
+
+    def emit(self, event_type: str, obj: Obj, *, previous: Obj | None = None) -> Obj:
+        """Record an event about `obj` as it is now and hand it to the sinks.
+
+        `previous` holds the earlier values of the fields that changed (`*.updated` events
+        carry them as `data.previous_attributes`).
+        """
+        data: Obj = {"object": public(obj)}
+        if previous is not None:
+            data["previous_attributes"] = public(previous)
+        event = object_new(
+            "event",
+            created=self.now(),
+            api_version=API_VERSION,
+            data=data,
+            type=event_type,
+            pending_webhooks=1,
+            request=dict(self.request_context),
+        )
+        event["_seq"] = len(self.store.scan("event"))
+        self.save(event)
+        rendered: Obj = public(event)
+        for sink in self.sinks:
+            sink(copy.deepcopy(rendered))
+        return rendered
+
+    def events(self, *, since: int = 0) -> list[Obj]:
+        """Return the events recorded (from mark `since` on), in the order Stripe made them."""
+        return [public(event) for event in self.store.scan("event")[since:]]
+
+    def events_mark(self) -> int:
+        """Return a mark for `events(since=...)`: the number of events recorded so far."""
+        return len(self.store.scan("event"))
+
+    # --- balance ---------------------------------------------------------------------------
+
+    def balance(self) -> dict[str, dict[str, int]]:
+        """Return {currency: {"available": minor, "pending": minor}} from balance transactions."""
+        totals: dict[str, dict[str, int]] = {}
+        for txn in self.store.scan("balance_transaction"):
+            row = totals.setdefault(txn["currency"], {"available": 0, "pending": 0})
+            row["available" if txn["status"] == "available" else "pending"] += txn["net"]
+        return totals
+
+    def _balance_settle(self) -> None:
+        now = self.now()
+        for txn in self.store.scan("balance_transaction"):
+            if txn["status"] == "pending" and txn["available_on"] <= now:
+                txn["status"] = "available"
+                self.save(txn)
+
+    def fx_rate(self, source: str, target: str) -> float:
+        return 1.0 if source == target else FX_RATES[(source, target)]
+
+
+def request_id_new() -> str:
+    return id_new("req")

@@ -1,0 +1,82 @@
+"""Where the emulator keeps its objects: in memory (tests), or anywhere that honours `Store`.
+
+The demo provider keeps them in the database (its own `Store`), so that the web process and the
+worker see one Stripe. Objects are plain dicts in Stripe's shape; keys starting with "_" are the
+emulator's own bookkeeping and never leave it.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+Obj = dict[str, Any]
+
+
+class Store(Protocol):
+    """What the emulator needs from storage. Every call of the emulator runs inside `locked()`."""
+
+    def get(self, object_id: str) -> Obj | None:
+        """Return a copy of the object, or None."""
+        ...
+
+    def put(self, obj: Obj) -> None:
+        """Insert or replace the object (keyed on its `id`; insertion order is kept)."""
+        ...
+
+    def scan(self, object_type: str) -> list[Obj]:
+        """Return copies of every object of one type, oldest first."""
+        ...
+
+    def delete(self, object_id: str) -> None:
+        """Forget the object (Stripe deletes few things: webhook endpoints, customers)."""
+        ...
+
+    def locked(self) -> Any:
+        """Return a context manager that makes the calls inside it one atomic step."""
+        ...
+
+
+class MemoryStore:
+    """A `Store` in this process's memory, safe to share between threads."""
+
+    def __init__(self) -> None:
+        self._objects: dict[str, Obj] = {}
+        self._by_type: dict[str, list[str]] = {}
+        self._lock = threading.RLock()
+
+    def get(self, object_id: str) -> Obj | None:
+        with self._lock:
+            found = self._objects.get(object_id)
+            return copy.deepcopy(found) if found is not None else None
+
+    def put(self, obj: Obj) -> None:
+        with self._lock:
+            object_id = obj["id"]
+            if object_id not in self._objects:
+                self._by_type.setdefault(obj["object"], []).append(object_id)
+            self._objects[object_id] = copy.deepcopy(obj)
+
+    def scan(self, object_type: str) -> list[Obj]:
+        with self._lock:
+            ids = self._by_type.get(object_type, [])
+            return [copy.deepcopy(self._objects[i]) for i in ids]
+
+    def kinds(self) -> list[str]:
+        """Return the object types stored so far."""
+        with self._lock:
+            return [kind for kind, ids in self._by_type.items() if ids]
+
+    def delete(self, object_id: str) -> None:
+        with self._lock:
+            found = self._objects.pop(object_id, None)
+            if found is not None:
+                self._by_type[found["object"]].remove(object_id)
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        with self._lock:
+            yield

@@ -1,0 +1,168 @@
+"""The emulator's API answers as Stripe does: through the real stripe library, in process and
+over HTTP."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+import pytest
+import stripe
+
+from stripe_emulator import Emulator, EmulatorHttpClient, deliveries, signature_header
+from stripe_emulator.api import api_call
+from stripe_emulator.flows import cards, checkout
+from stripe_emulator.scenarios import checkout_session_new, one_off_paid
+from stripe_emulator.wsgi import wsgi_app
+
+API_VERSION = "2026-10-28.endive"
+
+
+def _client(emulator: Emulator) -> stripe.StripeClient:
+    return stripe.StripeClient(
+        "sk_test_emulator",
+        stripe_version=API_VERSION,
+        http_client=EmulatorHttpClient(emulator),
+        max_network_retries=0,
+    )
+
+
+def test_unknown_ids_get_stripes_error_shape() -> None:
+    client = _client(Emulator())
+    with pytest.raises(stripe.InvalidRequestError) as raised:
+        client.v1.payment_intents.retrieve("pi_missing")
+    assert raised.value.http_status == 404
+    assert raised.value.code == "resource_missing"
+    assert raised.value.user_message == "No such payment_intent: 'pi_missing'"
+
+
+def test_idempotency_key_replays_the_first_answer_and_refuses_other_params() -> None:
+    emulator = Emulator()
+    client = _client(emulator)
+    charge = one_off_paid(emulator)
+    params: stripe.params.RefundCreateParams = {"charge": charge["id"], "amount": 100}
+    first = client.v1.refunds.create(params, {"idempotency_key": "refund-1"})
+    again = client.v1.refunds.create(params, {"idempotency_key": "refund-1"})
+    assert again.id == first.id
+    assert len(emulator.find("refund")) == 1
+    with pytest.raises(stripe.IdempotencyError):
+        client.v1.refunds.create(
+            {"charge": charge["id"], "amount": 200}, {"idempotency_key": "refund-1"}
+        )
+
+
+def test_lists_filter_page_and_expand_nested() -> None:
+    emulator = Emulator()
+    client = _client(emulator)
+    charges = [one_off_paid(emulator, amount=1000 + i) for i in range(5)]
+    listed = client.v1.charges.list({"limit": 2, "expand": ["data.balance_transaction"]})
+    assert len(listed.data) == 2 and listed.has_more
+    balance = listed.data[0].balance_transaction
+    assert isinstance(balance, stripe.BalanceTransaction) and balance.fee > 0  # not an id
+    every = list(listed.auto_paging_iter())
+    assert sorted(c.id for c in every) == sorted(c["id"] for c in charges)
+    created = charges[0]["created"]
+    assert (
+        len(client.v1.charges.list({"created": {"gte": created, "lt": created + 3600}}).data) == 5
+    )
+    assert client.v1.charges.list({"created": {"lt": created}}).data == []
+    refunds = client.v1.refunds.list({"charge": charges[0]["id"]})
+    assert refunds.data == []
+    client.v1.refunds.create({"charge": charges[0]["id"]})
+    assert len(client.v1.refunds.list({"charge": charges[0]["id"]}).data) == 1
+    txns = client.v1.balance_transactions.list({"expand": ["data.source"]})
+    assert {getattr(t.source, "object", None) for t in txns.data} == {"charge", "refund"}
+    customers = client.v1.customers.list({"email": "reader@example.org"})
+    assert len(customers.data) == 5
+
+
+def test_a_charge_has_no_refunds_unless_expanded() -> None:
+    emulator = Emulator()
+    client = _client(emulator)
+    charge = one_off_paid(emulator)
+    client.v1.refunds.create({"charge": charge["id"], "amount": 100})
+    assert "refunds" not in client.v1.charges.retrieve(charge["id"])
+    expanded = client.v1.charges.retrieve(charge["id"], {"expand": ["refunds"]})
+    assert expanded.refunds is not None and expanded.refunds.data[0].amount == 100
+
+
+def test_latency_is_spent_on_every_call() -> None:
+    import time
+
+    emulator = Emulator(latency=0.05)
+    client = _client(emulator)
+    started = time.monotonic()
+    for _ in range(4):
+        client.v1.balance.retrieve()
+    assert time.monotonic() - started >= 0.2
+
+
+def test_balance_follows_the_money() -> None:
+    emulator = Emulator()
+    charge = one_off_paid(emulator, amount=1000)
+    txn = emulator.get(charge["balance_transaction"])
+    assert emulator.balance() == {"eur": {"available": 0, "pending": txn["net"]}}
+    emulator.advance(days=2)
+    assert emulator.balance() == {"eur": {"available": txn["net"], "pending": 0}}
+    api_call(emulator, "POST", "/v1/refunds", {"charge": charge["id"], "amount": 400})
+    assert emulator.balance()["eur"]["available"] == txn["net"] - 400
+
+
+def test_deliveries_sign_as_stripe_and_take_its_freedoms() -> None:
+    emulator = Emulator(webhook_secret="whsec_test")
+    session = checkout_session_new(emulator)
+    events = checkout.session_pay(emulator, session_id=session["id"], number=cards.SUCCESS).events
+    sent = deliveries(
+        events,
+        secret="whsec_test",
+        order="shuffled",
+        duplicates=2,
+        seed=3,
+        late=("checkout.session.completed",),
+        timestamp=1_800_000_000,
+    )
+    assert len(sent) == len(events) + 2
+    assert (
+        sent[-1].type == "checkout.session.completed"
+        or sent[-2].type == "checkout.session.completed"
+    )
+    assert [d.type for d in sent] != [e["type"] for e in events]
+    for item in sent:
+        stripe.WebhookSignature.verify_header(
+            item.payload.decode(), item.signature, "whsec_test", tolerance=None
+        )
+    assert sent[0].signature == signature_header(
+        payload=sent[0].payload, secret="whsec_test", timestamp=1_800_000_000
+    )
+
+
+class _Quiet(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(name="server")
+def server_fixture() -> Iterator[tuple[Emulator, str]]:
+    emulator = Emulator()
+    httpd = make_server("127.0.0.1", 0, wsgi_app(emulator), handler_class=_Quiet)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield emulator, f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+
+
+def test_the_http_server_answers_the_stripe_library(server: tuple[Emulator, str]) -> None:
+    emulator, base = server
+    client = stripe.StripeClient(
+        "sk_test_emulator", stripe_version=API_VERSION, base_addresses={"api": base}
+    )
+    customer = client.v1.customers.create({"email": "reader@example.org"})
+    assert emulator.get(customer.id)["email"] == "reader@example.org"
+    with pytest.raises(stripe.InvalidRequestError):
+        client.v1.customers.retrieve("cus_missing")
+    live = stripe.StripeClient(
+        "sk_live_x", stripe_version=API_VERSION, base_addresses={"api": base}
+    )
+    with pytest.raises(stripe.AuthenticationError):
+        live.v1.customers.list()
