@@ -71,6 +71,7 @@ def test_the_gateway_talks_to_the_server_named_by_stripe_api_base(
             ui_mode="embedded_page",
             return_url="https://support.example.com/thanks/?session={CHECKOUT_SESSION_ID}",
             cancel_url="",
+            idempotency_key="installation-test-contribution-7-embedded_page",
         )
     )
     assert session.id.startswith("cs_test_") and session.client_secret
