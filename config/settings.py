@@ -58,6 +58,25 @@ if not SITE_URL.startswith(("http://", "https://")):
         "SITE_URL must be set to the service's public base URL, e.g. https://support.example.com"
     )
 
+# --- Brand: the publisher's name, logo, colours and fonts (branding/brand.py) ----------------------
+# One place for every page, the appeal and every e-mail; checked at start-up (branding.E001).
+BRAND = {
+    # PAYMENTS_PUBLISHER_NAME is the name's older spelling, still honoured.
+    "name": env.str("BRAND_NAME", default="")
+    or env.str("PAYMENTS_PUBLISHER_NAME", default="The Daily Example"),
+    "logo": env.str("BRAND_LOGO_URL", default="brand/logo.svg"),
+    "accent": env.str("BRAND_COLOR_ACCENT", default="#c70000"),
+    "accent_text": env.str("BRAND_COLOR_ACCENT_TEXT", default="#ffffff"),
+    "ink": env.str("BRAND_COLOR_INK", default="#121212"),
+    "paper": env.str("BRAND_COLOR_PAPER", default="#ffffff"),
+    "muted": env.str("BRAND_COLOR_MUTED", default="#595959"),
+    "font_body": env.str("BRAND_FONT_BODY", default='Georgia, "Times New Roman", serif'),
+    "font_heading": env.str("BRAND_FONT_HEADING", default='Georgia, "Times New Roman", serif'),
+    "font_ui": env.str(
+        "BRAND_FONT_UI", default='system-ui, -apple-system, "Segoe UI", Roboto, sans-serif'
+    ),
+}
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -69,6 +88,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "staff",
     "antiabuse",
+    "branding",
     # Listed in the order `seed_demo` seeds them: a campaign links the demo survey.
     "surveys",
     "campaigns",
@@ -102,6 +122,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "config.context_processors.site",
+                "branding.context_processors.brand",
             ],
         },
     },
@@ -368,7 +389,7 @@ PAYMENTS_AMOUNT_LIMITS = {
 # Card-fee gross-up offered to readers: percent and fixed part (minor units) of the payment.
 PAYMENTS_FEE_COVER_PERCENT = env.float("PAYMENTS_FEE_COVER_PERCENT", default=2.9)
 PAYMENTS_FEE_COVER_FIXED_MINOR = env.int("PAYMENTS_FEE_COVER_FIXED_MINOR", default=25)
-PAYMENTS_PUBLISHER_NAME = env.str("PAYMENTS_PUBLISHER_NAME", default="The Daily Example")
+PAYMENTS_PUBLISHER_NAME = BRAND["name"]
 PAYMENTS_RECEIPT_NOT_CHARITY_TEXT = env.str(
     "PAYMENTS_RECEIPT_NOT_CHARITY_TEXT",
     default=(

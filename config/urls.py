@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import RedirectView, TemplateView
 
+from branding.views import brand_stylesheet, favicon
 from config.health import healthz
 
 admin.site.site_header = "Reader support"
@@ -10,6 +11,8 @@ admin.site.site_title = "Reader support"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("brand.css", brand_stylesheet, name="brand-css"),
+    path("favicon.ico", favicon, name="favicon"),
     path("admin/", admin.site.urls),
     path("demo/", TemplateView.as_view(template_name="demo/article.html"), name="demo-article"),
     path("", include("campaigns.urls")),
