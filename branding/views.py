@@ -12,7 +12,9 @@ def brand_stylesheet(request: HttpRequest) -> HttpResponse:
     """Serve the brand's custom properties; cached for long when asked for by its version."""
     response = HttpResponse(brand_css(), content_type="text/css; charset=utf-8")
     versioned = request.GET.get("v") == brand_css_version()
-    response["Cache-Control"] = "public, max-age=31536000, immutable" if versioned else "public, max-age=300"
+    response["Cache-Control"] = (
+        "public, max-age=31536000, immutable" if versioned else "public, max-age=300"
+    )
     # The appeal loads it into a shadow root on the publisher's pages.
     response["Access-Control-Allow-Origin"] = "*"
     return response

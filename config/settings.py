@@ -58,7 +58,7 @@ if not SITE_URL.startswith(("http://", "https://")):
         "SITE_URL must be set to the service's public base URL, e.g. https://support.example.com"
     )
 
-# --- Brand: the publisher's name, logo, colours and fonts (branding/brand.py) ----------------------
+# --- Brand: the publisher's name, logo, colours and fonts (branding/brand.py) -------------------
 # One place for every page, the appeal and every e-mail; checked at start-up (branding.E001).
 BRAND = {
     # PAYMENTS_PUBLISHER_NAME is the name's older spelling, still honoured.

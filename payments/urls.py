@@ -8,6 +8,7 @@ app_name = "payments"
 urlpatterns: list[URLPattern | URLResolver] = [
     path("stripe/webhook/", views.stripe_webhook, name="stripe-webhook"),
     path("support/thanks/", views.thanks, name="thanks"),
+    path("support/thanks/status/", views.thanks_status, name="thanks-status"),
     path("support/checkout/<token:token>/hosted/", views.checkout_hosted, name="checkout-hosted"),
     path("support/account/", account_views.account, name="account"),
     path("support/account/sign-in/<token:token>/", account_views.sign_in, name="sign-in"),

@@ -262,11 +262,11 @@ def thanks(request: HttpRequest) -> HttpResponse:
     )
     if contribution is None:
         return render(request, "payments/thanks_unknown.html", status=404)
-    failed = contribution.status in (Contribution.Status.FAILED, Contribution.Status.EXPIRED)
-    confirmed = contribution.first_paid_at is not None
+    status = _thanks_status(contribution)
     article = reader_url_clean(contribution.article_url)
     back = article.partition("#")[0] + "#rs-supporter" if article else ""
-    # Card payments are confirmed within seconds: look again for a short while.
+    # Card payments are confirmed within seconds: the page asks again quietly for a short while
+    # (static/payments/thanks.js) and announces the result; it never reloads itself.
     recent = timezone.now() - contribution.created_at < timedelta(minutes=2)
     return render(
         request,
@@ -274,12 +274,32 @@ def thanks(request: HttpRequest) -> HttpResponse:
         {
             "contribution": contribution,
             "amount": money_format(contribution.charge_minor, contribution.currency),
-            "confirmed": confirmed,
-            "failed": failed,
+            "confirmed": status == "confirmed",
+            "failed": status == "failed",
             "article_link": back,
-            "refresh": recent and not confirmed and not failed,
+            "poll": recent and status == "processing",
         },
     )
+
+
+def _thanks_status(contribution: Contribution) -> str:
+    if contribution.status in (Contribution.Status.FAILED, Contribution.Status.EXPIRED):
+        return "failed"
+    return "confirmed" if contribution.first_paid_at is not None else "processing"
+
+
+@never_cache
+def thanks_status(request: HttpRequest) -> JsonResponse:
+    """Answer the thank-you page's quiet question: is the payment confirmed yet?"""
+    session_id = query_stripe_id(request.GET, "session_id")
+    contribution = (
+        Contribution.objects.filter(stripe_checkout_session_id=session_id).first()
+        if session_id
+        else None
+    )
+    if contribution is None:
+        return JsonResponse({"error": "No contribution has this checkout session."}, status=404)
+    return JsonResponse({"status": _thanks_status(contribution)})
 
 
 @csrf_exempt

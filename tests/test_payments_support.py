@@ -384,7 +384,13 @@ def test_the_thank_you_page_looks_again_while_the_payment_is_being_confirmed(cli
 
     html = page.content.decode()
     assert "We are confirming" in html
-    assert '<meta http-equiv="refresh" content="3">' in html
+    assert 'http-equiv="refresh"' not in html  # it asks quietly (thanks.js), never reloads
+    assert 'data-status-url="/support/thanks/status/?session_id=' in html
+    status = client.get(
+        f"/support/thanks/status/?session_id={contribution.stripe_checkout_session_id}"
+    )
+    assert status.json() == {"status": "processing"}
+    assert client.get("/support/thanks/status/?session_id=cs_nope").status_code == 404
 
 
 def test_the_embedded_checkout_falls_back_to_stripes_hosted_page(client, campaign, fake_stripe):

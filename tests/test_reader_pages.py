@@ -1,0 +1,139 @@
+"""Every page a reader sees, in headless Chromium on a desktop and a 390x844 phone: axe-core finds
+no critical or serious violation, the brand is applied, and a screenshot of each is kept under
+var/screenshots/ for a person to look at."""
+
+import re
+import uuid
+
+import pytest
+from django.contrib.auth.models import User
+
+from branding.brand import brand_get
+from campaigns.models import Campaign
+from payments.tests.fixtures import AMOUNTS
+from surveys.models import DrawPlacement, Entry
+from surveys.services.draws import draw_run
+from surveys.tests.factories import (
+    draw_closed,
+    draw_create,
+    entries_confirmed,
+    generous_rate_limits,  # noqa: F401 - fixture
+    survey_create,
+)
+from surveys.tokens import claim_token, confirmation_token
+from tests.axe import check_page
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.usefixtures("generous_rate_limits"),
+]
+
+
+@pytest.fixture
+def appeal(transactional_db):
+    return Campaign.objects.create(
+        name="Keep local news open",
+        slug="keep-local-news-open",
+        status="live",
+        currency="EUR",
+        amounts=AMOUNTS,
+    )
+
+
+def branded(page) -> None:
+    """The publisher's logo heads the page and its accent colour is on the buttons."""
+    logo = page.locator(".rs-masthead img")
+    assert logo.get_attribute("alt") == brand_get().name
+    assert logo.evaluate("img => img.naturalWidth") > 0  # the logo loaded
+    accent = page.evaluate(
+        "() => getComputedStyle(document.documentElement).getPropertyValue('--rs-brand-accent')"
+    )
+    assert accent.strip() == brand_get().accent
+
+
+def test_support_checkout_and_thank_you_pages(page, live_server, appeal):
+    page.goto(f"{live_server.url}/support/keep-local-news-open/")
+    branded(page)
+    check_page(page, "support")
+
+    page.get_by_role(
+        "button", name=re.compile("^(Give|Continue)")
+    ).click()  # nothing chosen, no e-mail: errors
+    check_page(page, "support-errors")
+
+    page.goto(f"{live_server.url}/support/keep-local-news-open/?amount=2500")
+    page.get_by_label("E-mail", exact=True).fill(f"r-{uuid.uuid4().hex[:8]}@example.org")
+    page.get_by_role("button", name=re.compile("^(Give|Continue)")).click()
+    page.wait_for_url("**/support/demo-checkout/**")
+    check_page(page, "demo-checkout")
+
+    page.get_by_label("Card number").fill("4242 4242 4242 4242")
+    page.get_by_role("button", name="Pay €25.00").click()
+    page.wait_for_url("**/support/thanks/**")
+    check_page(page, "thanks-processing")
+
+    page.goto(f"{live_server.url}/support/account/")
+    check_page(page, "account-sign-in")
+
+
+def test_survey_entry_confirmation_claim_and_draw_pages(page, live_server):
+    draw = draw_create(survey=survey_create(), prizes=(1,))
+    page.goto(f"{live_server.url}/surveys/reader-survey/")
+    branded(page)
+    check_page(page, "survey-page-1")
+    page.get_by_role("button", name="Next").click()
+    check_page(page, "survey-errors")
+    page.get_by_label("Weekly").check()
+    page.get_by_label("Sport").check()
+    page.get_by_role("button", name="Next").click()
+    check_page(page, "survey-page-2")
+    page.get_by_label("9", exact=True).check()
+    page.get_by_label("Yes", exact=True).check()
+    page.get_by_role("button", name="Send my answers").click()
+    check_page(page, "survey-thanks-entry-form")
+
+    page.get_by_role("button", name="Enter the draw").click()
+    check_page(page, "draw-entry-errors")
+    page.get_by_label("Your e-mail address").fill(f"r-{uuid.uuid4().hex[:8]}@example.com")
+    page.get_by_label("Country you live in").select_option("GB")
+    page.get_by_label("I am 18 or older.").check()
+    page.get_by_label("I accept the terms and conditions of the prize draw.").check()
+    page.get_by_role("button", name="Enter the draw").click()
+    check_page(page, "draw-entry-sent")
+
+    entry = Entry.objects.get(draw=draw)
+    token = confirmation_token(public_id=entry.public_id)
+    page.goto(f"{live_server.url}/surveys/entry/confirm/{token}/")
+    check_page(page, "draw-entry-confirm")
+    page.get_by_role("button", name="Confirm my entry").click()
+    check_page(page, "draw-entry-confirmed")
+
+    page.goto(f"{live_server.url}/surveys/reader-survey/draw/")
+    check_page(page, "draw-open")
+
+    entries_confirmed(draw=draw, count=5)
+    draw_closed(draw=draw)
+    draw_run(draw_id=draw.pk)
+    winner = DrawPlacement.objects.get(draw=draw, status=DrawPlacement.Status.NOTIFIED)
+    page.goto(
+        f"{live_server.url}/surveys/prize/claim/"
+        f"{claim_token(placement_id=winner.pk, nonce=winner.claim_nonce)}/"
+    )
+    check_page(page, "draw-claim")
+    page.get_by_role("button", name="Claim my prize").click()
+    check_page(page, "draw-claim-errors")
+    page.get_by_label("Your first name").fill("Robin")
+    page.get_by_label("Your county (or region)").fill("Cork")
+    page.get_by_role("button", name="Claim my prize").click()
+    check_page(page, "draw-claimed")
+
+    page.goto(f"{live_server.url}/surveys/reader-survey/draw/")
+    assert page.get_by_role("heading", name="Winners").is_visible()
+    check_page(page, "draw-winners")
+
+
+def test_the_demo_article_page(page, live_server, appeal):
+    User.objects.all().delete()
+    page.goto(f"{live_server.url}/demo/")
+    check_page(page, "demo-article")
