@@ -376,6 +376,9 @@ PAYMENTS_DEMO_WEBHOOK_SECRET = (
 )
 # Checkout: "embedded_page" (inside our support page) or "hosted_page" (Stripe's own page).
 PAYMENTS_CHECKOUT_UI_MODE = env.str("PAYMENTS_CHECKOUT_UI_MODE", default="embedded_page")
+# Stripe's Adaptive Pricing (the reader sees and pays the price in their own currency). Off by
+# default: contributions are asked and kept in the campaign's currency.
+PAYMENTS_ADAPTIVE_PRICING = env.bool("PAYMENTS_ADAPTIVE_PRICING", default=False)
 # Custom amounts allowed, in minor units, per currency: "EUR:100:1000000,GBP:100:1000000,...".
 PAYMENTS_AMOUNT_LIMITS = {
     code: (int(low), int(high))

@@ -13,12 +13,14 @@ from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
+from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from payments.admin_forms import REFUND_REASONS, PartialRefundForm, payment_refund_refusal
 from payments.gateway import GatewayError
 from payments.models import (
     Contribution,
+    ContributionFlag,
     Dispute,
     DisputeMovement,
     Payment,
@@ -79,6 +81,30 @@ class PaymentInline(ReadOnlyInline):
     )
 
 
+class ContributionFlagInline(ReadOnlyInline):
+    """What staff must act on about this contribution (refund a second checkout, ...)."""
+
+    model = ContributionFlag
+    verbose_name_plural = "needs staff action"
+    fields = readonly_fields = ("kind", "detail", "created_at", "resolved_at")
+
+
+class OpenFlagFilter(admin.SimpleListFilter):
+    title = "needs staff action"
+    parameter_name = "flagged"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("open", "Yes (open flags)"), *ContributionFlag.Kind.choices]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() is None:
+            return queryset
+        open_flags = ContributionFlag.objects.filter(resolved_at__isnull=True)
+        if self.value() != "open":
+            open_flags = open_flags.filter(kind=self.value())
+        return queryset.filter(pk__in=open_flags.values("contribution_id"))
+
+
 class DisputeMovementInline(ReadOnlyInline):
     """The money a dispute moved, each movement with the payout that carried it."""
 
@@ -104,16 +130,32 @@ class SupporterAdmin(LedgerAdmin):
 
 @admin.register(Contribution)
 class ContributionAdmin(LedgerAdmin):
-    list_display = ["pk", "supporter", "frequency", "amount", "status", "campaign", "created_at"]
-    list_filter = ["status", "frequency", "currency", "provider", "campaign"]
+    list_display = [
+        "pk",
+        "supporter",
+        "frequency",
+        "amount",
+        "status",
+        "staff_action",
+        "campaign",
+        "created_at",
+    ]
+    list_filter = [OpenFlagFilter, "status", "frequency", "currency", "provider", "campaign"]
     search_fields = ["supporter__email", "stripe_checkout_session_id", "stripe_payment_intent_id"]
     list_select_related = ["supporter", "campaign"]
     date_hierarchy = "created_at"
-    inlines = [PaymentInline]
+    inlines = [ContributionFlagInline, PaymentInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Contribution]:
+        return super().get_queryset(request).prefetch_related("flags")
 
     @admin.display(description="amount")
     def amount(self, obj: Contribution) -> str:
         return money_format(obj.charge_minor, obj.currency)
+
+    @admin.display(description="needs staff action")
+    def staff_action(self, obj: Contribution) -> str:
+        return "; ".join(f.get_kind_display() for f in obj.flags.all() if f.resolved_at is None)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return [*super().get_readonly_fields(request, obj), "history"]
@@ -363,6 +405,19 @@ class PaymentAdmin(LedgerAdmin):
             receipt_resend.delay(payment.pk)
             sent += 1
         self.message_user(request, f"{sent} receipt(s) will be sent again.")
+
+
+@admin.register(ContributionFlag)
+class ContributionFlagAdmin(LedgerAdmin):
+    list_display = ["contribution", "kind", "detail", "created_at", "resolved_at"]
+    list_filter = ["kind", ("resolved_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["contribution"]
+    actions = ["resolve"]
+
+    @admin.action(description="Mark resolved (acted on in Stripe, or kept)")
+    def resolve(self, request: HttpRequest, queryset: QuerySet[ContributionFlag]) -> None:
+        done = queryset.filter(resolved_at__isnull=True).update(resolved_at=timezone.now())
+        self.message_user(request, f"{done} flag(s) marked resolved.", messages.SUCCESS)
 
 
 @admin.register(Refund)

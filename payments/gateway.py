@@ -54,6 +54,9 @@ class CheckoutRequest:
     return_url: str  # embedded: where Stripe returns ({CHECKOUT_SESSION_ID} filled in)
     cancel_url: str  # hosted page only
     idempotency_key: str
+    # Let Stripe show the price in the reader's own currency (and charge in it). Off: the reader
+    # pays in the contribution's currency whatever the account's Dashboard setting says.
+    adaptive_pricing: bool = False
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,9 @@ class ChargeDetails:
     failure_code: str
     failure_message: str
     customer_id: str | None
+    # What the reader's card or bank was charged in, where Adaptive Pricing showed them another
+    # currency than ours (`presentment_details`); "" otherwise.
+    presentment_currency: str = ""
 
 
 @dataclass(frozen=True)

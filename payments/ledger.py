@@ -15,6 +15,7 @@ from campaigns.services import campaign_progress_touch
 from payments.gateway import ChargeDetails, RefundDetails, SubscriptionState
 from payments.models import (
     Contribution,
+    ContributionFlag,
     Payment,
     Refund,
     Subscription,
@@ -71,6 +72,13 @@ def supporter_name_adopt(contribution: Contribution) -> None:
         Supporter.objects.filter(pk=contribution.supporter_id, name="").update(
             name=contribution.name, updated_at=timezone.now()
         )
+
+
+def contribution_flag_raise(*, contribution: Contribution, kind: str, detail: str) -> None:
+    """Show staff something to act on about a contribution, once per contribution and kind."""
+    ContributionFlag.objects.get_or_create(
+        contribution=contribution, kind=kind, defaults={"detail": detail}
+    )
 
 
 def payment_apply(
@@ -134,6 +142,20 @@ def payment_apply(
         else:
             payment.status = Payment.Status.PENDING
     payment.save()
+    presented = details.presentment_currency if details is not None else ""
+    charged_in = {payment.currency, presented} - {"", contribution.currency}
+    if charged_in:
+        # Adaptive Pricing (the account's Dashboard setting, or ours) charged the reader in
+        # another currency: the money is recorded as Stripe has it, and staff decide whether
+        # to refund it.
+        contribution_flag_raise(
+            contribution=contribution,
+            kind=ContributionFlag.Kind.OTHER_CURRENCY,
+            detail=(
+                f"Payment {payment.pk} was charged in {', '.join(sorted(charged_in))}; "
+                f"the contribution is in {contribution.currency}."
+            ),
+        )
     if payment.status == Payment.Status.SUCCEEDED and before != Payment.Status.SUCCEEDED:
         if contribution.first_paid_at is None:
             supporter_name_adopt(contribution)

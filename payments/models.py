@@ -120,6 +120,35 @@ class Contribution(models.Model):
         return self.frequency != Frequency.ONE_OFF
 
 
+class ContributionFlag(models.Model):
+    """Something about a contribution that staff must look at, usually to act on it in Stripe.
+
+    Raised by the ledger when Stripe reports something the reader did not mean (paid twice, in
+    another currency); the money is recorded as Stripe has it all the same. Staff mark a flag
+    resolved once they have acted (refunded, or decided to keep it).
+    """
+
+    class Kind(models.TextChoices):
+        SECOND_CHECKOUT = "second_checkout", "Paid twice: refund this second checkout"
+        OTHER_CURRENCY = "other_currency", "Paid in another currency than the one asked"
+
+    contribution = models.ForeignKey(Contribution, on_delete=models.PROTECT, related_name="flags")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    detail = models.TextField(blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contribution", "kind"], name="payments_contribution_flag_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} (contribution {self.contribution_id})"
+
+
 class Subscription(models.Model):
     """Our mirror of a Stripe subscription behind a monthly or annual contribution."""
 

@@ -155,6 +155,7 @@ def checkout_session_open(
             cancel_url=base_url + back,
             # One session per contribution and page kind (the hosted page is the fallback).
             idempotency_key=idempotency_key("contribution", contribution.pk, ui_mode),
+            adaptive_pricing=settings.PAYMENTS_ADAPTIVE_PRICING,
         )
     )
     contribution.stripe_checkout_session_id = session.id

@@ -120,6 +120,8 @@ class StripeGateway:
             "client_reference_id": str(request.contribution_id),
             "metadata": metadata,
             "line_items": [{"quantity": 1, "price_data": price_data}],
+            # Sent either way: left out, the account's Dashboard setting decides.
+            "adaptive_pricing": {"enabled": request.adaptive_pricing},
         }
         if request.customer_id:
             params["customer"] = request.customer_id
@@ -198,6 +200,7 @@ class StripeGateway:
             failure_code=failure_code,
             failure_message=failure_message,
             customer_id=stripe_id(intent.customer),
+            presentment_currency=_presentment_currency(intent),
         )
 
     def invoice_payment_intent_id(self, *, invoice_id: str) -> str | None:
@@ -323,6 +326,13 @@ class StripeGateway:
             ]
         except stripe.StripeError as error:
             raise _translate(error) from error
+
+
+def _presentment_currency(intent: stripe.PaymentIntent) -> str:
+    """Return the currency Adaptive Pricing charged the reader in, or "" where it did not."""
+    # Absent, not null, on intents Adaptive Pricing never touched: getattr's default covers it.
+    details = getattr(intent, "presentment_details", None)
+    return details.presentment_currency.upper() if details is not None else ""
 
 
 def event_json(event: dict[str, Any]) -> bytes:

@@ -29,6 +29,8 @@ ROLES: dict[str, dict[str, Iterable[str]]] = {
         "campaigns.*": READ,
         "payments.*": READ,
         "payments.payment": ("view", "refund_payment", "resend_receipt", "export_payments"),
+        # Mark a flag (paid twice, another currency) resolved once acted on.
+        "payments.contributionflag": ("view", "change"),
         # Reports, exports and their audit; the audit is append-only, so read-only here.
         "finance.*": READ,
         "finance.exportjob": ("view", "add"),
@@ -38,6 +40,7 @@ ROLES: dict[str, dict[str, Iterable[str]]] = {
     SUPPORT: {
         "payments.supporter": READ,
         "payments.contribution": READ,
+        "payments.contributionflag": READ,
         "payments.subscription": ("view", "change"),
         "payments.payment": ("view", "resend_receipt"),
         "payments.refund": READ,
