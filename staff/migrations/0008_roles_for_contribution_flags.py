@@ -6,7 +6,7 @@ from staff.migrations_support import apply_roles
 class Migration(migrations.Migration):
     dependencies = [
         ("staff", "0007_roles_for_dispute_movements"),
-        ("payments", "0009_contribution_flags"),
+        ("payments", "0010_contribution_flags"),
     ]
 
     operations = [migrations.RunPython(apply_roles, migrations.RunPython.noop)]

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("payments", "0008_installation"),
+        ("payments", "0009_contribution_name"),
     ]
 
     operations = [
