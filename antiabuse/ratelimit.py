@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 
+from antiabuse.email_address import email_normalise
+
 
 @dataclass(frozen=True)
 class RateLimit:
@@ -69,3 +71,12 @@ class LocalRateLimit:
     def reset(self) -> None:
         with self._lock:
             self._hits.clear()
+
+
+@dataclass(frozen=True)
+class EmailRateLimit(RateLimit):
+    """A `RateLimit` per e-mail address, counted on the normalised address (see
+    `antiabuse.email_address`), so tag and case variants of one mailbox share one count."""
+
+    def allow(self, key: str) -> bool:
+        return super().allow(email_normalise(key))

@@ -11,9 +11,9 @@ from urllib.parse import unquote_plus
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from django.views.decorators.csrf import csrf_exempt
 
 from antiabuse import client_ip
+from antiabuse.origin import csrf_exempt_guarded, origin_allowed
 from antiabuse.ratelimit import LocalRateLimit
 from campaigns import events
 from campaigns.compiled import registry
@@ -50,16 +50,10 @@ def _error(message: str, status: int = 400) -> HttpResponse:
     return response
 
 
-def _origin_allowed(request: HttpRequest, origin: str) -> bool:
-    return origin in settings.PUBLISHER_ORIGINS or origin == (
-        f"{request.scheme}://{request.get_host()}"
-    )
-
-
 def _cors(request: HttpRequest, response: HttpResponse, methods: str) -> HttpResponse:
     """Let the publisher's pages (and only them) read the answer."""
     origin = request.META.get("HTTP_ORIGIN")
-    if origin and _origin_allowed(request, origin):
+    if origin and origin_allowed(request, origin):
         response["Access-Control-Allow-Origin"] = origin
         if request.method == "OPTIONS":
             response["Access-Control-Allow-Methods"] = methods
@@ -115,7 +109,7 @@ def embed_js(request: HttpRequest) -> HttpResponse:
     return response
 
 
-@csrf_exempt
+@csrf_exempt_guarded
 def decision(request: HttpRequest) -> HttpResponse:
     """Answer which appeal to show in each placement of the page, for this reader."""
     methods = "GET, OPTIONS"
@@ -152,7 +146,7 @@ def decision(request: HttpRequest) -> HttpResponse:
         },
     )
     origin = request.META.get("HTTP_ORIGIN")
-    if origin and _origin_allowed(request, origin):
+    if origin and origin_allowed(request, origin):
         response["Access-Control-Allow-Origin"] = origin
     return response
 
@@ -183,7 +177,7 @@ def _event_bucket(item: object) -> events.Bucket:
     return (campaign.id, str(variant), str(placement), str(kind), datetime.now(UTC).date())
 
 
-@csrf_exempt
+@csrf_exempt_guarded
 def event_intake(request: HttpRequest) -> HttpResponse:
     """Count impression, click and dismissal beacons (navigator.sendBeacon, text/plain JSON)."""
     methods = "POST, OPTIONS"
@@ -191,9 +185,6 @@ def event_intake(request: HttpRequest) -> HttpResponse:
         return _preflight(request, methods)
     if request.method != "POST":
         return _cors(request, _not_allowed(request, methods), methods)
-    origin = request.META.get("HTTP_ORIGIN")
-    if origin and not _origin_allowed(request, origin):
-        return _error("This site may not send events here.", status=403)
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:

@@ -409,6 +409,8 @@ PAYMENTS_CHECKOUT_LIMIT_PER_IP = env.int("PAYMENTS_CHECKOUT_LIMIT_PER_IP", defau
 PAYMENTS_CHECKOUT_LIMIT_PER_EMAIL = env.int("PAYMENTS_CHECKOUT_LIMIT_PER_EMAIL", default=5)
 PAYMENTS_LIMIT_WINDOW_SECONDS = env.int("PAYMENTS_LIMIT_WINDOW_SECONDS", default=3600)
 PAYMENTS_SIGN_IN_LINK_MINUTES = env.int("PAYMENTS_SIGN_IN_LINK_MINUTES", default=30)
+# At most one sign-in mail per supporter this often (the earlier link still works meanwhile).
+PAYMENTS_SIGN_IN_RESEND_SECONDS = env.int("PAYMENTS_SIGN_IN_RESEND_SECONDS", default=300)
 # Events stored but not applied for this long are applied by the periodic sweep.
 PAYMENTS_WEBHOOK_SWEEP_AFTER_SECONDS = env.int("PAYMENTS_WEBHOOK_SWEEP_AFTER_SECONDS", default=60)
 PAYMENTS_WEBHOOK_MAX_ATTEMPTS = env.int("PAYMENTS_WEBHOOK_MAX_ATTEMPTS", default=8)
@@ -439,6 +441,8 @@ SURVEYS_DRAFT_DAYS = env.int("SURVEYS_DRAFT_DAYS", default=30)
 # Rate limits on survey answers and draw entries, per client address and per e-mail, per hour.
 SURVEYS_RATE_LIMIT_PER_IP = env.int("SURVEYS_RATE_LIMIT_PER_IP", default=60)
 SURVEYS_RATE_LIMIT_PER_EMAIL = env.int("SURVEYS_RATE_LIMIT_PER_EMAIL", default=5)
+# At most one confirmation mail per entry (one normalised address in one draw) this often.
+SURVEYS_CONFIRMATION_RESEND_SECONDS = env.int("SURVEYS_CONFIRMATION_RESEND_SECONDS", default=3600)
 CELERY_BEAT_SCHEDULE["surveys-draws-advance"] = {
     "task": "surveys.tasks.draws_advance",
     "schedule": env.float("SURVEYS_DRAWS_ADVANCE_SECONDS", default=300.0),

@@ -13,7 +13,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from antiabuse import client_ip
-from antiabuse.ratelimit import RateLimit
+from antiabuse.ratelimit import EmailRateLimit, RateLimit
 from antiabuse.reader_urls import reader_url_clean
 from payments.forms import AmountChangeForm, CancelForm, SignInRequestForm
 from payments.gateway import GatewayError
@@ -46,7 +46,9 @@ def _limits() -> tuple[RateLimit, RateLimit]:
     window = settings.PAYMENTS_LIMIT_WINDOW_SECONDS
     return (
         RateLimit("payments-sign-in-ip", settings.PAYMENTS_CHECKOUT_LIMIT_PER_IP, window),
-        RateLimit("payments-sign-in-email", settings.PAYMENTS_CHECKOUT_LIMIT_PER_EMAIL, window),
+        EmailRateLimit(
+            "payments-sign-in-email", settings.PAYMENTS_CHECKOUT_LIMIT_PER_EMAIL, window
+        ),
     )
 
 
@@ -67,7 +69,7 @@ def account(request: HttpRequest) -> HttpResponse:
             status = 429
         elif form.is_valid():
             email = form.cleaned_data["email"]
-            if by_email.allow(email.lower()):
+            if by_email.allow(email):
                 created = sign_in_link_create(email=email)
                 if created is not None:
                     supporter, token = created

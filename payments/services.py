@@ -177,16 +177,26 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+@transaction.atomic
 def sign_in_link_create(*, email: str) -> tuple[Supporter, str] | None:
-    """Create a one-time sign-in token for a known supporter; return it (only its hash is kept)."""
-    supporter = Supporter.objects.filter(email__iexact=email.strip()).first()
+    """Create a one-time sign-in token for a known supporter; return it (only its hash is kept).
+
+    None for an unknown address, and when a link was made for this supporter less than
+    `PAYMENTS_SIGN_IN_RESEND_SECONDS` ago (it still works): however often the form is sent,
+    the mailbox gets at most one sign-in mail per window.
+    """
+    supporter = Supporter.objects.select_for_update().filter(email__iexact=email.strip()).first()
     if supporter is None:
+        return None
+    now = timezone.now()
+    recent = now - timedelta(seconds=settings.PAYMENTS_SIGN_IN_RESEND_SECONDS)
+    if supporter.sign_in_links.filter(created_at__gt=recent).exists():
         return None
     token = secrets.token_urlsafe(32)
     SignInLink.objects.create(
         supporter=supporter,
         token_hash=_token_hash(token),
-        expires_at=timezone.now() + timedelta(minutes=settings.PAYMENTS_SIGN_IN_LINK_MINUTES),
+        expires_at=now + timedelta(minutes=settings.PAYMENTS_SIGN_IN_LINK_MINUTES),
     )
     return supporter, token
 

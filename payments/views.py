@@ -15,12 +15,12 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from antiabuse import client_ip
 from antiabuse.challenge import TOKEN_FIELD, challenge_verify
-from antiabuse.ratelimit import RateLimit
+from antiabuse.origin import csrf_exempt_guarded
+from antiabuse.ratelimit import EmailRateLimit, RateLimit
 from antiabuse.reader_urls import reader_url_clean
 from campaigns.models import Campaign
 from config.url_ids import query_stripe_id
@@ -60,14 +60,16 @@ def embeddable(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
         response["Content-Security-Policy"] = f"frame-ancestors {ancestors}"
         return response
 
-    return xframe_options_exempt(csrf_exempt(wrapper))
+    return xframe_options_exempt(csrf_exempt_guarded(wrapper))
 
 
 def checkout_limits() -> tuple[RateLimit, RateLimit]:
     window = settings.PAYMENTS_LIMIT_WINDOW_SECONDS
     return (
         RateLimit("payments-checkout-ip", settings.PAYMENTS_CHECKOUT_LIMIT_PER_IP, window),
-        RateLimit("payments-checkout-email", settings.PAYMENTS_CHECKOUT_LIMIT_PER_EMAIL, window),
+        EmailRateLimit(
+            "payments-checkout-email", settings.PAYMENTS_CHECKOUT_LIMIT_PER_EMAIL, window
+        ),
     )
 
 
@@ -164,7 +166,7 @@ def support(request: HttpRequest, slug: str) -> HttpResponse:
             request, "payments/support.html", _support_context(campaign, form), status=400
         )
     data = form.cleaned_data
-    if not by_email.allow(data["email"].lower()):
+    if not by_email.allow(data["email"]):
         return render(
             request,
             "payments/support.html",
@@ -302,7 +304,7 @@ def thanks_status(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": _thanks_status(contribution)})
 
 
-@csrf_exempt
+@csrf_exempt_guarded
 @require_POST
 def stripe_webhook(request: HttpRequest) -> HttpResponse:
     """Receive a Stripe event: verify, store once, answer fast; a worker applies it."""

@@ -16,12 +16,12 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.clickjacking import xframe_options_exempt
-from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from antiabuse import client_ip
 from antiabuse.challenge import TOKEN_FIELD, challenge_verify
-from antiabuse.ratelimit import RateLimit
+from antiabuse.origin import csrf_exempt_guarded
+from antiabuse.ratelimit import EmailRateLimit, RateLimit
 from surveys import selectors
 from surveys.forms import ClaimForm, EntryForm, SurveyPageForm
 from surveys.models import DrawPlacement, PrizeDraw, Survey, SurveyDraft
@@ -57,8 +57,8 @@ def _ip_limit() -> RateLimit:
     return RateLimit("surveys-ip", settings.SURVEYS_RATE_LIMIT_PER_IP, 3600)
 
 
-def _email_limit() -> RateLimit:
-    return RateLimit("surveys-email", settings.SURVEYS_RATE_LIMIT_PER_EMAIL, 3600)
+def _email_limit() -> EmailRateLimit:
+    return EmailRateLimit("surveys-email", settings.SURVEYS_RATE_LIMIT_PER_EMAIL, 3600)
 
 
 def embeddable(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -77,7 +77,7 @@ def embeddable(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
         response["Referrer-Policy"] = "same-origin"
         return response
 
-    return xframe_options_exempt(csrf_exempt(wrapped))
+    return xframe_options_exempt(csrf_exempt_guarded(wrapped))
 
 
 def _open_survey(slug: str) -> Survey:

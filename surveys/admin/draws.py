@@ -7,9 +7,9 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from antiabuse.email_address import email_normalise
 from staff.admin_base import ReadOnlyAdmin
 from surveys.admin.common import PERSONAL_DATA_PERMISSION, field_names
-from surveys.email_address import email_normalise
 from surveys.models import (
     ConsentRecord,
     DrawAuditEvent,

@@ -158,6 +158,9 @@ class Entry(models.Model):
     flagged_fast = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     confirmed_at = models.DateTimeField(null=True, blank=True)
+    # When the last confirmation mail was queued: entering again resends it at most once per
+    # SURVEYS_CONFIRMATION_RESEND_SECONDS, so the form cannot flood a mailbox.
+    confirmation_sent_at = models.DateTimeField(null=True, blank=True)
     erased_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

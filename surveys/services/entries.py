@@ -2,16 +2,18 @@
 
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from surveys.email_address import email_domain, email_normalise
+from antiabuse.email_address import email_domain, email_normalise
 from surveys.models import ConsentRecord, DrawPlacement, Entry, PrizeDraw, SurveyDraft
 from surveys.services.draws import DrawError, draw_audit_record
 from surveys.tokens import claim_token, confirmation_token
@@ -71,7 +73,8 @@ def entry_create(
     """Enter the draw (pending until confirmed by e-mail) and record the consents given.
 
     The same person entering again (same normalised address) gets the confirmation e-mail again
-    instead of a second entry; the database's unique constraint decides, even under races.
+    instead of a second entry, at most once per `SURVEYS_CONFIRMATION_RESEND_SECONDS`; the
+    database's unique constraint decides, even under races.
     """
     if not draw_accepts_entries(draw):
         raise EntryError(_("This prize draw is not open for entries."))
@@ -98,6 +101,7 @@ def entry_create(
                 terms=terms,
                 response=response,
                 flagged_fast=bool(response and response.flagged_fast),
+                confirmation_sent_at=timezone.now(),
             )
             ConsentRecord.objects.bulk_create(
                 [
@@ -123,10 +127,24 @@ def entry_create(
             )
     except IntegrityError:
         entry = Entry.objects.get(draw=draw, email_normalised=normalised)
-        if entry.status != Entry.Status.PENDING:
+        if entry.status != Entry.Status.PENDING or not _confirmation_resend_claim(entry):
             return entry
     _confirmation_after_commit(entry.pk)
     return entry
+
+
+def _confirmation_resend_claim(entry: Entry) -> bool:
+    """Claim the right to mail this entry's confirmation again; False within the window.
+
+    One conditional UPDATE, so two concurrent duplicates cannot both claim it.
+    """
+    now = timezone.now()
+    window_start = now - timedelta(seconds=settings.SURVEYS_CONFIRMATION_RESEND_SECONDS)
+    return bool(
+        Entry.objects.filter(pk=entry.pk)
+        .filter(Q(confirmation_sent_at__isnull=True) | Q(confirmation_sent_at__lte=window_start))
+        .update(confirmation_sent_at=now)
+    )
 
 
 def _confirmation_after_commit(entry_id: int) -> None:

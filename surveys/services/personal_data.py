@@ -13,7 +13,7 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Concat
 from django.utils import timezone
 
-from surveys.email_address import email_normalise
+from antiabuse.email_address import email_normalise
 from surveys.models import DrawPlacement, Entry, PrizeDraw
 from surveys.services.draws import draw_audit_record
 
