@@ -6,6 +6,7 @@ import pytest
 from payments.gateway import refund_details_from
 from payments.ledger import refund_record
 from payments.models import Payment, Refund
+from payments.tests.emulated import emulated_fixture  # noqa: F401 - fixture
 from payments.tests.fixtures import (  # noqa: F401 - fixtures
     campaign_fixture,
     contribution_make,
@@ -13,6 +14,9 @@ from payments.tests.fixtures import (  # noqa: F401 - fixtures
     intent_add,
 )
 from payments.tests.stripe_fakes import event, stripe_object
+from stripe_emulator.flows import cards
+from stripe_emulator.flows import checkout as stripe_checkout
+from stripe_emulator.flows import refunds as stripe_refunds
 from tests.test_payments_webhooks import deliver, session_completed
 
 pytestmark = pytest.mark.django_db
@@ -130,3 +134,51 @@ def test_charge_refunded_lists_the_refunds_the_charge_no_longer_carries(client, 
     ]
     paid.refresh_from_db()
     assert paid.refunded_minor == 500
+
+
+# --- The same, against the emulator's own refund flows and event sequences -----------------------
+
+
+def test_emulator_dashboard_refund_that_fails_later_shows_failed_and_gives_money_back(emulated):
+    contribution = emulated.give()
+    payment = contribution.payments.get()
+    mark = emulated.emulator.events_mark()
+    refund = stripe_refunds.refund_create(  # made in Stripe's Dashboard: only events tell us
+        emulated.emulator, charge_id=payment.stripe_charge_id, amount=400
+    )
+    emulated.deliver(emulated.emulator.events(since=mark))
+    payment.refresh_from_db()
+    assert payment.refunded_minor == 400
+    assert Refund.objects.get().status == "succeeded"
+
+    failed = stripe_refunds.refund_fail(emulated.emulator, refund_id=refund["id"])
+    emulated.deliver(failed, order="reversed", duplicates=1, seed=3)
+
+    row = Refund.objects.get()
+    assert (row.status, row.amount_minor) == ("failed", 400)
+    assert row.stripe_failure_balance_transaction_id
+    payment.refresh_from_db()
+    assert payment.refunded_minor == 0
+
+
+def test_emulator_pending_sepa_refund_becomes_succeeded(emulated):
+    contribution = emulated.start()
+    emulated.pay(contribution, number=cards.SEPA_SUCCESS)
+    emulated.deliver(
+        stripe_checkout.sepa_settle(
+            emulated.emulator, session_id=contribution.stripe_checkout_session_id, fail=False
+        )
+    )
+    payment = contribution.payments.get()
+    assert payment.status == "succeeded"
+    mark = emulated.emulator.events_mark()
+    refund = stripe_refunds.refund_create(emulated.emulator, charge_id=payment.stripe_charge_id)
+    emulated.deliver(emulated.emulator.events(since=mark), order="reversed")
+    assert Refund.objects.get().status == "pending"
+
+    settled = stripe_refunds.refund_settle(emulated.emulator, refund_id=refund["id"])
+    emulated.deliver(settled, order="shuffled", duplicates=1, seed=1)
+
+    assert Refund.objects.get().status == "succeeded"
+    payment.refresh_from_db()
+    assert payment.refunded_minor == payment.gross_minor
