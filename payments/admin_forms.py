@@ -2,23 +2,19 @@
 
 from __future__ import annotations
 
-import re
-from decimal import Decimal
 from typing import Any
 
 from django import forms
 
 from payments.gateway import RefundReason
 from payments.models import Payment
-from payments.money import currency_decimal_places, major_to_minor, money_format
+from payments.money import MoneyParseError, money_example, money_format, money_parse
 
 REFUND_REASONS: dict[RefundReason, str] = {
     "requested_by_customer": "Requested by the supporter",
     "duplicate": "Duplicate payment",
     "fraudulent": "Fraudulent (Stripe also blocks the card and e-mail address)",
 }
-# Digits with an optional decimal part and sign: no exponents, no thousands separators.
-AMOUNT_TEXT = re.compile(r"(?P<sign>[+-]?)(?P<whole>\d{1,12})(?:\.(?P<decimals>\d*))?")
 
 
 def payment_refund_refusal(payment: Payment) -> str:
@@ -59,8 +55,7 @@ class PartialRefundForm(forms.Form):
     def __init__(self, *args: Any, payment: Payment, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.payment = payment
-        places = currency_decimal_places(payment.currency)
-        self.example = f"{Decimal(1250).scaleb(-places):.{places}f}"
+        self.example = money_example(payment.currency)
         self.fields["amount"].label = f"Amount to refund ({payment.currency})"
         self.fields["amount"].help_text = (
             f"In {payment.currency}, like {self.example}. At most "
@@ -70,20 +65,10 @@ class PartialRefundForm(forms.Form):
     def clean_amount(self) -> int:
         """Return the amount in minor units, checked against what is left of the payment."""
         currency = self.payment.currency
-        text = self.cleaned_data["amount"].strip()
-        match = AMOUNT_TEXT.fullmatch(text)
-        if match is None:
-            raise forms.ValidationError(
-                f"Enter the amount as a number in {currency}, like {self.example}."
-            )
-        places = currency_decimal_places(currency)
-        if len(match["decimals"] or "") > places:
-            raise forms.ValidationError(
-                f"{currency} amounts have no decimal places."
-                if places == 0
-                else f"{currency} amounts have at most {places} decimal places."
-            )
-        minor = major_to_minor(Decimal(text), currency)
+        try:
+            minor = money_parse(self.cleaned_data["amount"], currency=currency)
+        except MoneyParseError as error:
+            raise forms.ValidationError(str(error)) from error
         if minor <= 0:
             raise forms.ValidationError("The amount to refund must be more than zero.")
         left = self.payment.refundable_minor

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import forms
@@ -11,7 +10,7 @@ from django.conf import settings
 from antiabuse.honeypot import HoneypotMixin
 from antiabuse.reader_urls import ReaderUrlField, reader_url_clean
 from campaigns.models import Campaign, Frequency
-from payments.money import fee_cover_minor, major_to_minor, money_format
+from payments.money import MoneyParseError, fee_cover_minor, money_format, money_parse
 
 ATTRIBUTION_FIELDS = (
     "variant",
@@ -90,26 +89,19 @@ class SupportForm(HoneypotMixin, forms.Form):
         return tuple(settings.PAYMENTS_AMOUNT_LIMITS.get(self.campaign.currency, (100, 500000)))  # type: ignore[return-value]
 
     def clean_custom_amount(self) -> int | None:
-        raw = (self.cleaned_data.get("custom_amount") or "").strip().replace(",", ".")
-        for symbol in ("€", "£", "$"):
-            raw = raw.replace(symbol, "")
-        if not raw:
+        raw = self.cleaned_data.get("custom_amount") or ""
+        if not raw.strip():
             return None
         try:
-            value = Decimal(raw)
-        except InvalidOperation:
-            value = Decimal("NaN")
-        if not value.is_finite() or abs(value) > 10**9:
-            raise forms.ValidationError("Please enter the amount as a number, like 12.50.")
-        if value != value.quantize(Decimal("0.01")):
-            raise forms.ValidationError("Please use at most two decimal places.")
-        return major_to_minor(value, self.campaign.currency)
+            return money_parse(raw, currency=self.campaign.currency)
+        except MoneyParseError as error:
+            raise forms.ValidationError(str(error)) from error
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         frequency = cleaned.get("frequency")
-        if not frequency:
-            return cleaned
+        if not frequency or self.has_error("custom_amount"):
+            return cleaned  # one message per mistake: what was typed is already explained
         presets, _default = campaign_presets(self.campaign, frequency)
         custom = cleaned.get("custom_amount")
         chosen = cleaned.get("amount") or ""
@@ -171,15 +163,10 @@ class SignInRequestForm(HoneypotMixin, forms.Form):
 
 
 class AmountChangeForm(forms.Form):
-    amount = forms.DecimalField(
+    amount = forms.CharField(
         label="New monthly amount",
-        max_digits=9,
-        decimal_places=2,
-        error_messages={
-            "required": "Please enter the new amount.",
-            "invalid": "Please enter the amount as a number, like 12.50.",
-            "max_decimal_places": "Please use at most two decimal places.",
-        },
+        max_length=20,
+        error_messages={"required": "Please enter the new amount."},
     )
 
     def __init__(self, *args: Any, currency: str, **kwargs: Any) -> None:
@@ -187,8 +174,10 @@ class AmountChangeForm(forms.Form):
         self.currency = currency
 
     def clean_amount(self) -> int:
-        value = self.cleaned_data["amount"]
-        minor = major_to_minor(value, self.currency)
+        try:
+            minor = money_parse(self.cleaned_data["amount"], currency=self.currency)
+        except MoneyParseError as error:
+            raise forms.ValidationError(str(error)) from error
         low, high = settings.PAYMENTS_AMOUNT_LIMITS.get(self.currency, (100, 500000))
         if not low <= minor <= high:
             raise forms.ValidationError(

@@ -1,5 +1,7 @@
-"""Money as integer minor units plus an ISO currency code: formatting and the fee gross-up."""
+"""Money as integer minor units plus an ISO currency code: parsing what people type, formatting,
+and the fee gross-up. Every amount a reader or a staff member types goes through `money_parse`."""
 
+import re
 from decimal import ROUND_CEILING, Decimal
 
 from django.conf import settings
@@ -34,6 +36,52 @@ def fee_cover_minor(amount_minor: int) -> int:
     return int(charge) - amount_minor
 
 
-def major_to_minor(value: Decimal, currency: str) -> int:
-    """Convert an amount typed by a reader in major units ("12.50") to minor units."""
-    return int(value.scaleb(currency_decimal_places(currency)).to_integral_value())
+# Digits, then at most one decimal separator (a point, or the comma many readers type) and the
+# decimals. Nothing else: no exponent ("1e3"), no sign, no thousands separators, no "NaN".
+AMOUNT_TEXT = re.compile(r"(?P<whole>[0-9]{1,9})(?:(?P<separator>[.,])(?P<decimals>[0-9]+))?")
+
+
+class MoneyParseError(ValueError):
+    """What a person typed is not an amount of money; the message says why, in plain words."""
+
+
+def money_example(currency: str) -> str:
+    """Return an example amount as people type it in the currency ("12.50", or "1250")."""
+    places = currency_decimal_places(currency)
+    return f"{Decimal(1250).scaleb(-places):.{places}f}"
+
+
+def money_parse(text: str, *, currency: str) -> int:
+    """Return the amount typed in major units ("12.50", "€12,50", "12") in minor units.
+
+    Raise MoneyParseError with one plain message for anything else, including "1e3", "-5",
+    "1,000.00" and "abc". The currency's symbol or code around the number is allowed.
+    """
+    raw = text.strip()
+    for marker in (SYMBOLS.get(currency, ""), currency, currency.lower()):
+        if marker:
+            raw = raw.removeprefix(marker).removesuffix(marker).strip()
+    match = AMOUNT_TEXT.fullmatch(raw)
+    if match is None:
+        raise MoneyParseError(
+            f"Enter the amount as a number in {currency}, like {money_example(currency)}."
+        )
+    places = currency_decimal_places(currency)
+    decimals = match["decimals"] or ""
+    if match["separator"] == "," and len(decimals) == 3:
+        raise MoneyParseError(
+            f"Write the amount without a thousands separator, like {money_example(currency)}."
+        )
+    if len(decimals) > places:
+        raise MoneyParseError(
+            f"{currency} amounts have no decimal places."
+            if places == 0
+            else f"{currency} amounts have at most {places} decimal places."
+        )
+    return int(match["whole"]) * 10**places + int(decimals.ljust(places, "0") or 0)
+
+
+def money_major_text(amount_minor: int, currency: str) -> str:
+    """Return an amount in major units as people type it, without symbol ("12.50")."""
+    places = currency_decimal_places(currency)
+    return f"{Decimal(amount_minor).scaleb(-places):.{places}f}"

@@ -82,7 +82,7 @@ def test_finance_finds_the_refund_page_from_the_payment_and_the_list(client, pai
         ("12.505", "EUR amounts have at most 2 decimal places."),
         ("0", "The amount to refund must be more than zero."),
         ("0.00", "The amount to refund must be more than zero."),
-        ("-5", "The amount to refund must be more than zero."),
+        ("-5", "Enter the amount as a number in EUR, like 12.50."),
         (
             "25.01",
             "At most €25.00 can be refunded: €25.00 was paid and €0.00 has been refunded already.",

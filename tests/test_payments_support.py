@@ -89,11 +89,12 @@ def test_unknown_or_draft_campaigns_are_not_found(client, campaign):
         ({"amount": "custom", "custom_amount": "inf"}, "custom_amount", "as a number"),
         ({"amount": "custom", "custom_amount": "sNaN"}, "custom_amount", "as a number"),
         ({"amount": "custom", "custom_amount": "1e400"}, "custom_amount", "as a number"),
-        ({"amount": "custom", "custom_amount": "-5"}, "custom_amount", "The smallest amount"),
+        ({"amount": "custom", "custom_amount": "-5"}, "custom_amount", "as a number"),
+        ({"amount": "custom", "custom_amount": "1e3"}, "custom_amount", "as a number"),
         (
             {"amount": "custom", "custom_amount": "10.505"},
             "custom_amount",
-            "at most two decimal places",
+            "at most 2 decimal places",
         ),
         ({"amount": "777"}, "amount", "choose one of the amounts shown"),
         ({"frequency": "annual"}, "frequency", "Please choose how often to give."),
@@ -104,6 +105,18 @@ def test_bad_input_is_explained_and_nothing_is_created(client, campaign, overrid
 
     assert response.status_code == 400
     assert message in " ".join(response.context["form"].errors[field])
+    assert not Contribution.objects.exists()
+
+
+@pytest.mark.parametrize("typed", ["abc", "1e3"])
+def test_an_amount_that_is_not_a_number_gets_one_true_message(client, campaign, typed):
+    response = client.post(
+        "/support/keep-local-news-open/", form(amount="custom", custom_amount=typed)
+    )
+
+    assert response.status_code == 400
+    errors = response.context["form"].errors
+    assert errors == {"custom_amount": ["Enter the amount as a number in EUR, like 12.50."]}
     assert not Contribution.objects.exists()
 
 

@@ -13,8 +13,11 @@
     var custom = form.querySelector("[name=custom_amount]");
     var picked = form.querySelector(".rs-frequency-panel:not([hidden]) input[name=amount]:checked");
     if (picked && picked.value !== "custom") return parseInt(picked.value, 10);
-    var value = parseFloat((custom.value || "").replace(",", "."));
-    return isNaN(value) ? 0 : Math.round(value * 100);
+    // The same rule as the server (payments.money.money_parse): digits, one separator, 2 decimals.
+    var typed = (custom.value || "").trim().replace(symbol, "").trim();
+    var match = /^([0-9]{1,9})(?:[.,]([0-9]{1,2}))?$/.exec(typed);
+    if (!match) return 0;
+    return parseInt(match[1], 10) * 100 + parseInt(((match[2] || "") + "00").slice(0, 2), 10);
   }
   function update() {
     var frequency = form.querySelector("input[name=frequency]:checked");
