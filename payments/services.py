@@ -212,7 +212,7 @@ def sign_in_link_use(*, token: str) -> Supporter | None:
     """Use a sign-in link once; a second use, or an expired link, gives None."""
     with transaction.atomic():
         link = (
-            SignInLink.objects.select_for_update()
+            SignInLink.objects.select_for_update(of=("self",))
             .select_related("supporter")
             .filter(token_hash=_token_hash(token), used_at__isnull=True)
             .first()

@@ -220,7 +220,9 @@ def placement_claim(
     placement = DrawPlacement.objects.select_related("draw", "entry").get(pk=placement_id)
     draw = _locked(placement.draw_id)
     placement = (
-        DrawPlacement.objects.select_for_update().select_related("entry").get(pk=placement_id)
+        DrawPlacement.objects.select_for_update(of=("self",))
+        .select_related("entry")
+        .get(pk=placement_id)
     )
     if not nonce or not secrets.compare_digest(placement.claim_nonce, nonce):
         raise DrawError(_("This claim link is not valid."))

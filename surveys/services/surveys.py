@@ -149,8 +149,12 @@ def drafts_abandoned_delete(*, older_than: timedelta) -> int:
 @transaction.atomic
 def response_submit(*, draft_id: int) -> Response:
     """Turn a completed draft into a response (once: a second call returns the same response)."""
+    # Lock the draft only: locking the joined survey and version rows too would make every
+    # reader's submission of this survey wait for the one before it.
     draft = (
-        SurveyDraft.objects.select_for_update().select_related("survey", "version").get(pk=draft_id)
+        SurveyDraft.objects.select_for_update(of=("self",))
+        .select_related("survey", "version")
+        .get(pk=draft_id)
     )
     if draft.response_id is not None:
         return Response.objects.get(pk=draft.response_id)

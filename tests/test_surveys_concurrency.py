@@ -1,0 +1,70 @@
+"""Readers answering the same survey at the same moment must not wait for each other.
+
+Against PostgreSQL's real row locks: a submission holds a lock on its own draft only, never on
+the survey or its version, which every other reader's submission needs too (their foreign keys
+are checked with a share lock on those rows at commit).
+"""
+
+import threading
+
+import pytest
+from django.db import connection, transaction
+
+from surveys.models import Response
+from surveys.services.surveys import draft_page_save, response_submit
+from surveys.tests.factories import survey_create
+
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
+
+
+def draft_for(survey, token: str):
+    draft_page_save(
+        survey=survey,
+        token=token,
+        page=1,
+        page_answers={"often": "daily", "topics": ["Sport"]},
+        next_page=2,
+        attribution={},
+    )
+    return draft_page_save(
+        survey=survey,
+        token=token,
+        page=2,
+        page_answers={"score": 8, "member": "yes"},
+        next_page=2,
+        attribution={},
+    )
+
+
+def test_a_submission_in_progress_does_not_block_another_readers():
+    survey = survey_create()
+    first, second = draft_for(survey, "reader-one"), draft_for(survey, "reader-two")
+    holding, release = threading.Event(), threading.Event()
+    failures: list[BaseException] = []
+
+    def slow_submission() -> None:
+        try:
+            with transaction.atomic():
+                response_submit(draft_id=first.pk)
+                holding.set()
+                release.wait(timeout=30)
+        except BaseException as error:  # reported by the test
+            failures.append(error)
+            holding.set()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=slow_submission)
+    thread.start()
+    try:
+        assert holding.wait(timeout=30)
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                # Blocked by a lock on the survey or version, this fails instead of waiting.
+                cursor.execute("SET LOCAL lock_timeout = '2s'")
+            response_submit(draft_id=second.pk)
+    finally:
+        release.set()
+        thread.join(timeout=30)
+    assert failures == []
+    assert Response.objects.filter(survey=survey).count() == 2
