@@ -53,9 +53,9 @@ class Emulated:
     def pay(self, contribution: Contribution, *, number: str = cards.SUCCESS, **order: Any) -> Any:
         """Pay the contribution's session with a test card and deliver Stripe's events."""
         contribution.refresh_from_db()
-        outcome = checkout.session_pay(
-            self.emulator, session_id=contribution.stripe_checkout_session_id, number=number
-        )
+        session_id = contribution.stripe_checkout_session_id
+        assert session_id is not None, "the contribution has no Checkout Session"
+        outcome = checkout.session_pay(self.emulator, session_id=session_id, number=number)
         self.deliver(outcome.events, **order)
         contribution.refresh_from_db()
         return outcome
