@@ -78,7 +78,8 @@ def money_parse(text: str, *, currency: str) -> int:
             if places == 0
             else f"{currency} amounts have at most {places} decimal places."
         )
-    return int(match["whole"]) * 10**places + int(decimals.ljust(places, "0") or 0)
+    whole: int = int(match["whole"]) * 10**places
+    return whole + int(decimals.ljust(places, "0") or "0")
 
 
 def money_major_text(amount_minor: int, currency: str) -> str:
