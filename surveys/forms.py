@@ -153,6 +153,10 @@ class SurveyPageForm(HoneypotMixin, forms.Form):
         ) % {"n": maximum}
 
 
+# Asked the same way, an unticked box the reader ticks, when entering and again when claiming.
+PUBLISH_WORDING = _("If I win, you may publish my first name and county on the winners page.")
+
+
 class EntryForm(HoneypotMixin, forms.Form):
     email = forms.EmailField(
         label=_("Your e-mail address"),
@@ -171,7 +175,7 @@ class EntryForm(HoneypotMixin, forms.Form):
         error_messages={"required": _("You need to accept the terms to enter.")},
     )
     marketing = forms.BooleanField(required=False)
-    publish_name = forms.BooleanField(required=False)
+    publish_name = forms.BooleanField(required=False, label=PUBLISH_WORDING)
 
     def __init__(
         self,
@@ -179,7 +183,6 @@ class EntryForm(HoneypotMixin, forms.Form):
         countries: list[tuple[str, str]],
         minimum_age: int,
         marketing_wording: str,
-        publish_wording: str,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -189,7 +192,6 @@ class EntryForm(HoneypotMixin, forms.Form):
         self.fields["country"].error_messages["required"] = _("Please choose your country.")
         self.fields["age_confirmed"].label = _("I am %(age)d or older.") % {"age": minimum_age}
         self.fields["marketing"].label = marketing_wording
-        self.fields["publish_name"].label = publish_wording
 
 
 class ClaimForm(forms.Form):
@@ -203,7 +205,4 @@ class ClaimForm(forms.Form):
         max_length=100,
         error_messages={"required": _("Please give your county or region.")},
     )
-    object_to_publication = forms.BooleanField(
-        required=False,
-        label=_("Do not publish my first name and county on the winners page."),
-    )
+    publish_name = forms.BooleanField(required=False, label=PUBLISH_WORDING)

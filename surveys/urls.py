@@ -12,6 +12,12 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("surveys/<slug:slug>/draw/enter/", views.draw_enter, name="draw-enter"),
     path("surveys/<slug:slug>/draw/<int:draw_id>/", views.draw_page, name="draw-detail"),
     path("surveys/<slug:slug>/draw/<int:draw_id>/proof.json", views.draw_proof, name="draw-proof"),
+    path(
+        "surveys/<slug:slug>/draw/<int:draw_id>/entries.json",
+        views.draw_entries,
+        name="draw-entries",
+    ),
+    path("surveys/verify_draw.py", views.draw_verifier, name="draw-verifier"),
     path("surveys/entry/confirm/<token:token>/", views.entry_confirm, name="entry-confirm"),
     path("surveys/prize/claim/<token:token>/", views.claim, name="claim"),
 ]

@@ -5,6 +5,7 @@ import json
 import re
 from collections.abc import Callable
 from functools import wraps
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -22,8 +23,8 @@ from antiabuse import client_ip
 from antiabuse.challenge import TOKEN_FIELD, challenge_verify
 from antiabuse.origin import csrf_exempt_guarded
 from antiabuse.ratelimit import EmailRateLimit, RateLimit
-from surveys import selectors
-from surveys.forms import ClaimForm, EntryForm, SurveyPageForm
+from surveys import proof, selectors
+from surveys.forms import PUBLISH_WORDING, ClaimForm, EntryForm, SurveyPageForm
 from surveys.models import DrawPlacement, PrizeDraw, Survey, SurveyDraft
 from surveys.services import draws as draw_services
 from surveys.services import entries as entry_services
@@ -35,9 +36,6 @@ DRAFT_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{6,64}")
 DRAFT_COOKIE_AGE = 60 * 60 * 24 * 30
 MARKETING_WORDING = gettext_lazy(
     "Yes, send me occasional e-mails about our journalism and ways to support it."
-)
-PUBLISH_WORDING = gettext_lazy(
-    "If I win, you may publish my first name and county on the winners page."
 )
 COUNTRIES = [
     ("GB", "United Kingdom"),
@@ -199,7 +197,6 @@ def _entry_form(draw: PrizeDraw, data: Any = None) -> EntryForm:
         countries=countries,
         minimum_age=draw.minimum_age,
         marketing_wording=str(MARKETING_WORDING),
-        publish_wording=str(PUBLISH_WORDING),
     )
 
 
@@ -293,6 +290,27 @@ def draw_proof(request: HttpRequest, slug: str, draw_id: int) -> HttpResponse:
     return response
 
 
+def draw_entries(request: HttpRequest, slug: str, draw_id: int) -> HttpResponse:
+    """Publish the frozen entry ids once entries closed, so an entrant can find theirs and
+    anyone can check them against the fingerprint published at close."""
+    draw = get_object_or_404(PrizeDraw, pk=draw_id, survey__slug=slug)
+    if not draw.entries_fingerprint:
+        raise Http404("entries not closed yet")
+    ids = sorted(selectors.frozen_entry_ids(draw=draw))
+    body = {"entries_fingerprint": draw.entries_fingerprint, "entries": ids}
+    return JsonResponse(body)
+
+
+def draw_verifier(request: HttpRequest) -> HttpResponse:
+    """Offer the draw's arithmetic as one standard-library Python file (`python file b.json`)."""
+    response = HttpResponse(VERIFIER_SOURCE, content_type="text/x-python; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="verify_draw.py"'
+    return response
+
+
+VERIFIER_SOURCE = Path(proof.__file__).read_bytes()
+
+
 @require_http_methods(["GET", "POST"])
 def entry_confirm(request: HttpRequest, token: str) -> HttpResponse:
     public_id = confirmation_token_read(token)
@@ -338,7 +356,7 @@ def claim(request: HttpRequest, token: str) -> HttpResponse:
         )
     form = ClaimForm(
         request.POST or None,
-        initial={"object_to_publication": not selectors.entry_agreed_to_publication(placement)},
+        initial={"publish_name": selectors.entry_agreed_to_publication(placement)},
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -347,7 +365,7 @@ def claim(request: HttpRequest, token: str) -> HttpResponse:
                 nonce=parsed[1],
                 first_name=form.cleaned_data["first_name"],
                 county=form.cleaned_data["county"],
-                publish_name=not form.cleaned_data["object_to_publication"],
+                publish_name=form.cleaned_data["publish_name"],
             )
         except draw_services.DrawError as error:
             return render(request, "surveys/message.html", {"message": str(error)}, status=409)

