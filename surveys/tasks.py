@@ -13,6 +13,7 @@ from surveys.models import PrizeDraw
 from surveys.services import draws as draw_services
 from surveys.services.entries import (
     entry_confirmation_mail_send,
+    entry_duplicate_notice_mail_send,
     placement_notification_mail_send,
 )
 from surveys.services.personal_data import draw_personal_data_erase, draws_due_erasure
@@ -33,6 +34,17 @@ MAIL_ERRORS = (smtplib.SMTPException, ConnectionError, TimeoutError)
 )
 def entry_confirmation_send(entry_id: int) -> None:
     entry_confirmation_mail_send(entry_id=entry_id)
+
+
+@shared_task(
+    autoretry_for=MAIL_ERRORS,
+    retry_backoff=30,
+    retry_backoff_max=1800,
+    max_retries=8,
+    acks_late=True,
+)
+def entry_duplicate_notice_send(entry_id: int) -> None:
+    entry_duplicate_notice_mail_send(entry_id=entry_id)
 
 
 @shared_task(

@@ -250,7 +250,15 @@ def draw_enter(request: HttpRequest, slug: str) -> HttpResponse:
             except entry_services.EntryError as error:
                 form.add_error(error.field, str(error))
             else:
-                return render(request, "surveys/entry_sent.html", {"survey": survey, "draw": draw})
+                return render(
+                    request,
+                    "surveys/entry_sent.html",
+                    {
+                        "survey": survey,
+                        "draw": draw,
+                        "resend_minutes": settings.SURVEYS_CONFIRMATION_RESEND_SECONDS // 60,
+                    },
+                )
     context = {
         "survey": survey,
         "draw": draw,

@@ -24,7 +24,12 @@ from surveys.services.entries import (
     entry_create,
     placement_notification_mail_send,
 )
-from surveys.tasks import draws_advance, entry_confirmation_send, placement_notification_send
+from surveys.tasks import (
+    draws_advance,
+    entry_confirmation_send,
+    entry_duplicate_notice_send,
+    placement_notification_send,
+)
 from surveys.tests.factories import (
     draw_closed,
     draw_create,
@@ -610,3 +615,42 @@ def test_a_winner_notice_delivered_twice_is_mailed_once(draw):
     assert len(mail.outbox) == 1
     winner.refresh_from_db()
     assert winner.notice_sent_at is not None
+
+
+def test_entering_again_once_confirmed_mails_the_truth_to_the_address(
+    draw, django_capture_on_commit_callbacks, settings
+):
+    settings.SURVEYS_CONFIRMATION_RESEND_SECONDS = 0
+    with django_capture_on_commit_callbacks():
+        entry = enter(draw, email="first@example.com")
+    entry_confirm(public_id=entry.public_id)
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        again = enter(draw, email="First@Example.com")
+
+    assert again.pk == entry.pk and Entry.objects.count() == 1
+    assert len(callbacks) == 1  # the page's "an e-mail goes to the address" holds
+    entry_duplicate_notice_send(entry.pk)
+    assert len(mail.outbox) == 1
+    notice = mail.outbox[0]
+    assert notice.to == ["first@example.com"]
+    assert "It is in the draw already" in notice.body
+    assert f"Your entry number is {entry.public_id}." in notice.body
+
+
+def test_the_entry_page_is_the_same_for_a_new_and_an_entered_address(client, draw):
+    def post(address):
+        data = {
+            "email": address,
+            "country": "GB",
+            "age_confirmed": "on",
+            "accept_terms": "on",
+        }
+        page = client.post(f"/surveys/{draw.survey.slug}/draw/enter/", data)
+        assert page.status_code == 200
+        return page.content.decode()
+
+    entry_confirm(public_id=enter(draw, email="entered@example.com").public_id)
+
+    assert post("entered@example.com") == post("new@example.com")
+    assert "goes to the address you gave" in post("another@example.com")

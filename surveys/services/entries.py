@@ -73,8 +73,9 @@ def entry_create(
     """Enter the draw (pending until confirmed by e-mail) and record the consents given.
 
     The same person entering again (same normalised address) gets the confirmation e-mail again
-    instead of a second entry, at most once per `SURVEYS_CONFIRMATION_RESEND_SECONDS`; the
-    database's unique constraint decides, even under races.
+    (or, once confirmed, a note that they are in the draw already) instead of a second entry, at
+    most once per `SURVEYS_CONFIRMATION_RESEND_SECONDS`; the database's unique constraint
+    decides, even under races.
     """
     if not draw_accepts_entries(draw):
         raise EntryError(_("This prize draw is not open for entries."))
@@ -127,10 +128,22 @@ def entry_create(
             )
     except IntegrityError:
         entry = Entry.objects.get(draw=draw, email_normalised=normalised)
-        if entry.status != Entry.Status.PENDING or not _confirmation_resend_claim(entry):
+        # The page says the same for every address, so it never tells who entered: an e-mail
+        # about the entry goes to the address (at most one per window). Only the address's
+        # owner reads whether it asks to confirm or says the address is in the draw already.
+        if not _confirmation_resend_claim(entry):
+            return entry
+        if entry.status != Entry.Status.PENDING:
+            _duplicate_notice_after_commit(entry.pk)
             return entry
     _confirmation_after_commit(entry.pk)
     return entry
+
+
+def _duplicate_notice_after_commit(entry_id: int) -> None:
+    from surveys.tasks import entry_duplicate_notice_send
+
+    entry_duplicate_notice_send.delay_on_commit(entry_id)  # type: ignore[attr-defined]  # not in celery-types yet
 
 
 def _confirmation_resend_claim(entry: Entry) -> bool:
@@ -210,6 +223,28 @@ def entry_confirmation_mail_send(*, entry_id: int) -> bool:
     send_mail(
         subject=_("Please confirm your entry: %(title)s") % {"title": entry.draw.title},
         message=render_to_string("surveys/email/confirm_entry.txt", context),
+        from_email=None,
+        recipient_list=[entry.email],
+    )
+    return True
+
+
+def entry_duplicate_notice_mail_send(*, entry_id: int) -> bool:
+    """Tell someone who entered again that their address is in the draw already."""
+    entry = Entry.objects.select_related("draw__survey").get(pk=entry_id)
+    if not entry.email:  # erased
+        return False
+    context = {
+        "draw": entry.draw,
+        "entry": entry,
+        "confirmed": entry.status == Entry.Status.CONFIRMED,
+        "draw_link": _absolute(
+            reverse("surveys:draw-detail", args=[entry.draw.survey.slug, entry.draw_id])
+        ),
+    }
+    send_mail(
+        subject=_("You are already in the draw: %(title)s") % {"title": entry.draw.title},
+        message=render_to_string("surveys/email/duplicate_entry.txt", context),
         from_email=None,
         recipient_list=[entry.email],
     )
