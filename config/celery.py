@@ -3,7 +3,7 @@
 import os
 
 from celery import Celery
-from celery.signals import task_prerun
+from celery.signals import setup_logging, task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -20,3 +20,15 @@ def _retire_old_db_connection(**kwargs: object) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@setup_logging.connect(weak=False, dispatch_uid="config-logging")
+def _logging_from_settings(**kwargs: object) -> None:
+    """Workers and beat log through the project's LOGGING (JSON lines, redacted by
+    `config.logging`) instead of Celery's own format: a failed task's arguments (a sign-in link,
+    an address) are redacted like everything else."""
+    import logging.config
+
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
