@@ -359,6 +359,8 @@ STRIPE_WEBHOOK_TOLERANCE_SECONDS = env.int("STRIPE_WEBHOOK_TOLERANCE_SECONDS", d
 # Where the Stripe API is reached: Stripe's own, or a Stripe-compatible server such as the
 # project's emulator (`python -m stripe_emulator --port N`) for offline integration runs.
 STRIPE_API_BASE = env.str("STRIPE_API_BASE", default="https://api.stripe.com").rstrip("/")
+# The Billing Portal configuration `manage.py stripe_setup` made (empty: the account's default).
+STRIPE_PORTAL_CONFIGURATION = env.str("STRIPE_PORTAL_CONFIGURATION", default="")
 # The demo provider (a local checkout with Stripe's test cards) runs only without a Stripe key:
 # by default in the embedded demo; in production only when asked for by name.
 PAYMENTS_DEMO = env.bool("PAYMENTS_DEMO", default=EMBEDDED and not STRIPE_SECRET_KEY)

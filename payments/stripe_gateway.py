@@ -8,12 +8,13 @@ signatures with Stripe's own code, and turns Stripe objects into the small resul
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
 import time
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import stripe
 from django.conf import settings
@@ -255,6 +256,8 @@ class StripeGateway:
 
     def billing_portal_url(self, *, customer_id: str, return_url: str) -> str:
         params: PortalSessionCreateParams = {"customer": customer_id, "return_url": return_url}
+        if settings.STRIPE_PORTAL_CONFIGURATION:
+            params["configuration"] = settings.STRIPE_PORTAL_CONFIGURATION
         try:
             session = self.client.v1.billing_portal.sessions.create(params)
         except stripe.StripeError as error:
@@ -558,3 +561,166 @@ def backfill_dispute(gateway: StripeGateway, *, dispute_id: str) -> BackfillDisp
         return _backfill_dispute(gateway.client.v1.disputes.retrieve(dispute_id))
     except stripe.StripeError as error:
         raise _translate(error) from error
+
+
+# --- Operations: `manage.py stripe_setup` ---------------------------------------------------------
+# Set up what the service needs in the Stripe account (the webhook endpoint, the Billing Portal
+# configuration) and read the account settings that change what the ledger sees. Idempotent:
+# each is found by its URL or by our metadata marker, and only changed when it differs.
+
+SETUP_MARKER = "reader_support"  # metadata key on what the command creates
+
+
+@dataclass(frozen=True)
+class SetupStep:
+    what: str  # "webhook endpoint", "Billing Portal configuration"
+    action: str  # created | updated | unchanged
+    id: str
+    notes: tuple[str, ...] = ()  # what the operator must do next, in plain words
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    id: str
+    country: str
+    default_currency: str
+    charges_enabled: bool
+    payouts_enabled: bool
+    payout_interval: str  # manual | daily | weekly | monthly
+    payout_delay_days: int | None
+    payout_anchor: str  # weekly_anchor or monthly_anchor, when the schedule has one
+
+
+def webhook_endpoint_ensure(gateway: StripeGateway, *, url: str, events: list[str]) -> SetupStep:
+    """Make sure one webhook endpoint at `url` receives `events` in the pinned API version.
+
+    An endpoint's API version cannot be changed after it is created: one at our URL with another
+    version is left as it is (it may still be retrying events) and a new one is created beside
+    it; the notes say to switch the signing secret and then delete the old one.
+    """
+    wanted = sorted(set(events))
+    try:
+        ours = [
+            endpoint
+            for endpoint in gateway.client.v1.webhook_endpoints.list(
+                {"limit": 100}
+            ).auto_paging_iter()
+            if endpoint.url == url
+        ]
+        pinned = [endpoint for endpoint in ours if endpoint.api_version == API_VERSION]
+        if pinned:
+            endpoint = pinned[0]
+            if sorted(endpoint.enabled_events) == wanted and endpoint.status == "enabled":
+                return SetupStep("webhook endpoint", "unchanged", endpoint.id)
+            update: dict[str, Any] = {"enabled_events": wanted, "disabled": False}
+            gateway.client.v1.webhook_endpoints.update(endpoint.id, cast(Any, update))
+            return SetupStep("webhook endpoint", "updated", endpoint.id)
+        create: dict[str, Any] = {
+            "url": url,
+            "enabled_events": wanted,
+            "api_version": API_VERSION,
+            "description": "Reader support: contributions ledger",
+            "metadata": {SETUP_MARKER: "1"},
+        }
+        digest = hashlib.sha256(f"{url} {API_VERSION} {wanted}".encode()).hexdigest()[:24]
+        created = gateway.client.v1.webhook_endpoints.create(
+            cast(Any, create), {"idempotency_key": f"stripe-setup-webhook-{digest}"}
+        )
+    except stripe.StripeError as error:
+        raise _translate(error) from error
+    notes = [
+        f"Set STRIPE_WEBHOOK_SECRET={created.secret} (Stripe shows it only now) and restart "
+        "the web processes."
+    ]
+    notes += [
+        f"Endpoint {old.id} at the same URL speaks API {old.api_version or 'account default'}: "
+        "once the new secret is in place and its pending events are delivered, delete it."
+        for old in ours
+    ]
+    return SetupStep("webhook endpoint", "created", created.id, tuple(notes))
+
+
+def portal_configuration_ensure(
+    gateway: StripeGateway, *, return_url: str, headline: str
+) -> SetupStep:
+    """Make sure our Billing Portal configuration exists and says what the service expects:
+    readers update their card and e-mail, see their invoices and cancel at the period's end;
+    they change their amount on our own page (each contribution has its own price)."""
+    wanted: dict[str, Any] = {
+        "business_profile": {"headline": headline},
+        "default_return_url": return_url,
+        "features": {
+            "customer_update": {"enabled": True, "allowed_updates": ["email", "name"]},
+            "invoice_history": {"enabled": True},
+            "payment_method_update": {"enabled": True},
+            "subscription_cancel": {
+                "enabled": True,
+                "mode": "at_period_end",
+                "proration_behavior": "none",
+                "cancellation_reason": {
+                    "enabled": True,
+                    "options": ["too_expensive", "unused", "other"],
+                },
+            },
+            "subscription_update": {"enabled": False},
+        },
+    }
+    try:
+        ours = [
+            configuration
+            for configuration in gateway.client.v1.billing_portal.configurations.list(
+                {"active": True, "limit": 100}
+            ).auto_paging_iter()
+            if (configuration.to_dict().get("metadata") or {}).get(SETUP_MARKER) == "1"
+        ]
+        if ours:
+            current = ours[0]
+            if _contains(current.to_dict(), wanted):
+                step = SetupStep("Billing Portal configuration", "unchanged", current.id)
+            else:
+                gateway.client.v1.billing_portal.configurations.update(
+                    current.id, cast(Any, wanted)
+                )
+                step = SetupStep("Billing Portal configuration", "updated", current.id)
+        else:
+            created = gateway.client.v1.billing_portal.configurations.create(
+                cast(Any, {**wanted, "metadata": {SETUP_MARKER: "1"}}),
+                {"idempotency_key": f"stripe-setup-portal-{return_url}"[:255]},
+            )
+            step = SetupStep("Billing Portal configuration", "created", created.id)
+    except stripe.StripeError as error:
+        raise _translate(error) from error
+    if step.id != settings.STRIPE_PORTAL_CONFIGURATION:
+        note = f"Set STRIPE_PORTAL_CONFIGURATION={step.id} so the Portal opens with it."
+        step = dataclasses.replace(step, notes=(note,))
+    return step
+
+
+def _contains(actual: Any, wanted: Any) -> bool:
+    """Whether `actual` (a Stripe object as data) has every value of `wanted` (lists as sets)."""
+    if isinstance(wanted, dict):
+        return isinstance(actual, dict) and all(
+            _contains(actual.get(key), value) for key, value in wanted.items()
+        )
+    if isinstance(wanted, list):
+        return isinstance(actual, list) and sorted(map(str, actual)) == sorted(map(str, wanted))
+    return bool(actual == wanted)
+
+
+def account_settings_read(gateway: StripeGateway) -> AccountSettings:
+    """Read the account settings that change what the ledger sees (the payout schedule)."""
+    try:
+        account = gateway.client.v1.accounts.retrieve_current().to_dict()
+    except stripe.StripeError as error:
+        raise _translate(error) from error
+    schedule = ((account.get("settings") or {}).get("payouts") or {}).get("schedule") or {}
+    return AccountSettings(
+        id=str(account.get("id") or ""),
+        country=str(account.get("country") or ""),
+        default_currency=str(account.get("default_currency") or "").upper(),
+        charges_enabled=bool(account.get("charges_enabled")),
+        payouts_enabled=bool(account.get("payouts_enabled")),
+        payout_interval=str(schedule.get("interval") or ""),
+        payout_delay_days=schedule.get("delay_days"),
+        payout_anchor=str(schedule.get("weekly_anchor") or schedule.get("monthly_anchor") or ""),
+    )

@@ -32,7 +32,7 @@ from payments.gateway import (
 )
 from payments.models import WebhookEvent
 from payments.receipts import receipts_batched
-from payments.stripe_gateway import webhook_payload_verify
+from payments.stripe_gateway import API_VERSION, webhook_payload_verify
 
 logger = logging.getLogger(__name__)
 
@@ -73,20 +73,52 @@ def webhook_event_receive(*, payload: bytes, signature: str) -> Intake:
     if livemode != expected_livemode():
         mode = "live" if livemode else "test"
         raise WebhookRejected(f"a {mode} event was sent to an endpoint in the other mode")
+    api_version = str(data.get("api_version") or "")
+    held = api_version != API_VERSION
     try:
         with transaction.atomic():
             WebhookEvent.objects.create(
                 stripe_event_id=event_id,
                 type=event_type,
                 livemode=livemode,
-                api_version=str(data.get("api_version") or ""),
+                api_version=api_version,
                 created=created,
                 payload=data,
+                **(_held(api_version) if held else {}),
             )
-            transaction.on_commit(webhook_events_wake)
+            if not held:
+                transaction.on_commit(webhook_events_wake)
     except IntegrityError:
         return Intake(event_id=event_id, created=False)
+    if held:
+        logger.error(
+            "webhook event of another API version held, not applied",
+            extra={"event": event_id, "api_version": api_version, "expected": API_VERSION},
+        )
     return Intake(event_id=event_id, created=True)
+
+
+HELD = "held:"
+
+
+def _held(api_version: str) -> dict[str, Any]:
+    """An event in another API version's shapes is stored but never applied on its own.
+
+    Refusing it would not help: Stripe would retry the same payload for three days and then
+    drop it. Stored, it is kept (nothing lost), marked failed with every attempt used so the
+    sweep leaves it alone, and logged as an error. The fix is the endpoint's version
+    (`manage.py stripe_setup`); `manage.py replay_webhooks EVENT` applies one by hand when a
+    person has checked its shape.
+    """
+    return {
+        "status": WebhookEvent.Status.FAILED,
+        "attempts": settings.PAYMENTS_WEBHOOK_MAX_ATTEMPTS,
+        "last_error": (
+            f"{HELD} API version {api_version or '(none)'}, not the pinned {API_VERSION}; "
+            "fix the endpoint with manage.py stripe_setup, or replay it once checked"
+        ),
+        "processed_at": timezone.now(),
+    }
 
 
 WAKE_KEY = "payments:webhook-events-wake"
@@ -297,7 +329,8 @@ def webhook_events_due(*, now: datetime | None = None) -> list[int]:
 
 
 def webhook_events_replay(*, stripe_event_id: str | None = None) -> dict[str, Any]:
-    """Apply one event again (by Stripe id, whatever its status), or every failed event.
+    """Apply one event again (by Stripe id, whatever its status), or every failed event but
+    those held for their API version.
 
     Return each event's status afterwards.
     """
@@ -305,7 +338,10 @@ def webhook_events_replay(*, stripe_event_id: str | None = None) -> dict[str, An
     if stripe_event_id:
         events = events.filter(stripe_event_id=stripe_event_id)
     else:
-        events = events.filter(status=WebhookEvent.Status.FAILED)
+        # Held events (another API version) are replayed only one by one, by a person.
+        events = events.filter(status=WebhookEvent.Status.FAILED).exclude(
+            last_error__startswith=HELD
+        )
     results = {}
     for pk, event_id in events.order_by("created").values_list("pk", "stripe_event_id"):
         # Handlers are idempotent, so applying a processed event again only re-reads Stripe.
