@@ -43,6 +43,7 @@ from payments.gateway import (
     stripe_time,
     subscription_state_from,
 )
+from payments.stripe_rate import stripe_call_wait, stripe_seconds_add
 
 API_VERSION = "2026-10-28.endive"
 STRIPE_API_BASE = "https://api.stripe.com"
@@ -84,6 +85,52 @@ def webhook_signature_header(*, payload: bytes, secret: str, timestamp: int | No
     return f"t={signed_at},v1={digest}"
 
 
+class RateLimitedHttpClient(stripe.HTTPClient):
+    """Stripe's HTTP layer with every request (retries included) first waiting for its slot
+    under the shared rate limit (`payments.stripe_rate`): reads and writes each have their own."""
+
+    name = "rate-limited"
+
+    def __init__(self, inner: stripe.HTTPClient | None = None) -> None:
+        super().__init__()
+        self.inner = inner if inner is not None else stripe.new_default_http_client()
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        headers: Any,
+        post_data: Any = None,
+        *,
+        _usage: Any = None,
+    ) -> Any:
+        started = time.monotonic()
+        try:
+            stripe_call_wait(kind="read" if method.lower() == "get" else "write")
+            return self.inner.request(method, url, headers, post_data)
+        finally:
+            stripe_seconds_add(time.monotonic() - started)
+
+    def request_stream(
+        self,
+        method: str,
+        url: str,
+        headers: Any,
+        post_data: Any = None,
+        *,
+        _usage: Any = None,
+    ) -> Any:
+        started = time.monotonic()
+        try:
+            stripe_call_wait(kind="read" if method.lower() == "get" else "write")
+            return self.inner.request_stream(method, url, headers, post_data)
+        finally:
+            stripe_seconds_add(time.monotonic() - started)
+
+    def close(self) -> None:
+        self.inner.close()  # type: ignore[no-untyped-call]
+
+
 class StripeGateway:
     name = "stripe"
     # Stripe's HTTP layer; None is the library's own. Tests plug a fake in here.
@@ -96,7 +143,7 @@ class StripeGateway:
             api_key,
             stripe_version=API_VERSION,
             max_network_retries=2,
-            http_client=http_client,
+            http_client=RateLimitedHttpClient(http_client),
             base_addresses={"api": api_base},
         )
 
