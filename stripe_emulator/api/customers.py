@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from typing import Any
 
 from stripe_emulator.api.params import as_bool, as_int
 from stripe_emulator.api.router import (
@@ -171,6 +172,15 @@ def balance_retrieve(emulator: Emulator, params: Params) -> Obj:
     }
 
 
+def _booleans(value: Any) -> Any:
+    """Form-encoded booleans ("true"/"false") back to booleans, at any depth."""
+    if isinstance(value, dict):
+        return {key: _booleans(item) for key, item in value.items()}
+    if value in ("true", "false"):
+        return as_bool(value)
+    return value
+
+
 def portal_configuration_create(emulator: Emulator, params: Params) -> Obj:
     configuration = emulator.create(
         "billing_portal.configuration",
@@ -188,7 +198,7 @@ def portal_configuration_update(
     for name, value in features.items():
         target = configuration["features"].setdefault(name, {})
         for key, setting in value.items():
-            target[key] = as_bool(setting) if setting in ("true", "false") else setting
+            target[key] = _booleans(setting)
     if "business_profile" in params:
         configuration["business_profile"].update(params["business_profile"])
     if "default_return_url" in params:
