@@ -3,6 +3,7 @@
 //    server checks the same conditions).
 // 2. Keep what the reader typed on this page in localStorage until they send it, so a reload
 //    before pressing "Next" loses nothing (pages already sent are kept by the server).
+// 3. After a validation error, a reload shows the page, not the refused answers again.
 (function () {
   "use strict";
   var form = document.querySelector(".rs-survey-form");
@@ -54,6 +55,14 @@
         }
       });
     });
+  }
+
+  // A page shown after sending (a validation error) is the answer to a POST: a reload would
+  // send the refused answers again. Make this history entry the page's plain address, so a
+  // reload shows the page as it stands, plus what the reader changes from now on.
+  var pageUrl = form.getAttribute("data-page-url");
+  if (pageUrl && window.history && history.replaceState) {
+    try { history.replaceState(null, "", pageUrl); } catch (e) { /* a sandboxed frame */ }
   }
 
   restore();
