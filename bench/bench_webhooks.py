@@ -41,10 +41,13 @@ def _setup() -> Any:
 
 
 def _seed(count: int) -> list[dict[str, Any]]:
-    """Create contributions with demo payment intents; return one checkout session per each."""
+    """Create contributions paid through the demo's Stripe emulator; return their sessions."""
     from campaigns.models import Campaign
-    from payments.demo_provider.store import demo_charge_create
-    from payments.models import Contribution, DemoObject, Supporter
+    from payments.demo_provider.store import demo_emulator
+    from payments.models import Contribution, Supporter
+    from stripe_emulator.flows import cards, checkout
+    from stripe_emulator.objects import public
+    from stripe_emulator.scenarios import checkout_session_new
 
     campaign = Campaign.objects.create(
         name="Bench", slug="bench", status="live", currency="EUR", amounts={"one_off": {}}
@@ -63,26 +66,18 @@ def _seed(count: int) -> list[dict[str, Any]]:
         )
         for i, s in enumerate(supporters)
     )
+    emulator = demo_emulator()
+    emulator.sinks.clear()  # the benchmark posts the events itself
     sessions = []
     for contribution in contributions:
-        metadata = {"contribution_id": str(contribution.pk)}
-        intent = demo_charge_create(
-            amount=contribution.amount_minor, currency="eur", metadata=metadata, customer=""
+        session = checkout_session_new(
+            emulator,
+            amount=contribution.amount_minor,
+            contribution_id=contribution.pk,
+            email=contribution.supporter.email,
         )
-        sessions.append(
-            {
-                "id": f"cs_bench_{contribution.pk}",
-                "object": "checkout.session",
-                "mode": "payment",
-                "status": "complete",
-                "payment_status": "paid",
-                "payment_intent": intent["id"],
-                "client_reference_id": str(contribution.pk),
-                "metadata": metadata,
-                "customer": None,
-            }
-        )
-    assert DemoObject.objects.count() == 3 * count
+        checkout.session_pay(emulator, session_id=session["id"], number=cards.SUCCESS)
+        sessions.append(public(emulator.get(session["id"])))
     return sessions
 
 

@@ -59,6 +59,7 @@ class Emulator:
         default_currency: str = "eur",
         settlement_currencies: tuple[str, ...] = (),
         on_event: EventSink | None = None,
+        id_tag: str = "",
     ) -> None:
         self.store: Store = store if store is not None else MemoryStore()
         self.webhook_secret = webhook_secret
@@ -67,6 +68,7 @@ class Emulator:
         self.settlement_currencies = {default_currency, *settlement_currencies}
         self.sinks: list[EventSink] = [on_event] if on_event is not None else []
         self.clock_offset = 0
+        self.id_tag = id_tag  # marks every id (the demo's are `..._demo_...`)
         # The API request being answered, if any: events it causes carry its id and key.
         self.request_context: dict[str, str | None] = {"id": None, "idempotency_key": None}
 
@@ -112,7 +114,7 @@ class Emulator:
 
     def create(self, kind: str, **fields: Any) -> Obj:
         """Create, store and return a new object of `kind` (Stripe's example plus `fields`)."""
-        return self.save(object_new(kind, created=self.now(), **fields))
+        return self.save(object_new(kind, created=self.now(), tag=self.id_tag, **fields))
 
     def account(self) -> Obj:
         """Return the account (created on first use with the emulator's currency)."""
@@ -138,13 +140,13 @@ class Emulator:
         event = object_new(
             "event",
             created=self.now(),
+            tag=self.id_tag,
             api_version=API_VERSION,
             data=data,
             type=event_type,
             pending_webhooks=1,
             request=dict(self.request_context),
         )
-        event["_seq"] = len(self.store.scan("event"))
         self.save(event)
         rendered: Obj = public(event)
         for sink in self.sinks:
@@ -157,7 +159,7 @@ class Emulator:
 
     def events_mark(self) -> int:
         """Return a mark for `events(since=...)`: the number of events recorded so far."""
-        return len(self.store.scan("event"))
+        return self.store.count("event")
 
     # --- balance ---------------------------------------------------------------------------
 

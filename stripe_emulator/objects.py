@@ -224,10 +224,17 @@ PREFIXES = {
 _ALPHABET = string.ascii_letters + string.digits
 
 
-def id_new(kind: str) -> str:
-    """Return a fresh id in Stripe's form for an object of `kind` (e.g. `pi_3Q...`)."""
+def id_new(kind: str, *, tag: str = "") -> str:
+    """Return a fresh id in Stripe's form for an object of `kind` (e.g. `pi_1Q...`).
+
+    A `tag` marks the id (`pi_demo_...`, `cs_demo_...`): the demo's objects say what they are.
+    """
     prefix = PREFIXES.get(kind, kind.replace(".", "_"))
     length = 58 if kind == "checkout.session" else 24
+    if tag:
+        return f"{prefix.removesuffix('_test')}_{tag}_" + "".join(
+            secrets.choice(_ALPHABET) for _ in range(length - len(tag) - 1)
+        )
     return f"{prefix}_1" + "".join(secrets.choice(_ALPHABET) for _ in range(length - 1))
 
 
@@ -245,10 +252,10 @@ def template(kind: str) -> Obj:
     return data
 
 
-def object_new(kind: str, *, created: int, **fields: Any) -> Obj:
+def object_new(kind: str, *, created: int, tag: str = "", **fields: Any) -> Obj:
     """Return a new object of `kind` with a fresh id, `created`, and `fields` over the example."""
     data = template(kind)
-    data["id"] = id_new(kind)
+    data["id"] = id_new(kind, tag=tag)
     if "created" in data:
         data["created"] = created
     # Fields the example lacks are allowed: the shape check holds them to the library's classes.

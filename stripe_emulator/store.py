@@ -31,6 +31,10 @@ class Store(Protocol):
         """Return copies of every object of one type, oldest first."""
         ...
 
+    def count(self, object_type: str) -> int:
+        """Return how many objects of one type there are."""
+        ...
+
     def delete(self, object_id: str) -> None:
         """Forget the object (Stripe deletes few things: webhook endpoints, customers)."""
         ...
@@ -64,6 +68,10 @@ class MemoryStore:
         with self._lock:
             ids = self._by_type.get(object_type, [])
             return [copy.deepcopy(self._objects[i]) for i in ids]
+
+    def count(self, object_type: str) -> int:
+        with self._lock:
+            return len(self._by_type.get(object_type, []))
 
     def kinds(self) -> list[str]:
         """Return the object types stored so far."""

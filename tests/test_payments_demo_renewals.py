@@ -65,7 +65,8 @@ def test_a_renewal_is_a_second_payment_with_the_demo_fee_and_a_receipt(
     assert f"Billed the next period of contribution {monthly.pk}" in out
     assert "€5.00" in out
     assert f"The period billed ends on {period_end + timedelta(days=30):%-d %B %Y}" in out
-    assert events_apply() == ["invoice.paid", "customer.subscription.updated"]
+    # Stripe's renewal: the period moves on (subscription updated), then the invoice is paid.
+    assert events_apply() == ["customer.subscription.updated", "invoice.paid"]
     assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"processed"}
     first, renewal = Payment.objects.order_by("pk")
     assert first.kind == Payment.Kind.SUBSCRIPTION_FIRST
@@ -107,7 +108,12 @@ def test_a_failed_renewal_sends_the_notice_and_makes_the_contribution_past_due_u
     )
 
     assert "Declined." in out
-    assert events_apply() == ["invoice.payment_failed", "customer.subscription.updated"]
+    # The period moves on, the attempt fails, the subscription becomes past due.
+    assert events_apply() == [
+        "customer.subscription.updated",
+        "invoice.payment_failed",
+        "customer.subscription.updated",
+    ]
     failed = Payment.objects.get(kind=RENEWAL)
     assert (failed.status, failed.gross_minor, failed.fee_minor) == ("failed", 500, None)
     assert (failed.failure_code, failed.failure_message) == (

@@ -257,10 +257,12 @@ def test_demo_3d_secure_card_asks_for_authentication_first(
         client.post(checkout + "authenticate/", {"decision": "approve"})
     apply_all_events()
 
+    # Stripe's sequence for a subscription checkout (the types the service subscribes to).
     assert [e.type for e in WebhookEvent.objects.order_by("pk")] == [
-        "checkout.session.completed",
         "customer.subscription.created",
         "invoice.paid",
+        "customer.subscription.updated",
+        "checkout.session.completed",
     ]
     assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"processed"}
     contribution.refresh_from_db()

@@ -1,12 +1,11 @@
-"""The demo provider: a stand-in for Stripe when no Stripe key is set.
+"""The demo provider: Stripe, offline, when no Stripe key is set.
 
-It keeps Stripe-shaped objects (checkout sessions, payment intents, charges, balance transactions,
-subscriptions, invoices) in `DemoObject` rows, answers the same gateway calls Stripe would, and
-delivers Stripe-shaped events signed with the demo webhook secret to the webhook intake, so the
-ledger is written by exactly the code that handles real Stripe events. Settings refuse to turn it
-on while a Stripe key is set.
-
-`store` keeps the objects and delivers the events, `checkout` is the local checkout page's logic,
-`gateway` answers the gateway interface of `payments.gateway`, and `renewals` bills a
-subscription's next period on demand (`manage.py demo_renew`).
+It is the project's Stripe emulator (`stripe_emulator`) with its objects in the database
+(`store`), reached by the real `StripeGateway` through the stripe library (`gateway`), so the
+demo runs production's code path: the emulator answers the API calls and sends Stripe's real
+event sequences, signed with the demo webhook secret, to the same webhook intake. Only the pages
+Stripe would show are the demo's own: the checkout page (`checkout`, Stripe's test cards) and
+the portal page. `renewals` bills a subscription's next period on demand (`manage.py
+demo_renew`). Settings refuse to turn it on while a Stripe key is set, and its ids say `demo`
+(`cs_demo_...`, `sub_demo_...`).
 """

@@ -2,36 +2,23 @@
 
 Stripe opens an invoice for the new period, moves the subscription's period on and charges the
 saved card: `invoice.paid` follows, or `invoice.payment_failed` with the subscription past due
-and the invoice left open for another attempt. The demo does the same on demand
-(`manage.py demo_renew`), and the webhook handlers record it like any Stripe renewal.
+and the invoice left open for another attempt (after Stripe's last retry, the subscription is
+canceled). The demo's emulator does the same on demand (`manage.py demo_renew`), and the webhook
+handlers record it like any Stripe renewal.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 
-from payments.demo_provider.store import (
-    demo_charge_create,
-    demo_event_deliver,
-    demo_id_new,
-    demo_invoice_payment_intent_id,
-    demo_object_load,
-    demo_object_save,
-    demo_period_seconds,
-    unix_now,
-)
-from payments.gateway import GatewayError, stripe_time
+from payments.demo_provider.store import demo_emulator
+from payments.gateway import stripe_time
 from payments.models import Contribution, Subscription
-
-# What Stripe reports for a saved card the bank now declines.
-RENEWAL_DECLINE = ("card_declined", "Your card was declined.")
-# Stripe's first retry of a failed renewal, by default (Smart Retries vary it).
-RETRY_AFTER_SECONDS = 3 * 24 * 3600
+from stripe_emulator import ResourceMissing
+from stripe_emulator.flows.invoices import subscription_renew
 
 
 class DemoRenewalRefused(Exception):
@@ -100,114 +87,35 @@ def _subscription_find(reference: str) -> Subscription:
     return subscription
 
 
-@transaction.atomic
 def demo_subscription_renew(*, subscription_id: str, fail: bool) -> DemoRenewal:
     """Try the subscription's open invoice again, or bill its next period; deliver the events.
 
-    The events (`invoice.paid` or `invoice.payment_failed`, then
-    `customer.subscription.updated`) reach the webhook intake after commit.
+    The emulator plays Stripe's renewal (`stripe_emulator.flows.invoices.subscription_renew`):
+    its events reach the webhook intake after commit.
     """
-    try:
-        subscription = demo_object_load(subscription_id, lock=True)
-    except GatewayError as error:
-        raise DemoRenewalRefused(
-            f"The demo provider has no subscription {subscription_id}."
-        ) from error
-    if subscription["status"] == "canceled":
-        raise DemoRenewalRefused(f"Subscription {subscription_id} has been cancelled.")
-    invoice = _open_invoice(subscription)
-    retried = invoice is not None
-    if invoice is None:
-        invoice = _next_period_invoice(subscription)
-    intent_id = demo_invoice_payment_intent_id(invoice["id"])
-    intent = demo_charge_create(
-        amount=invoice["amount_due"],
-        currency=invoice["currency"],
-        metadata={},
-        customer=invoice["customer"],
-        intent_id=intent_id,
-        failure=RENEWAL_DECLINE if fail else None,
-    )
-    demo_object_save(
-        {
-            # One per invoice: every attempt goes through the same payment intent.
-            "id": "inpay_" + invoice["id"].removeprefix("in_"),
-            "object": "invoice_payment",
-            "invoice": invoice["id"],
-            "is_default": True,
-            "payment": {"type": "payment_intent", "payment_intent": intent["id"]},
-            "status": "open" if fail else "paid",
-        }
-    )
-    invoice["attempted"] = True
-    invoice["attempt_count"] = invoice.get("attempt_count", 0) + 1
-    if fail:
-        invoice["next_payment_attempt"] = unix_now() + RETRY_AFTER_SECONDS
-        subscription["status"] = "past_due"
-    else:
-        invoice.update(
-            status="paid",
-            amount_paid=invoice["amount_due"],
-            amount_remaining=0,
-            next_payment_attempt=None,
-        )
-        subscription["status"] = "active"
-    demo_object_save(invoice)
-    demo_object_save(subscription)
-    demo_event_deliver(event_type="invoice.payment_failed" if fail else "invoice.paid", obj=invoice)
-    demo_event_deliver(event_type="customer.subscription.updated", obj=subscription)
+    emulator = demo_emulator()
+    with emulator.step():
+        try:
+            subscription = emulator.get(subscription_id, "subscription")
+        except ResourceMissing as error:
+            raise DemoRenewalRefused(
+                f"The demo provider has no subscription {subscription_id}."
+            ) from error
+        if subscription["status"] == "canceled":
+            raise DemoRenewalRefused(f"Subscription {subscription_id} has been cancelled.")
+        latest = str(subscription.get("latest_invoice") or "")
+        retried = bool(latest) and emulator.get(latest, "invoice")["status"] == "open"
+        subscription_renew(emulator, subscription_id=subscription_id, fail=fail)
+        subscription = emulator.get(subscription_id, "subscription")
+        invoice = emulator.get(subscription["latest_invoice"], "invoice")
     metadata = subscription.get("metadata") or {}
     return DemoRenewal(
         contribution_id=int(metadata.get("contribution_id") or 0),
         subscription_id=subscription_id,
         invoice_id=invoice["id"],
-        paid=not fail,
+        paid=invoice["status"] == "paid",
         retried=retried,
         amount_minor=invoice["amount_due"],
         currency=str(invoice["currency"]).upper(),
         period_end=stripe_time(subscription["items"]["data"][0]["current_period_end"]),
     )
-
-
-def _open_invoice(subscription: dict[str, Any]) -> dict[str, Any] | None:
-    """Return the invoice a failed attempt left open, if any (Stripe retries it, not a new one)."""
-    latest = subscription.get("latest_invoice")
-    if not latest:
-        return None
-    invoice = demo_object_load(latest)
-    return invoice if invoice["status"] == "open" else None
-
-
-def _next_period_invoice(subscription: dict[str, Any]) -> dict[str, Any]:
-    """Move the subscription on by one period and open the invoice for it."""
-    item = subscription["items"]["data"][0]
-    start = item["current_period_end"]
-    item["current_period_start"] = start
-    item["current_period_end"] = start + demo_period_seconds(item["price"]["recurring"]["interval"])
-    amount = int(item["price"]["unit_amount"]) * int(item.get("quantity") or 1)
-    invoice = demo_object_save(
-        {
-            "id": demo_id_new("in"),
-            "object": "invoice",
-            "amount_due": amount,
-            "amount_paid": 0,
-            "amount_remaining": amount,
-            "attempt_count": 0,
-            "attempted": False,
-            "billing_reason": "subscription_cycle",
-            "currency": subscription["currency"],
-            "customer": subscription["customer"],
-            "created": unix_now(),
-            "status": "open",
-            "parent": {
-                "type": "subscription_details",
-                "subscription_details": {
-                    "subscription": subscription["id"],
-                    "metadata": subscription.get("metadata") or {},
-                },
-            },
-            "livemode": False,
-        }
-    )
-    subscription["latest_invoice"] = invoice["id"]
-    return invoice

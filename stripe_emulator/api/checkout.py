@@ -86,10 +86,6 @@ def session_create(emulator: Emulator, params: Params) -> Obj:
         session["url"] = None
     else:
         session["url"] = f"https://checkout.stripe.com/c/pay/{session['id']}"
-    if session.get("return_url"):
-        session["return_url"] = session["return_url"].replace(
-            "{CHECKOUT_SESSION_ID}", session["id"]
-        )
     metadata_merge(session, params)
     session["_line_items"] = items
     session["_payment_intent_data"] = params.get("payment_intent_data") or {}
@@ -125,6 +121,13 @@ def _line_item(emulator: Emulator, item: Params, mode: str) -> Obj:
         quantity=quantity,
     )
     return line
+
+
+def session_redirect_url(session: Obj) -> str:
+    """Return where Checkout sends the reader after paying (the template filled in, as Stripe
+    does at redirect time; the session keeps the template)."""
+    url = session.get("return_url") or session.get("success_url") or ""
+    return str(url).replace("{CHECKOUT_SESSION_ID}", session["id"])
 
 
 def session_line_items(emulator: Emulator, session: Obj) -> Obj:
