@@ -1,7 +1,8 @@
 """Personal data held about entrants: export, erasure on request, erasure after retention.
 
-Survey answers never hold an e-mail address; an entry links to its response, so erasing the
-entry's personal data leaves the answers anonymous.
+Survey answers never hold an e-mail address, but an entry links to its response, and free text
+("why", "other (please say)") may say who wrote it: the answers linked to the reader's entries
+are exported with them, and erasing on request blanks their free text (choices stay, anonymous).
 """
 
 from datetime import timedelta
@@ -14,7 +15,7 @@ from django.db.models.functions import Concat
 from django.utils import timezone
 
 from antiabuse.email_address import email_normalise
-from surveys.models import DrawPlacement, Entry, PrizeDraw
+from surveys.models import Answer, DrawPlacement, Entry, PrizeDraw, SurveyDraft
 from surveys.services.draws import draw_audit_record
 
 
@@ -30,7 +31,7 @@ def surveys_personal_data_export(*, email: str) -> dict[str, Any]:
     entries = (
         _entries_of(email)
         .select_related("draw__survey", "terms")
-        .prefetch_related("consents", "placements__prize")
+        .prefetch_related("consents", "placements__prize", "response__answers")
     )
     return {
         "draw_entries": [
@@ -64,6 +65,10 @@ def surveys_personal_data_export(*, email: str) -> dict[str, Any]:
                     }
                     for placement in entry.placements.all()
                 ],
+                "survey_answers": [
+                    {"question": answer.question_key, "value": answer.value, "text": answer.text}
+                    for answer in (entry.response.answers.all() if entry.response else [])
+                ],
             }
             for entry in entries
         ]
@@ -80,6 +85,10 @@ def _entry_erase(entry: Entry, now: Any) -> None:
         entry.status = Entry.Status.DISQUALIFIED
     entry.save(update_fields=["email", "email_normalised", "erased_at", "status"])
     DrawPlacement.objects.filter(entry=entry).update(first_name="", county="", publish_name=False)
+    if entry.response_id is not None:
+        Answer.objects.filter(response_id=entry.response_id).exclude(text="").update(text="")
+        # The finished draft kept the same answers for resuming: nothing is left to resume.
+        SurveyDraft.objects.filter(response_id=entry.response_id).update(answers={})
 
 
 @transaction.atomic
