@@ -36,7 +36,8 @@ def _embedded_secret_key() -> str:
 
 if EMBEDDED:
     SECRET_KEY = env.str("SECRET_KEY", default="") or _embedded_secret_key()
-    DEBUG = env.bool("DJANGO_DEBUG", default=True)
+    # Debug pages list every URL pattern and setting: opt-in, even for the demo.
+    DEBUG = env.bool("DJANGO_DEBUG", default=False)
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
 else:
     SECRET_KEY = env.str("SECRET_KEY", default="")
@@ -97,6 +98,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that every response (static files and the embed's endpoints too) carries it.
+    "config.security_headers.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -239,6 +242,8 @@ if not EMBEDDED:
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+# Other sites learn nothing of our URLs (draft tokens, session ids) from links and requests.
+SECURE_REFERRER_POLICY = "same-origin"
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 # The publisher's sites that may embed the appeal and call its API cross-origin.
 PUBLISHER_ORIGINS = env.list("PUBLISHER_ORIGINS", default=[])
@@ -270,11 +275,15 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": (
             "whitenoise.storage.CompressedManifestStaticFilesStorage"
-            if not DEBUG
+            if not (DEBUG or EMBEDDED)
             else "django.contrib.staticfiles.storage.StaticFilesStorage"
         )
     },
 }
+# The embedded default serves static files through WhiteNoise straight from the source folders,
+# so it needs no collectstatic (production serves the collected, hashed and compressed copies).
+WHITENOISE_USE_FINDERS = EMBEDDED
+WHITENOISE_AUTOREFRESH = EMBEDDED and DEBUG
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 
 # --- Logging ------------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from antiabuse.origin import csrf_exempt_guarded
 from antiabuse.ratelimit import EmailRateLimit, RateLimit
 from antiabuse.reader_urls import reader_url_clean
 from campaigns.models import Campaign
+from config.security_headers import STRIPE_CHECKOUT_SOURCES, csp_extend, csp_frame_ancestors
 from config.url_ids import query_stripe_id
 from payments.demo_provider.checkout import (
     demo_checkout_authenticate,
@@ -56,8 +57,7 @@ def embeddable(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = view(request, *args, **kwargs)
-        ancestors = " ".join(["'self'", *settings.PUBLISHER_ORIGINS])
-        response["Content-Security-Policy"] = f"frame-ancestors {ancestors}"
+        csp_frame_ancestors(response, ["'self'", *settings.PUBLISHER_ORIGINS])
         return response
 
     return xframe_options_exempt(csrf_exempt_guarded(wrapper))
@@ -208,7 +208,7 @@ def support(request: HttpRequest, slug: str) -> HttpResponse:
         )
     session = started.session
     if session.ui_mode == "embedded_page" and session.client_secret:
-        return render(
+        page = render(
             request,
             "payments/checkout_embedded.html",
             {
@@ -218,6 +218,7 @@ def support(request: HttpRequest, slug: str) -> HttpResponse:
                 "fallback": signing.dumps(started.contribution.pk, salt=FALLBACK_SALT),
             },
         )
+        return csp_extend(page, STRIPE_CHECKOUT_SOURCES)
     assert session.url
     return redirect(session.url)
 

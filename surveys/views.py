@@ -23,6 +23,7 @@ from antiabuse import client_ip
 from antiabuse.challenge import TOKEN_FIELD, challenge_verify
 from antiabuse.origin import csrf_exempt_guarded
 from antiabuse.ratelimit import EmailRateLimit, RateLimit
+from config.security_headers import csp_frame_ancestors
 from surveys import proof, selectors
 from surveys.forms import PUBLISH_WORDING, ClaimForm, EntryForm, SurveyPageForm
 from surveys.models import DrawPlacement, PrizeDraw, Survey, SurveyDraft
@@ -70,9 +71,7 @@ def embeddable(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
     @wraps(view)
     def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         response = view(request, *args, **kwargs)
-        ancestors = " ".join(["'self'", *settings.PUBLISHER_ORIGINS])
-        response["Content-Security-Policy"] = f"frame-ancestors {ancestors}"
-        response["Referrer-Policy"] = "same-origin"
+        csp_frame_ancestors(response, ["'self'", *settings.PUBLISHER_ORIGINS])
         return response
 
     return xframe_options_exempt(csrf_exempt_guarded(wrapped))
