@@ -15,6 +15,7 @@ origins); the whole policy is a few lines, so it is written here.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
@@ -70,6 +71,10 @@ def site_policy() -> dict[str, list[str]]:
         "form-action": ["'self'", "https://checkout.stripe.com"],
         "frame-ancestors": ["'none'"],
     }
+    logo = urlsplit(str(getattr(settings, "BRAND", {}).get("logo", "")))
+    if logo.scheme in ("http", "https") and logo.netloc:
+        # The publisher's logo may live on its own CDN.
+        policy["img-src"].append(f"{logo.scheme}://{logo.netloc}")
     if settings.TURNSTILE_SITE_KEY and settings.TURNSTILE_SECRET_KEY:
         for directive in ("script-src", "frame-src"):
             policy[directive].append("https://challenges.cloudflare.com")

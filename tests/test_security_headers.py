@@ -201,3 +201,12 @@ def test_the_embedded_default_serves_without_debug_and_still_serves_static_files
         "True",
         "200",
     ]  # opt-in, and it shows
+
+
+@pytest.mark.django_db
+def test_a_logo_on_the_publishers_cdn_may_be_shown(client, settings):
+    settings.BRAND = {**settings.BRAND, "logo": "https://cdn.news.example.com/logo.svg"}
+
+    csp = policy(client.get("/demo/"))
+
+    assert csp["img-src"] == ["'self'", "data:", "https://cdn.news.example.com"]

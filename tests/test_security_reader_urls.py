@@ -128,7 +128,15 @@ def test_the_demo_portal_goes_back_only_to_our_own_pages(client, back):
 # Template variables rendered into a link or a resource address that hold a URL we built
 # ourselves (reverse(), signed links): they need no filter. Any other variable in such an
 # attribute must go through `|reader_url`.
-OUR_OWN_URL_VARIABLES = {"change_url", "refund_url", "download_url", "manage_url"}
+# The brand's stylesheet and logo come from the operator's settings.
+OUR_OWN_URL_VARIABLES = {
+    "change_url",
+    "refund_url",
+    "download_url",
+    "manage_url",
+    "brand_stylesheet_url",
+    "brand.logo_url",
+}
 URL_ATTRIBUTE = re.compile(
     r"""\b(?:href|src|action|formaction|poster|srcset|xlink:href)\s*=\s*["']([^"']*\{\{[^"']*)["']""",
     re.IGNORECASE,
