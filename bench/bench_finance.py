@@ -83,7 +83,8 @@ POPULATE = [
            contribution_id, kind, status, stripe_charge_id, stripe_balance_transaction_id,
            gross_minor, fee_minor, net_minor, currency, paid_at, failed_at, failure_code,
            failure_message, stripe_payout_id, payment_method_type, refunded_minor,
-           disputed_minor, livemode, created_at, updated_at)
+           disputed_minor, livemode, settlement_currency, settlement_amount_minor,
+           created_at, updated_at)
        SELECT c.id,
               CASE WHEN c.frequency = 'one_off' THEN 'one_off' ELSE 'subscription_renewal' END,
               CASE WHEN g % 33 = 0 THEN 'failed' ELSE 'succeeded' END,
@@ -94,16 +95,19 @@ POPULATE = [
               '', '', 'po_' || (g * 52 / %(rows)s),
               (ARRAY['card', 'card', 'sepa_debit'])[1 + g % 3],
               CASE WHEN g % 100 = 7 AND g % 33 <> 0 THEN c.amount_minor ELSE 0 END,
-              0, false, t.at, t.at
+              0, false, c.currency, c.amount_minor, t.at, t.at
        FROM generate_series(1, %(rows)s) g
        CROSS JOIN LATERAL (SELECT timestamptz '2025-01-01 00:00+00'
                                   + (g::float8 / %(rows)s) * interval '365 days' AS at) t
        JOIN payments_contribution c ON c.id = %(first_contribution)s + g % %(supporters)s""",
     """INSERT INTO payments_refund (
            payment_id, stripe_refund_id, amount_minor, currency, status, reason, refunded_at,
-           stripe_balance_transaction_id, stripe_payout_id, note, created_at, updated_at)
+           stripe_balance_transaction_id, stripe_payout_id, note, failure_reason,
+           stripe_failure_balance_transaction_id, settlement_net_minor, settlement_currency,
+           created_at, updated_at)
        SELECT p.id, 're_' || p.id, p.gross_minor, p.currency, 'succeeded', '',
-              p.paid_at + interval '10 days', '', '', '', now(), now()
+              p.paid_at + interval '10 days', '', '', '', '', '', -p.gross_minor, p.currency,
+              now(), now()
        FROM payments_payment p WHERE p.refunded_minor > 0""",
     """INSERT INTO payments_dispute (
            payment_id, stripe_dispute_id, amount_minor, fee_minor, currency, status, reason,

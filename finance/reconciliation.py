@@ -132,7 +132,8 @@ def payouts_reconciled(payouts: QuerySet[Payout] | None = None) -> QuerySet[Any]
     listed = ~_own_payout_row()
     return payouts.annotate(
         payments_net=_sum_by_payout(Payment, F("net_minor")),
-        refunds_total=_sum_by_payout(Refund, F("amount_minor")),
+        # Settlement money only: what each refund took from the balance, not its charge amount.
+        refunds_total=_sum_by_payout(Refund, -F("settlement_net_minor")),
         disputes_net=_sum_by_payout(DisputeMovement, F("net_minor")),
         transactions_count=_rows_aggregate(listed, Count("pk")),
         transactions_total=_rows_aggregate(listed, Sum("net_minor")),
@@ -223,14 +224,25 @@ def payout_movements(*, payout: Payout) -> list[Movement]:
         for pk, charge, invoice, paid_at, net, currency in Payment.objects.filter(
             stripe_payout_id=key
         ).values_list(
-            "pk", "stripe_charge_id", "stripe_invoice_id", "paid_at", "net_minor", "currency"
+            "pk",
+            "stripe_charge_id",
+            "stripe_invoice_id",
+            "paid_at",
+            "net_minor",
+            "settlement_currency",
         )
     ]
     movements += [
-        Movement("refund", stripe_id, at, -amount, currency, payment_id)
-        for stripe_id, at, amount, currency, payment_id in Refund.objects.filter(
+        Movement("refund", stripe_id, at, net or 0, currency, payment_id)
+        for stripe_id, at, net, currency, payment_id in Refund.objects.filter(
             stripe_payout_id=key
-        ).values_list("stripe_refund_id", "refunded_at", "amount_minor", "currency", "payment_id")
+        ).values_list(
+            "stripe_refund_id",
+            "refunded_at",
+            "settlement_net_minor",
+            "settlement_currency",
+            "payment_id",
+        )
     ]
     movements += [
         Movement(

@@ -1,10 +1,14 @@
 """Reads for finance: the per-payment rows and the monthly summary, aggregated in SQL.
 
 Months are calendar months in the publisher's time zone. Money is in minor units of the row's
-currency (summaries are never added across currencies). Refunds count in the month they were
-made, lost disputes in the month they were lost, dispute fees in the month the dispute opened,
-whatever the month of the payment they belong to. By payout date each counts with the payout that
-carried it (a dispute's withdrawal and its reinstatement each with its own).
+currency (summaries are never added across currencies). Two sides, as Stripe keeps them: gross
+and counts are the charge's (its currency), while fees, net, refunds, lost disputes and dispute
+fees are what moved the balance (its settlement currency), so a summary row's settlement columns
+only ever add settlement money. An account that settles in the charges' currency sees one row.
+Refunds count in the month they were made, lost disputes in the month they were lost, dispute
+fees in the month the dispute opened, whatever the month of the payment they belong to. By
+payout date each counts with the payout that carried it (a dispute's withdrawal and its
+reinstatement each with its own).
 """
 
 from __future__ import annotations
@@ -72,11 +76,12 @@ def _attribution_scope(filters: ReportFilters, contribution: str) -> Q:
     return q
 
 
-def _scope(filters: ReportFilters, prefix: str) -> Q:
-    """Return the attribute filters for rows reaching the payment through `prefix`."""
+def _scope(filters: ReportFilters, prefix: str, currency: str | None = None) -> Q:
+    """Return the attribute filters for rows reaching the payment through `prefix`; the currency
+    filter applies to `currency` (default: the payment's charge currency)."""
     q = _attribution_scope(filters, f"{prefix}contribution__")
     if filters.currency:
-        q &= Q(**{f"{prefix}currency": filters.currency})
+        q &= Q(**{currency or f"{prefix}currency": filters.currency})
     if filters.payment_method:
         q &= Q(**{f"{prefix}payment_method_type": filters.payment_method})
     return q
@@ -309,27 +314,23 @@ def _key(
 MAX_MONTH_BRANCHES = 120
 
 
-def _payment_sums(filters: ReportFilters, campaign: str | None) -> QuerySet[Any]:
-    """Return the succeeded payments' sums by month and currency (and campaign).
+def _payment_sums(
+    filters: ReportFilters, campaign: str | None, *, currency: str, sums: dict[str, Any]
+) -> QuerySet[Any]:
+    """Return the succeeded payments' `sums` by month and `currency` (and campaign).
 
     Within a closed period by payment date each month is a branch of its own (UNION ALL) over
     a range of `payments_payment_report_idx`, which holds every column summed here: PostgreSQL
     answers each month from the index alone and can run the branches in parallel, with no month
     to compute per row. `_key` turns the branch's month number back into the month.
     """
-    one_off = Q(kind=Payment.Kind.ONE_OFF)
-    # Counting a column of the index (kind is never null), not the id, keeps scans index-only.
-    sums: dict[str, Any] = {
-        "gross": Sum("gross_minor"),
-        "fees": Coalesce(Sum("fee_minor"), 0),
-        "net": Coalesce(Sum("net_minor"), 0),
-        "payments": Count("kind"),
-        "one_off_payments": Count("kind", filter=one_off),
-        "one_off_gross": Coalesce(Sum("gross_minor", filter=one_off), 0),
-    }
     payments = Payment.objects.filter(
-        _scope(filters, ""), _period(filters, "paid_at"), status=Payment.Status.SUCCEEDED
+        _scope(filters, "", currency),
+        _period(filters, "paid_at"),
+        status=Payment.Status.SUCCEEDED,
     )
+    if currency != "currency":
+        payments = payments.exclude(**{currency: ""})  # not settled yet: nothing to add
     edges = _month_edges(filters)
     if edges is None or len(edges[0]) > MAX_MONTH_BRANCHES:
         month = (
@@ -337,7 +338,7 @@ def _payment_sums(filters: ReportFilters, campaign: str | None) -> QuerySet[Any]
             if edges is None
             else TruncMonth("paid_at", tzinfo=publisher_tz(), output_field=DateField())
         )
-        return _grouped(payments, month=month, currency="currency", campaign=campaign).annotate(
+        return _grouped(payments, month=month, currency=currency, campaign=campaign).annotate(
             **sums
         )
     bounds = edges[1]
@@ -345,12 +346,26 @@ def _payment_sums(filters: ReportFilters, campaign: str | None) -> QuerySet[Any]
         _grouped(
             payments.filter(paid_at__gte=bounds[i], paid_at__lt=bounds[i + 1]),
             month=Value(i + 1, output_field=IntegerField()),
-            currency="currency",
+            currency=currency,
             campaign=campaign,
         ).annotate(**sums)
         for i in range(len(bounds) - 1)
     ]
     return branches[0].union(*branches[1:], all=True)
+
+
+_ONE_OFF = Q(kind=Payment.Kind.ONE_OFF)
+# Counting a column of the index (kind is never null), not the id, keeps scans index-only.
+CHARGE_SUMS: dict[str, Any] = {
+    "gross": Sum("gross_minor"),
+    "payments": Count("kind"),
+    "one_off_payments": Count("kind", filter=_ONE_OFF),
+    "one_off_gross": Coalesce(Sum("gross_minor", filter=_ONE_OFF), 0),
+}
+SETTLEMENT_SUMS: dict[str, Any] = {
+    "fees": Coalesce(Sum("fee_minor"), 0),
+    "net": Coalesce(Sum("net_minor"), 0),
+}
 
 
 def monthly_summary(*, filters: ReportFilters, by_campaign: bool = False) -> list[MonthSummary]:
@@ -370,22 +385,30 @@ def monthly_summary(*, filters: ReportFilters, by_campaign: bool = False) -> lis
         return months[key]
 
     campaign = "contribution__campaign__slug" if by_campaign else None
-    for row in _payment_sums(filters, campaign):
+    for row in _payment_sums(filters, campaign, currency="currency", sums=CHARGE_SUMS):
         summary = row_for(row)
-        summary.gross, summary.fees, summary.net = row["gross"], row["fees"], row["net"]
+        summary.gross = row["gross"]
         summary.payments, summary.one_off_payments = row["payments"], row["one_off_payments"]
         summary.one_off_gross = row["one_off_gross"]
         summary.recurring_payments = row["payments"] - row["one_off_payments"]
         summary.recurring_gross = row["gross"] - row["one_off_gross"]
+    settled = _payment_sums(filters, campaign, currency="settlement_currency", sums=SETTLEMENT_SUMS)
+    for row in settled:
+        summary = row_for(row)
+        summary.fees, summary.net = row["fees"], row["net"]
 
     via_payment = f"payment__{campaign}" if campaign else None
-    refunds = Refund.objects.filter(_scope(filters, "payment__"), _period(filters, "refunded_at"))
+    refunds = Refund.objects.filter(
+        _scope(filters, "payment__", "settlement_currency"),
+        _period(filters, "refunded_at"),
+        settlement_net_minor__isnull=False,
+    )
     for row in _grouped(
         refunds.exclude(status__in=REFUND_NOT_MOVED),
         month=_month_bucket("refunded_at", filters),
-        currency="currency",
+        currency="settlement_currency",
         campaign=via_payment,
-    ).annotate(total=Sum("amount_minor")):
+    ).annotate(total=-Sum("settlement_net_minor")):
         row_for(row).refunds = row["total"]
 
     for row in _lost_disputes(filters, via_payment):
@@ -402,12 +425,31 @@ def monthly_summary(*, filters: ReportFilters, by_campaign: bool = False) -> lis
     return sorted(months.values(), key=lambda s: (s.month, s.currency, s.campaign or ""))
 
 
+def _withdrawal(field: str) -> Subquery:
+    """The dispute's withdrawal (its first movement taking money), one field of it."""
+    withdrawals = DisputeMovement.objects.filter(dispute=OuterRef("pk"), net_minor__lt=0)
+    return Subquery(withdrawals.order_by("moved_at").values(field)[:1])
+
+
+def _disputes_settled(disputes: QuerySet[Dispute]) -> QuerySet[Dispute]:
+    """Annotate disputes with the settlement side of their money: `money_currency` and
+    `withdrawn` (the amount their withdrawal took, positive), from the withdrawal's balance
+    transaction; where none is recorded, the dispute's own amount and currency stand in."""
+    return disputes.annotate(
+        money_currency=Coalesce(_withdrawal("currency"), F("currency"), output_field=CharField()),
+        withdrawn=Coalesce(
+            -_withdrawal("amount_minor"), F("amount_minor"), output_field=IntegerField()
+        ),
+    )
+
+
 def _lost_disputes(filters: ReportFilters, campaign: str | None) -> QuerySet[Any]:
-    """Return the amounts of lost disputes by month: the month they were lost (or opened, when
-    that is not known), or by payout date the arrival of the payout that carried the withdrawal."""
+    """Return the amounts lost disputes withdrew, in the settlement currency, by month: the
+    month they were lost (or opened, when that is not known), or by payout date the arrival of
+    the payout that carried the withdrawal."""
     if filters.date_basis == DateBasis.PAYOUT:
         withdrawals = DisputeMovement.objects.filter(
-            _scope(filters, "dispute__payment__"),
+            _scope(filters, "dispute__payment__", "currency"),
             _period(filters, "moved_at"),
             dispute__status="lost",
             net_minor__lt=0,
@@ -415,38 +457,43 @@ def _lost_disputes(filters: ReportFilters, campaign: str | None) -> QuerySet[Any
         return _grouped(
             withdrawals,
             month=_month_bucket("moved_at", filters),
-            currency="dispute__currency",
+            currency="currency",
             campaign=f"dispute__{campaign}" if campaign else None,
-        ).annotate(total=Sum("dispute__amount_minor"))
-    lost = Dispute.objects.filter(_scope(filters, "payment__"), status="lost").annotate(
-        lost_at=Coalesce("closed_at", "opened_at")
+        ).annotate(total=-Sum("amount_minor"))
+    lost = (
+        _disputes_settled(Dispute.objects.all())
+        .filter(_scope(filters, "payment__", "money_currency"), status="lost")
+        .annotate(lost_at=Coalesce("closed_at", "opened_at"))
     )
     lost = lost.filter(_period(filters, "lost_at"))
     return _grouped(
-        lost, month=_month_bucket("lost_at", filters), currency="currency", campaign=campaign
-    ).annotate(total=Sum("amount_minor"))
+        lost, month=_month_bucket("lost_at", filters), currency="money_currency", campaign=campaign
+    ).annotate(total=Sum("withdrawn"))
 
 
 def _dispute_fees(filters: ReportFilters, campaign: str | None) -> QuerySet[Any]:
-    """Return the dispute fees Stripe kept by month: in the month the dispute opened (a fee given
-    back with a won dispute already deducted), or by payout date as each payout carried them (a
-    fee given back counts, negative, in the payout of the reinstatement)."""
+    """Return the dispute fees Stripe kept by month, in the settlement currency: in the month the
+    dispute opened (a fee given back with a won dispute already deducted), or by payout date as
+    each payout carried them (a fee given back counts, negative, in the payout of the
+    reinstatement)."""
     if filters.date_basis == DateBasis.PAYOUT:
         movements = DisputeMovement.objects.filter(
-            _scope(filters, "dispute__payment__"), _period(filters, "moved_at")
+            _scope(filters, "dispute__payment__", "currency"), _period(filters, "moved_at")
         )
         fees = _grouped(
             movements,
             month=_month_bucket("moved_at", filters),
-            currency="dispute__currency",
+            currency="currency",
             campaign=f"dispute__{campaign}" if campaign else None,
         )
     else:
-        opened = Dispute.objects.filter(_scope(filters, "payment__"), _period(filters, "opened_at"))
+        opened = _disputes_settled(Dispute.objects.all()).filter(
+            _scope(filters, "payment__", "money_currency"), _period(filters, "opened_at")
+        )
         fees = _grouped(
             opened,
             month=_month_bucket("opened_at", filters),
-            currency="currency",
+            currency="money_currency",
             campaign=campaign,
         )
     return fees.annotate(total=Sum("fee_minor")).exclude(total=0)

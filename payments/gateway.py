@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Literal, Protocol
 
 from django.conf import settings
@@ -87,6 +88,10 @@ class ChargeDetails:
     # What the reader's card or bank was charged in, where Adaptive Pricing showed them another
     # currency than ours (`presentment_details`); "" otherwise.
     presentment_currency: str = ""
+    # The balance transaction's side (fee and net above are in this currency too).
+    settlement_amount_minor: int | None = None
+    settlement_currency: str = ""
+    exchange_rate: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -106,10 +111,16 @@ class RefundDetails:
     balance_transaction_id: str
     failure_balance_transaction_id: str
     failure_reason: str
+    # What it took from the balance (Stripe's net, negative), in the settlement currency: known
+    # where the balance transaction was expanded.
+    settlement_net_minor: int | None = None
+    settlement_currency: str = ""
 
 
 def refund_details_from(data: dict[str, Any]) -> RefundDetails:
     """Read a refund object (a webhook's data or an API answer) into our result."""
+    balance = data.get("balance_transaction")
+    expanded = balance if isinstance(balance, dict) else None
     return RefundDetails(
         id=data["id"],
         status=str(data.get("status") or ""),
@@ -122,6 +133,8 @@ def refund_details_from(data: dict[str, Any]) -> RefundDetails:
         balance_transaction_id=stripe_id(data.get("balance_transaction")) or "",
         failure_balance_transaction_id=stripe_id(data.get("failure_balance_transaction")) or "",
         failure_reason=str(data.get("failure_reason") or ""),
+        settlement_net_minor=int(expanded["net"]) if expanded else None,
+        settlement_currency=str(expanded["currency"]).upper() if expanded else "",
     )
 
 

@@ -128,6 +128,9 @@ def payment_apply(
             payment.stripe_balance_transaction_id = details.balance_transaction_id
         if details.fee_minor is not None:
             payment.fee_minor, payment.net_minor = details.fee_minor, details.net_minor
+            payment.settlement_amount_minor = details.settlement_amount_minor
+            payment.settlement_currency = details.settlement_currency
+            payment.exchange_rate = details.exchange_rate
         payment.failure_code = details.failure_code
         payment.failure_message = details.failure_message[:500]
     succeeded = paid or (details is not None and details.status == "succeeded")
@@ -264,6 +267,8 @@ def refund_record(
             "stripe_balance_transaction_id": details.balance_transaction_id,
             "stripe_failure_balance_transaction_id": details.failure_balance_transaction_id,
             "failure_reason": details.failure_reason,
+            "settlement_net_minor": details.settlement_net_minor,
+            "settlement_currency": details.settlement_currency,
             "requested_by_id": requested_by_id,
             "note": note,
         },
@@ -277,8 +282,10 @@ def refund_record(
             ("stripe_balance_transaction_id", details.balance_transaction_id),
             ("stripe_failure_balance_transaction_id", details.failure_balance_transaction_id),
             ("failure_reason", details.failure_reason),
+            ("settlement_net_minor", details.settlement_net_minor),
+            ("settlement_currency", details.settlement_currency),
         ):
-            if value and getattr(refund, field) != value:
+            if value not in (None, "") and getattr(refund, field) != value:
                 setattr(refund, field, value)
                 changed.append(field)
         if requested_by_id and refund.requested_by_id is None:

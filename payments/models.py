@@ -232,9 +232,12 @@ class SubscriptionPastAmount(models.Model):
 class Payment(models.Model):
     """One money movement Stripe reports: a one-off charge or one paid (or failed) invoice.
 
-    `fee_minor` and `net_minor` come from the charge's balance transaction and are null until it
-    is known (for example while a SEPA debit is pending). Refunds and disputes have their own rows;
-    `refunded_minor` and `disputed_minor` sum them for quick reading.
+    Two sides, as Stripe keeps them. The charge: `gross_minor` in `currency`, what the reader
+    paid. The balance transaction: `settlement_amount_minor`, `fee_minor` and `net_minor` in
+    `settlement_currency`, what reached the publisher's balance (converted at `exchange_rate`
+    where the account settles in another currency); all null until it is known (for example
+    while a SEPA debit is pending). Never add one side's money to the other's. Refunds and
+    disputes have their own rows; `refunded_minor` and `disputed_minor` (charge side) sum them.
     """
 
     class Kind(models.TextChoices):
@@ -262,6 +265,9 @@ class Payment(models.Model):
     fee_minor = models.IntegerField(null=True, blank=True)
     net_minor = models.IntegerField(null=True, blank=True)
     currency = models.CharField(max_length=3, choices=Currency.choices)
+    settlement_amount_minor = models.IntegerField(null=True, blank=True)
+    settlement_currency = models.CharField(max_length=3, blank=True)
+    exchange_rate = models.DecimalField(max_digits=20, decimal_places=10, null=True, blank=True)
     paid_at = models.DateTimeField(null=True, blank=True)
     failed_at = models.DateTimeField(null=True, blank=True)
     failure_code = models.CharField(max_length=60, blank=True)
@@ -289,7 +295,14 @@ class Payment(models.Model):
             # Covers the finance reports' monthly sums: an index-only scan, no table reads.
             models.Index(
                 fields=["status", "paid_at"],
-                include=["currency", "kind", "gross_minor", "fee_minor", "net_minor"],
+                include=[
+                    "currency",
+                    "kind",
+                    "gross_minor",
+                    "fee_minor",
+                    "net_minor",
+                    "settlement_currency",
+                ],
                 name="payments_payment_report_idx",
             ),
         ]
@@ -316,6 +329,10 @@ class Refund(models.Model):
     reason = models.CharField(max_length=60, blank=True)
     refunded_at = models.DateTimeField()
     stripe_balance_transaction_id = models.CharField(max_length=255, blank=True)
+    # What the refund took from the balance: Stripe's net of its balance transaction (negative),
+    # in the settlement currency; null until known.
+    settlement_net_minor = models.IntegerField(null=True, blank=True)
+    settlement_currency = models.CharField(max_length=3, blank=True)
     # A refund that failed after it succeeded: the balance transaction that gave the money back.
     stripe_failure_balance_transaction_id = models.CharField(max_length=255, blank=True)
     failure_reason = models.CharField(max_length=60, blank=True)

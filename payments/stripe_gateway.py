@@ -14,6 +14,7 @@ import hmac
 import json
 import time
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, Literal, cast
 
 import stripe
@@ -218,7 +219,8 @@ class StripeGateway:
             status = "succeeded"
         elif intent.status in ("canceled", "requires_payment_method") and charge is not None:
             status = "failed"
-        fee = net = None
+        fee = net = settled = rate = None
+        settlement_currency = ""
         balance_id = None
         method = ""
         paid_at = None
@@ -227,6 +229,8 @@ class StripeGateway:
             balance = charge.balance_transaction
             if balance is not None and not isinstance(balance, str):
                 balance_id, fee, net = balance.id, balance.fee, balance.net
+                settled, settlement_currency = balance.amount, balance.currency.upper()
+                rate = Decimal(str(balance.exchange_rate)) if balance.exchange_rate else None
             else:
                 balance_id = balance
             details = charge.payment_method_details
@@ -249,6 +253,9 @@ class StripeGateway:
             failure_message=failure_message,
             customer_id=stripe_id(intent.customer),
             presentment_currency=_presentment_currency(intent),
+            settlement_amount_minor=settled,
+            settlement_currency=settlement_currency,
+            exchange_rate=rate,
         )
 
     def invoice_payment_intent_id(self, *, invoice_id: str) -> str | None:
@@ -285,14 +292,18 @@ class StripeGateway:
     def refund_retrieve(self, *, refund_id: str) -> RefundDetails:
         """Re-read a refund: its status now, not the one an (old) event carried."""
         try:
-            refund = self.client.v1.refunds.retrieve(refund_id)
+            refund = self.client.v1.refunds.retrieve(refund_id, {"expand": ["balance_transaction"]})
         except stripe.StripeError as error:
             raise _translate(error) from error
         return refund_details_from(refund.to_dict())
 
     def charge_refunds_list(self, *, charge_id: str) -> list[RefundDetails]:
         """List every refund of a charge (a charge no longer carries them since 2022-11-15)."""
-        params: RefundListParams = {"charge": charge_id, "limit": 100}
+        params: RefundListParams = {
+            "charge": charge_id,
+            "limit": 100,
+            "expand": ["data.balance_transaction"],
+        }
         try:
             return [
                 refund_details_from(refund.to_dict())
@@ -490,7 +501,12 @@ def backfill_charges(
     params: ChargeListParams = {
         "created": _period(since, until),
         "limit": 100,
-        "expand": ["data.balance_transaction", "data.payment_intent", "data.refunds"],
+        # Each refund with its balance transaction: what it took from the balance, settled.
+        "expand": [
+            "data.balance_transaction",
+            "data.payment_intent",
+            "data.refunds.data.balance_transaction",
+        ],
     }
     try:
         for charge in gateway.client.v1.charges.list(params).auto_paging_iter():

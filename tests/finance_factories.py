@@ -61,6 +61,13 @@ class PaymentFactory(factory.django.DjangoModelFactory[Payment]):
     fee_minor = 50
     net_minor = factory.LazyAttribute(lambda p: p.gross_minor - (p.fee_minor or 0))
     currency = factory.LazyAttribute(lambda p: p.contribution.currency if p.contribution else "EUR")
+    # Settled in the charge's currency unless told otherwise (fee and net are in it too).
+    settlement_currency = factory.LazyAttribute(
+        lambda p: p.currency if p.fee_minor is not None else ""
+    )
+    settlement_amount_minor = factory.LazyAttribute(
+        lambda p: p.gross_minor if p.fee_minor is not None else None
+    )
     payment_method_type = "card"
 
 
@@ -85,6 +92,10 @@ class RefundFactory(factory.django.DjangoModelFactory[Refund]):
     stripe_refund_id = factory.Sequence(lambda n: f"re_test_{n:06d}")
     amount_minor = factory.LazyAttribute(lambda r: r.payment.gross_minor)
     currency = factory.LazyAttribute(lambda r: r.payment.currency)
+    settlement_net_minor = factory.LazyAttribute(lambda r: -r.amount_minor)
+    settlement_currency = factory.LazyAttribute(
+        lambda r: r.payment.settlement_currency or r.currency
+    )
     status = "succeeded"
     refunded_at = dt.datetime(2026, 1, 1, tzinfo=UTC)
 

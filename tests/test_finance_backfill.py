@@ -158,7 +158,17 @@ def stripe_account(settings, monkeypatch):
         charge="ch_known",
         currency="eur",
         created=JAN_10 + 3600,
-        balance_transaction="txn_re_known",
+        # Expanded, as the backfill asks (data.refunds.data.balance_transaction).
+        balance_transaction=example(
+            "balance_transaction",
+            id="txn_re_known",
+            amount=-300,
+            fee=0,
+            net=-300,
+            currency="eur",
+            type="refund",
+            source="re_known",
+        ),
         status="succeeded",
     )
     charges = [
