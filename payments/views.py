@@ -118,9 +118,16 @@ def _support_context(campaign: Campaign, form: SupportForm, error: str = "") -> 
             }
         )
     examples = [f"{p['label']} adds {p['fee']}" for p in options[0]["presets"]] if options else []
+    variant = (
+        campaign.variants.filter(key=form["variant"].value()).first()
+        if form["variant"].value()
+        else None
+    )
     return {
         "campaign": campaign,
+        "why": (variant.body if variant else "") or campaign.body,
         "form": form,
+        "error_summary": _error_summary(form),
         "fee_examples": ", ".join(examples),
         "fee_fixed_text": money_format(settings.PAYMENTS_FEE_COVER_FIXED_MINOR, campaign.currency),
         "options": options,
@@ -130,6 +137,26 @@ def _support_context(campaign: Campaign, form: SupportForm, error: str = "") -> 
         "fee_fixed": settings.PAYMENTS_FEE_COVER_FIXED_MINOR,
         "symbol": money_format(0, campaign.currency).replace("0.00", "").strip(),
     }
+
+
+# Where each field's message in the error summary takes the reader (the field's id).
+ERROR_ANCHORS = {
+    "frequency": "rs-frequency",
+    "amount": "rs-amount",
+    "custom_amount": "id_custom_amount",
+    "email": "id_email",
+    "name": "id_name",
+}
+
+
+def _error_summary(form: SupportForm) -> list[tuple[str, str]]:
+    """Return (anchor, message) for every error, in the order of the form, for the summary."""
+    if not form.is_bound:
+        return []
+    summary = [("", str(message)) for message in form.non_field_errors()]
+    for name, anchor in ERROR_ANCHORS.items():
+        summary.extend((anchor, str(message)) for message in form.errors.get(name, []))
+    return summary
 
 
 def _support_page(

@@ -36,7 +36,7 @@ def give(page, live_server, email: str, card: str) -> None:
     assert page.get_by_text("Demo payments.").is_visible()
     page.get_by_label("€25.00").check()
     page.get_by_label("E-mail", exact=True).fill(email)
-    page.get_by_role("button", name="Continue to payment").click()
+    page.get_by_role("button", name="Give €25.00 once").click()
     page.wait_for_url("**/support/demo-checkout/**")
     page.get_by_label("Card number").fill(card)
     page.get_by_role("button", name="Pay €25.00").click()

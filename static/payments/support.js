@@ -1,4 +1,6 @@
-// Show the presets of the chosen frequency and the fee cover in money. The form works without it.
+// The support page: show the presets of the chosen frequency, the fee cover in money, the total
+// the reader will pay and how often, on the button too ("Give €10.00 monthly"), so nobody gives
+// monthly by mistake. After an error, focus the summary at the top. The form works without it.
 (function () {
   "use strict";
   var form = document.querySelector("[data-rs-support]");
@@ -6,9 +8,21 @@
   var percent = parseFloat(form.dataset.feePercent), fixed = parseInt(form.dataset.feeFixed, 10);
   var symbol = form.dataset.symbol;
   var feeText = form.querySelector("[data-rs-fee]");
+  var totalText = form.querySelector("[data-rs-total]");
+  var give = form.querySelector("[data-rs-give]");
+  var plain = give ? give.textContent : "";
+  var how = {one_off: "once", monthly: "monthly", annual: "every year"};
+  var formatter = null;
+  try {
+    formatter = new Intl.NumberFormat(document.documentElement.lang || "en", {
+      style: "currency", currency: form.dataset.currency
+    });
+  } catch (e) { /* an old browser: the symbol and two decimals */ }
 
   function fee(minor) { return Math.ceil((minor + fixed) / (1 - percent / 100)) - minor; }
-  function money(minor) { return symbol + (minor / 100).toFixed(2); }
+  function money(minor) {
+    return formatter ? formatter.format(minor / 100) : symbol + (minor / 100).toFixed(2);
+  }
   function chosenAmount() {
     var custom = form.querySelector("[name=custom_amount]");
     var picked = form.querySelector(".rs-frequency-panel:not([hidden]) input[name=amount]:checked");
@@ -25,11 +39,29 @@
       var active = frequency && panel.dataset.frequency === frequency.value;
       panel.hidden = !active;
       panel.querySelectorAll("input").forEach(function (input) { input.disabled = !active; });
+      // Another frequency chosen: start from its own suggested amount.
+      if (active && !panel.querySelector("input[name=amount]:checked")) {
+        var suggested = panel.querySelector('input[name=amount][value="' + panel.dataset.default + '"]');
+        if (suggested) suggested.checked = true;
+      }
     });
     var amount = chosenAmount();
+    var cover = form.querySelector("[name=cover_fees]");
+    var extra = amount > 0 && cover && cover.checked ? fee(amount) : 0;
     if (feeText) feeText.textContent = amount > 0 ? "(adds " + money(fee(amount)) + ")" : "";
+    var often = frequency ? how[frequency.value] || "" : "";
+    if (amount > 0 && often) {
+      totalText.textContent = "You will pay " + money(amount + extra) + " " + often +
+        (extra ? ": " + money(amount) + " and " + money(extra) + " for the card fees." : ".");
+      give.textContent = "Give " + money(amount + extra) + " " + often;
+    } else {
+      totalText.textContent = "";
+      give.textContent = plain;
+    }
   }
   form.addEventListener("change", update);
   form.addEventListener("input", update);
   update();
+  var summary = document.getElementById("rs-errors");
+  if (summary) summary.focus();
 })();
