@@ -1,6 +1,7 @@
 """Fixed-window rate limits: counted in the shared cache (Redis in production), or in memory."""
 
 import hashlib
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -8,6 +9,8 @@ from dataclasses import dataclass
 from django.core.cache import cache
 
 from antiabuse.email_address import email_normalise
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -19,7 +22,23 @@ class RateLimit:
     window_seconds: int
 
     def allow(self, key: str) -> bool:
-        """Count a hit for `key` and return whether it is within the limit."""
+        """Count a hit for `key` and return whether it is within the limit.
+
+        While the shared cache does not answer, the hit is counted in this process's memory
+        instead (`OUTAGE_LIMITS`): the limit then holds per process rather than across them,
+        which keeps a reader giving, answering a survey or signing in, and still stops one
+        client from hammering a form. A store outage never turns into an error for the reader.
+        """
+        try:
+            return self._allow_shared(key)
+        except Exception:  # the cache's client raises its own errors (redis.ConnectionError, ...)
+            logger.warning("rate limit store down; counting in this process", exc_info=True)
+            if self.limit < 1:
+                return False
+            local = _outage_limit(self.scope, self.window_seconds)
+            return local.allow(_digest(key), limit=self.limit)
+
+    def _allow_shared(self, key: str) -> bool:
         window = int(time.time()) // self.window_seconds
         cache_key = f"ratelimit:{self.scope}:{_digest(key)}:{window}"
         # add() is atomic: only the first hit of a window creates the counter with its expiry.
@@ -80,3 +99,16 @@ class EmailRateLimit(RateLimit):
 
     def allow(self, key: str) -> bool:
         return super().allow(email_normalise(key))
+
+
+# One in-memory table per limit scope, used only while the shared cache is down.
+OUTAGE_LIMITS: dict[str, LocalRateLimit] = {}
+_outage_lock = threading.Lock()
+
+
+def _outage_limit(scope: str, window_seconds: int) -> LocalRateLimit:
+    with _outage_lock:
+        limit = OUTAGE_LIMITS.get(scope)
+        if limit is None:
+            limit = OUTAGE_LIMITS[scope] = LocalRateLimit(window_seconds=window_seconds)
+        return limit

@@ -289,26 +289,40 @@ class Registry:
             self._checked_at = float("-inf")
 
     def current(self) -> Compiled | None:
-        """Return the compiled campaigns, refreshing them first when a check is due."""
+        """Return the compiled campaigns, refreshing them first when a check is due.
+
+        Until a first compile has succeeded every caller waits for it (or runs it): an answer
+        from no campaigns at all would refuse valid beacons and tell caches "no appeal here".
+        None means the campaigns could not be read at all; callers must not share that answer.
+        """
         now = time.monotonic()
-        if now - self._checked_at < settings.CAMPAIGN_REFRESH_SECONDS:
-            return self._compiled
-        # One thread refreshes; the others keep answering from the copy they have.
-        if not self._lock.acquire(blocking=self._compiled is None):
-            return self._compiled
+        compiled = self._compiled
+        if compiled is not None and now - self._checked_at < settings.CAMPAIGN_REFRESH_SECONDS:
+            return compiled
+        # One thread refreshes; the others keep answering from the copy they have (or, with no
+        # copy yet, wait for the first one).
+        if not self._lock.acquire(blocking=compiled is None):
+            return compiled
         try:
-            if now - self._checked_at >= settings.CAMPAIGN_REFRESH_SECONDS:
+            due = now - self._checked_at >= settings.CAMPAIGN_REFRESH_SECONDS
+            if self._compiled is None or due:
                 self._refresh(now)
             return self._compiled
         finally:
             self._lock.release()
 
     def _refresh(self, now: float) -> None:
-        self._checked_at = now
+        compiled = self._compiled
         try:
             version = self._version_reader()
             progress = self._progress_reader()
-            compiled = self._compiled
+        except Exception:
+            # The cache is down: the campaigns themselves are in the database. Recompile on the
+            # usual schedule, under the tokens we had, until the cache answers again.
+            logger.warning("campaigns version unreadable; cache down?", exc_info=True)
+            version = compiled.version if compiled is not None else "unknown"
+            progress = self._progress
+        try:
             age = now - compiled.compiled_at if compiled is not None else 0.0
             stale = (
                 compiled is None
@@ -320,8 +334,14 @@ class Registry:
                 self._compiled = self._loader(version)
                 self._progress = progress
         except Exception:
-            # Keep answering from the last good copy; the next check tries again.
+            # Keep answering from the last good copy; the next check tries again. Without a
+            # copy, the next request tries again at once.
             logger.exception("campaigns refresh failed; keeping the last good copy")
+            if compiled is None:
+                return
+        # Fresh only once a copy is in place: marking it earlier let other threads answer from
+        # nothing while the first compile ran.
+        self._checked_at = now
 
 
 registry = Registry()

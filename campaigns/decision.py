@@ -250,6 +250,14 @@ class Decision:
     chosen: tuple[tuple[str, CompiledCampaign, CompiledVariant], ...]
     # False when the answer would be the same for any reader of this page (so caches may share it).
     reader_dependent: bool
+    # False when the campaigns could not be read at all: "no appeal" then says nothing about
+    # the page, and a shared cache must not keep it.
+    from_data: bool = True
+
+    @property
+    def shareable(self) -> bool:
+        """Return whether any reader of this page may be given this same answer for a while."""
+        return self.from_data and not self.reader_dependent
 
     @property
     def appeals(self) -> dict[str, dict[str, Any]]:
@@ -267,7 +275,9 @@ def decide(
     compiled: Compiled | None, page: PageContext, reader: ReaderState, now: float | None = None
 ) -> Decision:
     """Return the appeal for each placement of the page: at most one per placement."""
-    if compiled is None or page.sensitive or compiled.kill_all:
+    if compiled is None:
+        return Decision(chosen=(), reader_dependent=False, from_data=False)
+    if page.sensitive or compiled.kill_all:
         return Decision(chosen=(), reader_dependent=False)
     if page.tags & compiled.kill_tags:
         return Decision(chosen=(), reader_dependent=False)

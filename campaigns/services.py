@@ -1,5 +1,6 @@
 """Writes: kill switches, the tokens that refresh every process, preview links."""
 
+import logging
 import uuid
 from typing import Any
 
@@ -15,6 +16,8 @@ from campaigns.compiled import (
 )
 from campaigns.models import Campaign, KillSwitch
 
+logger = logging.getLogger(__name__)
+
 PREVIEW_SALT = "campaigns.preview"
 PREVIEW_MAX_AGE = 7 * 24 * 3600
 
@@ -24,7 +27,10 @@ def campaigns_version_bump() -> None:
     from django.core.cache import cache
 
     def bump() -> None:
-        cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+        try:
+            cache.set(VERSION_KEY, uuid.uuid4().hex, timeout=None)
+        except Exception:  # the cache is down: processes recompile on their regular schedule
+            logger.warning("could not bump the campaigns version; cache down", exc_info=True)
 
     # After commit, so no process recompiles before it can read the change.
     transaction.on_commit(bump)

@@ -139,9 +139,9 @@ def decision(request: HttpRequest) -> HttpResponse:
         content_type="application/json",
         headers={
             # Nothing depends on the reader? Then any cache may share the answer for a while.
-            "Cache-Control": "private, no-store"
-            if result.reader_dependent
-            else f"public, max-age={settings.CAMPAIGN_SHARED_CACHE_SECONDS}",
+            "Cache-Control": f"public, max-age={settings.CAMPAIGN_SHARED_CACHE_SECONDS}"
+            if result.shareable
+            else "private, no-store",
             "Vary": _decision_vary(settings.COUNTRY_HEADER),
         },
     )
@@ -159,6 +159,10 @@ def _decision_vary(country_header: str) -> str:
     return "Origin"
 
 
+class CampaignsUnavailable(Exception):
+    """No compiled campaigns to check a beacon against (see `Registry.current`)."""
+
+
 def _event_bucket(item: object) -> events.Bucket:
     if not isinstance(item, dict):
         raise BadRequest("Each event must be an object.")
@@ -169,7 +173,9 @@ def _event_bucket(item: object) -> events.Bucket:
     if placement not in PLACEMENTS:
         raise BadRequest("placement: use banner, epic or survey.")
     compiled = registry.current()
-    campaign = compiled.by_slug.get(slug) if compiled and isinstance(slug, str) else None
+    if compiled is None:
+        raise CampaignsUnavailable
+    campaign = compiled.by_slug.get(slug) if isinstance(slug, str) else None
     if campaign is None:
         raise BadRequest("campaign: no running campaign has this name.")
     if variant not in campaign.variant_keys:
@@ -204,6 +210,12 @@ def event_intake(request: HttpRequest) -> HttpResponse:
         buckets = [_event_bucket(item) for item in items]
     except BadRequest as error:
         return _cors(request, _error(str(error)), methods)
+    except CampaignsUnavailable:
+        # The campaigns could not be read (database down as the process started): the beacon
+        # may be valid, so it is not refused as if it were wrong.
+        response = _error("Events cannot be counted right now.", status=503)
+        response["Retry-After"] = "5"
+        return _cors(request, response, methods)
     limit = settings.CAMPAIGN_BEACON_LIMIT_PER_MINUTE
     if not BEACON_LIMIT.allow(client_ip(request), limit=limit, cost=len(buckets)):
         response = _error("Too many events from this address; they were not counted.", status=429)

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from antiabuse import client_ip
 from antiabuse.ratelimit import EmailRateLimit, RateLimit
 from antiabuse.reader_urls import reader_url_clean
+from config.queueing import task_enqueue
 from payments.forms import AmountChangeForm, CancelForm, SignInRequestForm
 from payments.gateway import GatewayError
 from payments.models import Contribution, Payment, Supporter
@@ -93,10 +94,8 @@ def account(request: HttpRequest) -> HttpResponse:
 def _sign_in_email_enqueue(*, supporter_pk: int, url: str) -> None:
     from payments.tasks import sign_in_email_send
 
-    try:
-        sign_in_email_send.apply_async((supporter_pk, url), retry=False)
-    except Exception:  # the broker is down: the reader asks again; nothing else is lost
-        logger.warning("could not enqueue a sign-in e-mail", exc_info=True)
+    # If the broker is down the reader asks again; nothing else is lost.
+    task_enqueue(sign_in_email_send, supporter_pk, url)
 
 
 def _account_page(request: HttpRequest, supporter: Supporter) -> HttpResponse:
@@ -255,8 +254,10 @@ def receipt_resend(request: HttpRequest, payment_id: int) -> HttpResponse:
     else:
         from payments.tasks import receipt_resend
 
-        receipt_resend.delay(payment.pk)
-        messages.success(request, f"The receipt is on its way to {supporter.email}.")
+        if task_enqueue(receipt_resend, payment.pk):
+            messages.success(request, f"The receipt is on its way to {supporter.email}.")
+        else:
+            messages.error(request, "We could not send the receipt just now; please try again.")
     return redirect("payments:account")
 
 

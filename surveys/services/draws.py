@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from config.queueing import task_enqueue_on_commit
 from surveys import proof
 from surveys.models import DrawAuditEvent, DrawPlacement, Entry, PrizeDraw
 
@@ -123,7 +124,7 @@ def _notify_after_commit(placement_ids: list[int]) -> None:
     from surveys.tasks import placement_notification_send
 
     for placement_id in placement_ids:
-        placement_notification_send.delay_on_commit(placement_id)  # type: ignore[attr-defined]  # not in celery-types yet
+        task_enqueue_on_commit(placement_notification_send, placement_id)
 
 
 @transaction.atomic

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from antiabuse.email_address import email_domain, email_normalise
+from config.queueing import task_enqueue_on_commit
 from surveys.models import ConsentRecord, DrawPlacement, Entry, PrizeDraw, SurveyDraft
 from surveys.services.draws import DrawError, draw_audit_record
 from surveys.tokens import claim_token, confirmation_token
@@ -163,7 +164,7 @@ def _confirmation_resend_claim(entry: Entry) -> bool:
 def _confirmation_after_commit(entry_id: int) -> None:
     from surveys.tasks import entry_confirmation_send
 
-    entry_confirmation_send.delay_on_commit(entry_id)  # type: ignore[attr-defined]  # not in celery-types yet
+    task_enqueue_on_commit(entry_confirmation_send, entry_id)
 
 
 @transaction.atomic
