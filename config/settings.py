@@ -452,10 +452,18 @@ PAYMENTS_WEBHOOK_CHUNK_SECONDS = env.float("PAYMENTS_WEBHOOK_CHUNK_SECONDS", def
 # one event at a time. The Stripe rate limit above keeps them all under Stripe's own.
 PAYMENTS_WEBHOOK_THREADS = env.int("PAYMENTS_WEBHOOK_THREADS", default=16)
 PAYMENTS_WEBHOOK_SLOW_SECONDS = env.float("PAYMENTS_WEBHOOK_SLOW_SECONDS", default=0.05)
+# The sweep (every SWEEP_EVERY seconds) also queues receipts still unsent RECEIPT_SWEEP_AFTER
+# seconds after the payment (a lost task, a worker killed), up to RECEIPT_SWEEP_BATCH at a time.
+PAYMENTS_WEBHOOK_SWEEP_EVERY_SECONDS = env.float("PAYMENTS_WEBHOOK_SWEEP_EVERY_SECONDS", default=60)
+PAYMENTS_RECEIPT_SWEEP_AFTER_SECONDS = env.int("PAYMENTS_RECEIPT_SWEEP_AFTER_SECONDS", default=120)
+PAYMENTS_RECEIPT_SWEEP_BATCH = env.int("PAYMENTS_RECEIPT_SWEEP_BATCH", default=2000)
 CELERY_BEAT_SCHEDULE["payments-webhook-sweep"] = {
     "task": "payments.tasks.webhook_events_sweep",
-    "schedule": 60.0,
+    "schedule": PAYMENTS_WEBHOOK_SWEEP_EVERY_SECONDS,
 }
+# A once-only mail (receipt, notice, prize claim) claimed this long ago and still not recorded
+# as sent is taken to be a crashed send and sent again, under the same Message-ID.
+MAIL_CLAIM_SECONDS = env.int("MAIL_CLAIM_SECONDS", default=300)
 
 # --- Surveys ------------------------------------------------------------------------------------
 

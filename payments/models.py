@@ -519,6 +519,9 @@ class ReceiptSend(models.Model):
     payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="receipt_sends")
     kind = models.CharField(max_length=20, choices=Kind.choices)
     to_email = models.EmailField(max_length=254)
+    # Claimed (committed) before the mail goes out, sent after: see `config.mail_once`. A row
+    # claimed and not sent is a send in progress, or one that crashed (retried after a while).
+    claimed_at = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

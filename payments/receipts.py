@@ -11,10 +11,11 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import connection, transaction
+from django.db import connection
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from config.mail_once import SendSlot, mail_send_once, message_id
 from payments.models import Payment, ReceiptSend, Supporter
 from payments.money import money_format
 
@@ -136,22 +137,25 @@ def _payments_for_messages(payment_pks: list[int], status: str) -> list[Payment]
     return [payments[pk] for pk in dict.fromkeys(payment_pks) if pk in payments]
 
 
-def _send_claim(*, payment: Payment, kind: str, to_email: str) -> bool:
-    """Insert the send ledger's row for this payment and kind; return False if it exists.
+def _send_slot(*, payment: Payment, kind: str, to_email: str) -> SendSlot:
+    """Return the send ledger's row for this payment and kind, inserting it unclaimed if new.
 
-    One statement claims the send: a concurrent run's insert waits for ours to commit or roll
-    back, then inserts nothing (or, after a rollback, claims it itself). The row says "sent" from
-    the start because it only becomes visible when the transaction that sent the message commits.
+    One statement, committed on its own: `ON CONFLICT DO NOTHING` leaves a row that exists (sent,
+    or claimed by another run) as it is; `mail_send_once` then claims it or finds it taken.
     """
     table = ReceiptSend._meta.db_table
     now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (payment_id, kind, to_email, sent_at, created_at) "  # noqa: S608 - the table name is ours
-            "VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING id",
-            [payment.pk, kind, to_email, now, now],
+            f"INSERT INTO {table} (payment_id, kind, to_email, sent_at, claimed_at, created_at) "  # noqa: S608 - the table name is ours
+            "VALUES (%s, %s, %s, NULL, NULL, %s) ON CONFLICT DO NOTHING",
+            [payment.pk, kind, to_email, now],
         )
-        return cursor.fetchone() is not None
+    return SendSlot(
+        row=ReceiptSend.objects.filter(payment_id=payment.pk, kind=kind),
+        claimed_field="claimed_at",
+        sent_field="sent_at",
+    )
 
 
 def _send_once(
@@ -159,27 +163,32 @@ def _send_once(
 ) -> int:
     """Send one kind of message for each payment at most once; return how many were sent now.
 
-    Each send claims its ledger row in its own transaction, committed only after the message
-    went out: a failed send rolls the claim back so a task can try again. The batch shares one
-    connection to the mail server (one SMTP session, not one per message); after a failure the
-    next message opens a new one.
+    Each send is claimed, sent and recorded in the crash-safe order of `config.mail_once`, with
+    a Message-ID derived from the payment and kind. The batch shares one connection to the mail
+    server (one SMTP session, not one per message); after a failure the next message opens a
+    new one. Must run outside a transaction: each claim commits on its own.
     """
     sent, failures = 0, []
     mail_connection = get_connection()
     for payment in _payments_for_messages(payment_pks, status):
         assert payment.contribution is not None  # filtered in the query
+        email = payment.contribution.supporter.email
+        message = _message(
+            payment=payment,
+            template=template,
+            subject=subject,
+            mail_connection=mail_connection,
+        )
+        message.extra_headers["Message-ID"] = message_id(kind=kind, key=payment.pk)
+
+        def send(message: EmailMultiAlternatives = message) -> None:
+            mail_connection.open()  # a no-op while the session is open
+            message.send()
+
         try:
-            with transaction.atomic():
-                email = payment.contribution.supporter.email
-                if not _send_claim(payment=payment, kind=kind, to_email=email):
-                    continue
-                mail_connection.open()  # a no-op while the session is open
-                _message(
-                    payment=payment,
-                    template=template,
-                    subject=subject,
-                    mail_connection=mail_connection,
-                ).send()
+            if mail_send_once(
+                slot=_send_slot(payment=payment, kind=kind, to_email=email), send=send
+            ):
                 sent += 1
         except OSError as error:  # the mail server: go on with the others, then report it
             failures.append(error)
@@ -240,26 +249,34 @@ def receipt_resend(*, payment: Payment) -> ReceiptSend:
     )
 
 
-def receipts_missing_enqueue() -> int:
-    """Enqueue receipts for recent successful payments that have none (a lost task)."""
-    from payments.tasks import receipt_send as receipt_send_task
+RECEIPT_SWEEP_TASK_SIZE = 100  # receipts per task the sweep queues (one SMTP session each)
 
-    since = timezone.now() - RECEIPT_LATE_LIMIT
-    due = (
+
+def receipts_missing_enqueue(*, now: datetime | None = None) -> int:
+    """Enqueue receipts still unsent for recent successful payments (a lost task, a worker
+    killed mid-send); return how many.
+
+    Payments paid more than `PAYMENTS_RECEIPT_SWEEP_AFTER_SECONDS` ago qualify, at most
+    `PAYMENTS_RECEIPT_SWEEP_BATCH` per sweep, in tasks of `RECEIPT_SWEEP_TASK_SIZE`. A send that
+    is claimed and still running is left alone by the task (see `config.mail_once`).
+    """
+    from payments.tasks import receipts_send as receipts_send_task
+
+    now = now or timezone.now()
+    due = list(
         Payment.objects.filter(
             status=Payment.Status.SUCCEEDED,
-            paid_at__gte=since,
-            paid_at__lt=timezone.now() - timedelta(minutes=5),
+            paid_at__gte=now - RECEIPT_LATE_LIMIT,
+            paid_at__lt=now - timedelta(seconds=settings.PAYMENTS_RECEIPT_SWEEP_AFTER_SECONDS),
             contribution__isnull=False,
         )
         .exclude(receipt_sends__kind=ReceiptSend.Kind.RECEIPT, receipt_sends__sent_at__isnull=False)
-        .values_list("pk", flat=True)[:500]
+        .order_by("paid_at", "pk")
+        .values_list("pk", flat=True)[: settings.PAYMENTS_RECEIPT_SWEEP_BATCH]
     )
-    count = 0
-    for payment_pk in due:
-        receipt_send_task.delay(payment_pk)
-        count += 1
-    return count
+    for start in range(0, len(due), RECEIPT_SWEEP_TASK_SIZE):
+        receipts_send_task.delay(due[start : start + RECEIPT_SWEEP_TASK_SIZE])
+    return len(due)
 
 
 def receipt_resend_by_id(*, payment_pk: int) -> None:

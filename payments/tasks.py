@@ -3,10 +3,11 @@
 from celery import shared_task
 from django.conf import settings
 
+from config.queueing import RETRY_TRANSIENT as RETRY
 from payments import receipts, webhooks
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(acks_late=True, ignore_result=True, max_retries=10, **RETRY)
 def webhook_events_apply_pending() -> int:
     """Apply a batch of received webhook events (what the intake enqueues).
 
@@ -18,7 +19,7 @@ def webhook_events_apply_pending() -> int:
     )
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task(acks_late=True, ignore_result=True, max_retries=10, **RETRY)
 def webhook_event_apply(event_pk: int) -> str:
     """Apply one stored webhook event; a no-op if it was applied already (e.g. by a batch)."""
     return webhooks.webhook_event_process(event_pk=event_pk)
@@ -34,49 +35,31 @@ def webhook_events_sweep() -> int:
     return len(due)
 
 
-@shared_task(
-    acks_late=True,
-    ignore_result=True,
-    autoretry_for=(OSError,),
-    retry_backoff=True,
-    max_retries=8,
-)
+@shared_task(acks_late=True, ignore_result=True, max_retries=12, **RETRY)
 def receipts_send(payment_pks: list[int]) -> None:
     """Send the receipts of a batch of payments, each once (a second run sends nothing new)."""
     receipts.receipts_send(payment_pks=payment_pks)
 
 
-@shared_task(
-    acks_late=True,
-    ignore_result=True,
-    autoretry_for=(OSError,),
-    retry_backoff=True,
-    max_retries=8,
-)
+@shared_task(acks_late=True, ignore_result=True, max_retries=12, **RETRY)
 def receipt_send(payment_pk: int) -> None:
     """Send a payment's receipt once (the send ledger makes a second run a no-op)."""
     receipts.receipt_send(payment_pk=payment_pk)
 
 
-@shared_task(
-    acks_late=True,
-    ignore_result=True,
-    autoretry_for=(OSError,),
-    retry_backoff=True,
-    max_retries=8,
-)
+@shared_task(acks_late=True, ignore_result=True, max_retries=12, **RETRY)
 def payment_failed_notice_send(payment_pk: int) -> None:
     """Tell a supporter once that a payment failed, with a link to update their card."""
     receipts.payment_failed_notice_send(payment_pk=payment_pk)
 
 
-@shared_task(ignore_result=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+@shared_task(ignore_result=True, max_retries=8, **RETRY)
 def receipt_resend(payment_pk: int) -> None:
     """Send a copy of a receipt a reader or staff asked for."""
     receipts.receipt_resend_by_id(payment_pk=payment_pk)
 
 
-@shared_task(ignore_result=True, autoretry_for=(OSError,), retry_backoff=True, max_retries=5)
+@shared_task(ignore_result=True, max_retries=8, **RETRY)
 def sign_in_email_send(supporter_pk: int, url: str) -> None:
     """E-mail a self-service sign-in link."""
     receipts.sign_in_email_send(supporter_pk=supporter_pk, url=url)

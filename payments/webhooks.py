@@ -156,33 +156,32 @@ def webhook_events_apply_pending(*, limit: int, seconds: float) -> int:
     that finds a backlog wakes one more task to share it. Events that wait for Stripe's API (a
     read takes 200-400 ms) are applied side by side by PAYMENTS_WEBHOOK_THREADS threads, each
     claiming its own. Stops after `limit` events or `seconds`, whichever comes first, and then
-    wakes another task for the rest. The receipts of the batch are enqueued as one task.
+    wakes another task for the rest. The receipts of each chunk are enqueued as one task as soon
+    as the chunk commits: a worker killed later in the batch must not leave them to the sweep.
     """
-    cache.delete(WAKE_KEY)  # from now on, newly stored events wake another task
+    with contextlib.suppress(Exception):  # the cache is down: the flag expires on its own
+        cache.delete(WAKE_KEY)  # from now on, newly stored events wake another task
     deadline = time.monotonic() + seconds
     applied, size = 0, 1
-    with receipts_batched():
-        while applied < limit and time.monotonic() < deadline:
-            started, in_stripe = time.monotonic(), stripe_seconds_spent()
-            claimed = _events_apply_chunk(size=min(size, limit - applied))
-            if claimed == 0:
-                return applied  # nothing left to claim
-            if applied == 0 and _events_waiting():
-                webhook_events_wake()  # a backlog: another worker process can share it
-            applied += claimed
-            per_event = (time.monotonic() - started) / claimed
-            waiting = (stripe_seconds_spent() - in_stripe) / claimed
-            if waiting >= settings.PAYMENTS_WEBHOOK_SLOW_SECONDS and (
-                settings.PAYMENTS_WEBHOOK_THREADS > 1
-            ):
-                more, exhausted = _events_apply_side_by_side(
-                    limit=limit - applied, deadline=deadline
-                )
-                applied += more
-                if exhausted:
-                    return applied
-                break
-            size = _chunk_size_next(seconds_per_event=per_event)
+    while applied < limit and time.monotonic() < deadline:
+        in_stripe = stripe_seconds_spent()
+        claimed, took = _events_apply_chunk_receipted(size=min(size, limit - applied))
+        if claimed == 0:
+            return applied  # nothing left to claim
+        if applied == 0 and _events_waiting():
+            webhook_events_wake()  # a backlog: another worker process can share it
+        applied += claimed
+        per_event = took / claimed
+        waiting = (stripe_seconds_spent() - in_stripe) / claimed
+        if waiting >= settings.PAYMENTS_WEBHOOK_SLOW_SECONDS and (
+            settings.PAYMENTS_WEBHOOK_THREADS > 1
+        ):
+            more, exhausted = _events_apply_side_by_side(limit=limit - applied, deadline=deadline)
+            applied += more
+            if exhausted:
+                return applied
+            break
+        size = _chunk_size_next(seconds_per_event=per_event)
     webhook_events_wake()  # stopped early: there may be more
     return applied
 
@@ -194,7 +193,7 @@ def _events_apply_side_by_side(*, limit: int, deadline: float) -> tuple[int, boo
 
     Waiting for Stripe leaves the process idle: threads overlap those waits, and the shared rate
     limit (`payments.stripe_rate`) keeps all of them under Stripe's limit. Each thread runs in a
-    copy of the caller's context, so its receipts join the batch's.
+    copy of the caller's context.
     """
     lock = threading.Lock()
     left, applied, exhausted = limit, 0, False
@@ -209,15 +208,14 @@ def _events_apply_side_by_side(*, limit: int, deadline: float) -> tuple[int, boo
                     if take <= 0 or exhausted:
                         return
                     left -= take
-                started = time.monotonic()
-                claimed = _events_apply_chunk(size=take)
+                claimed, took = _events_apply_chunk_receipted(size=take)
                 with lock:
                     left += take - claimed
                     applied += claimed
                     if claimed == 0:
                         exhausted = True
                         return
-                size = _chunk_size_next(seconds_per_event=(time.monotonic() - started) / claimed)
+                size = _chunk_size_next(seconds_per_event=took / claimed)
         finally:
             connection.close()  # this thread's own connection
 
@@ -227,6 +225,18 @@ def _events_apply_side_by_side(*, limit: int, deadline: float) -> tuple[int, boo
         for finished in runs:
             finished.result()  # a thread's failure fails the task, as it would in series
     return applied, exhausted
+
+
+def _events_apply_chunk_receipted(*, size: int) -> tuple[int, float]:
+    """Apply a chunk (see `_events_apply_chunk`), then enqueue its receipts as one task.
+
+    Return how many events it claimed and how long applying them took (without the enqueueing,
+    which says nothing about how long the next chunk's events will hold their locks).
+    """
+    with receipts_batched():
+        started = time.monotonic()
+        claimed = _events_apply_chunk(size=size)
+        return claimed, time.monotonic() - started
 
 
 def _chunk_size_next(*, seconds_per_event: float) -> int:

@@ -1,7 +1,6 @@
 """Thin, idempotent tasks: they take ids and call a service."""
 
 import logging
-import smtplib
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -9,6 +8,7 @@ from celery import shared_task
 from django.conf import settings
 from django.utils import timezone
 
+from config.queueing import RETRY_TRANSIENT
 from surveys.models import PrizeDraw
 from surveys.services import draws as draw_services
 from surveys.services.entries import (
@@ -21,50 +21,23 @@ from surveys.services.surveys import drafts_abandoned_delete
 
 logger = logging.getLogger(__name__)
 
-# Transient mail failures are retried with backoff; anything else is a bug and fails loudly.
-MAIL_ERRORS = (smtplib.SMTPException, ConnectionError, TimeoutError)
 
-
-@shared_task(
-    autoretry_for=MAIL_ERRORS,
-    retry_backoff=30,
-    retry_backoff_max=1800,
-    max_retries=8,
-    acks_late=True,
-)
+@shared_task(max_retries=12, acks_late=True, **RETRY_TRANSIENT)
 def entry_confirmation_send(entry_id: int) -> None:
     entry_confirmation_mail_send(entry_id=entry_id)
 
 
-@shared_task(
-    autoretry_for=MAIL_ERRORS,
-    retry_backoff=30,
-    retry_backoff_max=1800,
-    max_retries=8,
-    acks_late=True,
-)
+@shared_task(max_retries=12, acks_late=True, **RETRY_TRANSIENT)
 def entry_duplicate_notice_send(entry_id: int) -> None:
     entry_duplicate_notice_mail_send(entry_id=entry_id)
 
 
-@shared_task(
-    autoretry_for=MAIL_ERRORS,
-    retry_backoff=30,
-    retry_backoff_max=1800,
-    max_retries=8,
-    acks_late=True,
-)
+@shared_task(max_retries=12, acks_late=True, **RETRY_TRANSIENT)
 def placement_notification_send(placement_id: int) -> None:
     placement_notification_mail_send(placement_id=placement_id)
 
 
-@shared_task(
-    autoretry_for=MAIL_ERRORS,
-    retry_backoff=30,
-    retry_backoff_max=1800,
-    max_retries=8,
-    acks_late=True,
-)
+@shared_task(max_retries=12, acks_late=True, **RETRY_TRANSIENT)
 def placement_reminder_send(placement_id: int) -> None:
     placement_notification_mail_send(placement_id=placement_id, reminder=True)
 

@@ -92,8 +92,8 @@ def test_a_batch_applies_each_event_once_and_a_failure_neither_stops_it_nor_come
     }
     payments = list(Payment.objects.order_by("pk").values_list("pk", flat=True))
     assert len(payments) == 2
-    # The batch's receipts go to one task, after the commits.
-    assert enqueued["receipts"] == [payments]
+    # The batch's receipts are queued chunk by chunk, each after its chunk's commit.
+    assert [pk for chunk in enqueued["receipts"] for pk in chunk] == payments
     # A one-event task delivered late for an applied event changes nothing.
     assert tasks.webhook_event_apply(first.pk) == "processed"
     first.refresh_from_db()
@@ -134,7 +134,32 @@ def test_a_database_error_in_one_event_of_a_chunk_undoes_only_that_event(
     # The failed event's payment was rolled back with it, and so was its receipt.
     paid = Payment.objects.values_list("contribution__stripe_checkout_session_id", flat=True)
     assert list(paid.order_by("pk")) == ["cs_batch_1", "cs_batch_3"]
-    assert len(enqueued["receipts"]) == 1 and len(enqueued["receipts"][0]) == 2
+    assert sum(len(chunk) for chunk in enqueued["receipts"]) == 2
+
+
+@pytest.mark.django_db(transaction=True)  # commits for real: on-commit callbacks run in place
+def test_receipts_are_queued_as_each_chunk_commits_not_at_the_end_of_the_batch(
+    client, campaign, fake_stripe, enqueued, settings, monkeypatch
+):
+    """A worker killed in its second chunk must not take the first chunk's receipts with it."""
+    from payments import webhooks
+
+    settings.PAYMENTS_WEBHOOK_CHUNK_SIZE = 1
+    for n in range(3):
+        post_paid(client, campaign, fake_stripe, n)
+    queued_before_chunk: list[int] = []
+    real_chunk = webhooks._events_apply_chunk
+
+    def chunk_watched(*, size: int) -> int:
+        queued_before_chunk.append(sum(len(pks) for pks in enqueued["receipts"]))
+        return real_chunk(size=size)
+
+    monkeypatch.setattr(webhooks, "_events_apply_chunk", chunk_watched)
+
+    assert webhook_events_apply_pending(limit=100, seconds=30) == 3
+
+    # Before chunks 2, 3 and the final empty claim, the receipts of the chunks before were queued.
+    assert queued_before_chunk == [0, 1, 2, 3]
 
 
 def test_a_batch_stops_at_its_limit_and_wakes_a_task_for_the_rest(
@@ -162,7 +187,9 @@ def test_receipts_of_a_batch_are_sent_once_each_and_a_mail_outage_leaves_them_fo
 
     with pytest.raises(OSError):
         receipts.receipts_send(payment_pks=pks)
-    assert not ReceiptSend.objects.exists()  # nothing recorded as sent
+    assert not ReceiptSend.objects.filter(sent_at__isnull=False).exists()  # none recorded sent
+    # and no claim left behind: the retry sends at once, not after the claim expires
+    assert not ReceiptSend.objects.filter(claimed_at__isnull=False).exists()
 
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     assert receipts.receipts_send(payment_pks=pks) == 2
@@ -236,8 +263,9 @@ def test_receipts_are_read_for_a_whole_batch_in_one_query(
     webhook_events_apply_pending(limit=100, seconds=30)
     pks = list(Payment.objects.values_list("pk", flat=True))
 
-    # One read, then one claiming INSERT per receipt (inside a savepoint in this test).
-    with django_assert_max_num_queries(1 + 5 * 3):
+    # One read, then per receipt: the ledger row's INSERT, the claim (its own transaction: a
+    # savepoint pair around it in this test) and the mark.
+    with django_assert_max_num_queries(1 + 5 * 5):
         assert receipts.receipts_send(payment_pks=pks) == 5
 
 

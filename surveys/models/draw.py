@@ -223,9 +223,12 @@ class DrawPlacement(models.Model):
     status = models.CharField(max_length=10, choices=Status.choices)
     claim_nonce = models.CharField(max_length=32, blank=True)
     notified_at = models.DateTimeField(null=True, blank=True)
-    # Set when the winner's e-mail went out, so a task delivered twice does not mail twice.
+    # The winner's e-mail and its reminder: claimed before sending, set when sent, so a task
+    # delivered twice or a crash does not mail twice (see `config.mail_once`).
+    notice_claimed_at = models.DateTimeField(null=True, blank=True)
     notice_sent_at = models.DateTimeField(null=True, blank=True)
     claim_expires_at = models.DateTimeField(null=True, blank=True)
+    reminder_claimed_at = models.DateTimeField(null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     first_name = models.CharField(max_length=100, blank=True)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage, send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from antiabuse.email_address import email_domain, email_normalise
+from config.mail_once import SendSlot, mail_send_once, message_id
 from config.queueing import task_enqueue_on_commit
 from surveys.models import ConsentRecord, DrawPlacement, Entry, PrizeDraw, SurveyDraft
 from surveys.services.draws import DrawError, draw_audit_record
@@ -144,7 +145,7 @@ def entry_create(
 def _duplicate_notice_after_commit(entry_id: int) -> None:
     from surveys.tasks import entry_duplicate_notice_send
 
-    entry_duplicate_notice_send.delay_on_commit(entry_id)  # type: ignore[attr-defined]  # not in celery-types yet
+    task_enqueue_on_commit(entry_duplicate_notice_send, entry_id)
 
 
 def _confirmation_resend_claim(entry: Entry) -> bool:
@@ -252,17 +253,17 @@ def entry_duplicate_notice_mail_send(*, entry_id: int) -> bool:
     return True
 
 
-@transaction.atomic
 def placement_notification_mail_send(*, placement_id: int, reminder: bool = False) -> bool:
-    """Send a winner their one-time claim link (or a reminder); return whether a mail went out."""
-    placement = (
-        DrawPlacement.objects.select_for_update(of=("self",))
-        .select_related("draw__survey", "entry", "prize")
-        .get(pk=placement_id)
+    """Send a winner their one-time claim link (or a reminder), once; return whether it went now.
+
+    Claimed, sent and recorded in the crash-safe order of `config.mail_once`, with a Message-ID
+    derived from the placement, so a task delivered twice or a crash never mails it twice
+    unrecognisably. Runs outside a transaction: the claim commits on its own.
+    """
+    placement = DrawPlacement.objects.select_related("draw__survey", "entry", "prize").get(
+        pk=placement_id
     )
     if placement.status != DrawPlacement.Status.NOTIFIED or not placement.entry.email:
-        return False
-    if placement.reminded_at is not None if reminder else placement.notice_sent_at is not None:
         return False
     token = claim_token(placement_id=placement.pk, nonce=placement.claim_nonce)
     context = {
@@ -276,18 +277,24 @@ def placement_notification_mail_send(*, placement_id: int, reminder: bool = Fals
         if reminder
         else _("You won a prize: %(title)s")
     ) % {"title": placement.draw.title}
-    send_mail(
+    kind = "claim-reminder" if reminder else "claim-notice"
+    message = EmailMessage(
         subject=subject,
-        message=render_to_string("surveys/email/claim_prize.txt", context),
-        from_email=None,
-        recipient_list=[placement.entry.email],
+        body=render_to_string("surveys/email/claim_prize.txt", context),
+        to=[placement.entry.email],
+        headers={"Message-ID": message_id(kind=kind, key=placement.pk)},
     )
-    sent_field = "reminded_at" if reminder else "notice_sent_at"
-    setattr(placement, sent_field, timezone.now())
-    placement.save(update_fields=[sent_field])
-    draw_audit_record(
-        draw=placement.draw,
-        action="claim_reminder_sent" if reminder else "winner_notified",
-        rank=placement.rank,
+    slot = SendSlot(
+        row=DrawPlacement.objects.filter(pk=placement.pk, status=DrawPlacement.Status.NOTIFIED),
+        claimed_field="reminder_claimed_at" if reminder else "notice_claimed_at",
+        sent_field="reminded_at" if reminder else "notice_sent_at",
     )
+    if not mail_send_once(slot=slot, send=message.send):
+        return False
+    with transaction.atomic():
+        draw_audit_record(
+            draw=placement.draw,
+            action="claim_reminder_sent" if reminder else "winner_notified",
+            rank=placement.rank,
+        )
     return True
