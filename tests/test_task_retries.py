@@ -27,6 +27,12 @@ MAIL_TASKS = [
         (1,),
     ),
     (
+        survey_tasks.entry_duplicate_notice_send,
+        survey_tasks,
+        "entry_duplicate_notice_mail_send",
+        (1,),
+    ),
+    (
         survey_tasks.placement_notification_send,
         survey_tasks,
         "placement_notification_mail_send",

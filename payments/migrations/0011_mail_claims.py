@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("payments", "0009_contribution_name"),
+        ("payments", "0010_contribution_flags"),
     ]
 
     operations = [

@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("surveys", "0006_placement_notice_sent_at"),
+        ("surveys", "0007_entry_confirmation_sent_at"),
     ]
 
     operations = [
