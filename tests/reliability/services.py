@@ -77,8 +77,12 @@ class Process:
 
     def start(self) -> Process:
         with open(self.log, "ab") as out:
-            self.popen = subprocess.Popen(
-                self.args, cwd=BASE_DIR, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+            self.popen = subprocess.Popen(  # noqa: S603 - our own command lines
+                self.args,
+                cwd=BASE_DIR,
+                env=self.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         return self
@@ -117,8 +121,17 @@ class Redis:
 
     def start(self) -> None:
         args = [
-            shutil.which("redis-server") or "redis-server", "--port", str(self.port),
-            "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", str(self.workdir),
+            shutil.which("redis-server") or "redis-server",
+            "--port",
+            str(self.port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(self.workdir),
         ]
         self.process = Process("redis", args, env=dict(os.environ), log_dir=self.workdir).start()
         wait_until(lambda: listening(self.port), timeout=20, what="redis-server")
@@ -137,7 +150,7 @@ def _postgres_bin(name: str) -> str:
 
 
 class Postgres:
-    """A throw-away PostgreSQL cluster; as root, run as the `postgres` user (initdb refuses root)."""
+    """A throw-away PostgreSQL cluster (as root, run as `postgres`: initdb refuses root)."""
 
     def __init__(self) -> None:
         self.port = port_free()
@@ -149,7 +162,7 @@ class Postgres:
         command = list(args)
         if self.as_root:
             command = ["runuser", "-u", "postgres", "--", *command]
-        subprocess.run(command, check=True, capture_output=True, timeout=120)
+        subprocess.run(command, check=True, capture_output=True, timeout=120)  # noqa: S603
 
     def url(self, database: str) -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
@@ -158,20 +171,36 @@ class Postgres:
         if self.as_root:
             shutil.chown(self.root, user="postgres", group="postgres")
         self._run(
-            _postgres_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
-            "--no-sync", "-E", "UTF8",
+            _postgres_bin("initdb"),
+            "-D",
+            str(self.data),
+            "-U",
+            "postgres",
+            "--auth=trust",
+            "--no-sync",
+            "-E",
+            "UTF8",
         )
         self.start()
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
         self._run(
-            _postgres_bin("pg_ctl"), "-D", str(self.data), "-o", options,
-            "-l", str(self.root / "server.log"), "-w", "-t", "60", "start",
+            _postgres_bin("pg_ctl"),
+            "-D",
+            str(self.data),
+            "-o",
+            options,
+            "-l",
+            str(self.root / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
         )
 
     def crash(self) -> None:
-        """Stop at once, without a checkpoint, as a crash would (recovery runs at the next start)."""
+        """Stop at once, without a checkpoint, as a crash would (recovery runs at next start)."""
         self._run(_postgres_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
 
     def sql(self, database: str, statement: str, *params: object) -> list[tuple[object, ...]]:
@@ -271,8 +300,17 @@ def web(env: dict[str, str], *, log_dir: Path, port: int | None = None) -> tuple
     """granian as the Procfile runs it (2 WSGI workers)."""
     port = port or port_free()
     args = [
-        str(BIN / "granian"), "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
-        "--workers", "2", "--no-ws", "config.wsgi:application",
+        str(BIN / "granian"),
+        "--interface",
+        "wsgi",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--workers",
+        "2",
+        "--no-ws",
+        "config.wsgi:application",
     ]
     return Process("web", args, env=env, log_dir=log_dir), port
 
@@ -280,16 +318,30 @@ def web(env: dict[str, str], *, log_dir: Path, port: int | None = None) -> tuple
 def worker(env: dict[str, str], *, log_dir: Path, name: str = "worker") -> Process:
     """A Celery worker as the Procfile runs it (prefork, 2 processes)."""
     args = [
-        str(BIN / "celery"), "--app", "config", "worker", "--loglevel", "WARNING",
-        "--concurrency", "2", "--without-gossip", "--without-mingle",
+        str(BIN / "celery"),
+        "--app",
+        "config",
+        "worker",
+        "--loglevel",
+        "WARNING",
+        "--concurrency",
+        "2",
+        "--without-gossip",
+        "--without-mingle",
     ]
     return Process(name, args, env=env, log_dir=log_dir)
 
 
 def beat(env: dict[str, str], *, log_dir: Path) -> Process:
     args = [
-        str(BIN / "celery"), "--app", "config", "beat", "--loglevel", "WARNING",
-        "--schedule", str(log_dir / "celerybeat-schedule"),
+        str(BIN / "celery"),
+        "--app",
+        "config",
+        "beat",
+        "--loglevel",
+        "WARNING",
+        "--schedule",
+        str(log_dir / "celerybeat-schedule"),
     ]
     return Process("beat", args, env=env, log_dir=log_dir)
 

@@ -28,16 +28,29 @@ def test_every_event_delivered_three_times_shuffled_and_concurrent_ends_exact(st
         services.wait_until(lambda: services.listening(port), timeout=30, what="granian")
         base = f"http://127.0.0.1:{port}"
         with ThreadPoolExecutor(max_workers=16) as pool:
-            list(pool.map(lambda p: deliver(base, p, statuses=statuses, until_accepted=True),
-                          deliveries))
+            list(
+                pool.map(
+                    lambda p: deliver(base, p, statuses=statuses, until_accepted=True), deliveries
+                )
+            )
         wait_for(
-            lambda: stack.ledger()["receipts_recorded"] == PAYMENTS
-            and stack.ledger()["mails"] >= PAYMENTS,
-            timeout=120, what="every receipt sent", stack=stack, processes=(web, worker),
+            lambda: (
+                stack.ledger()["receipts_recorded"] == PAYMENTS
+                and stack.ledger()["mails"] >= PAYMENTS
+            ),
+            timeout=120,
+            what="every receipt sent",
+            stack=stack,
+            processes=(web, worker),
         )
         ledger = stack.ledger()
-    report("duplicate storm", sent=len(deliveries), events=len(made["events"]),
-           statuses=dict(statuses), ledger=ledger)
+    report(
+        "duplicate storm",
+        sent=len(deliveries),
+        events=len(made["events"]),
+        statuses=dict(statuses),
+        ledger=ledger,
+    )
 
     assert statuses[200] == len(deliveries)
     assert ledger["payments"] == PAYMENTS

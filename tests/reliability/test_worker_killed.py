@@ -35,8 +35,12 @@ def test_a_worker_killed_mid_batch_and_mid_send_loses_nothing_and_sends_nothing_
         services.wait_until(lambda: services.listening(port), timeout=30, what="granian")
         base = f"http://127.0.0.1:{port}"
         with ThreadPoolExecutor(max_workers=8) as pool:
-            list(pool.map(lambda p: deliver(base, p, statuses=statuses, until_accepted=True),
-                          made["events"]))
+            list(
+                pool.map(
+                    lambda p: deliver(base, p, statuses=statuses, until_accepted=True),
+                    made["events"],
+                )
+            )
 
         def mid_batch():
             done = stack.ledger()["events"].get("processed", 0)
@@ -48,22 +52,36 @@ def test_a_worker_killed_mid_batch_and_mid_send_loses_nothing_and_sends_nothing_
 
         second.popen = None
         second.start()
-        wait_for(lambda: 0 < stack.ledger()["mails"] < PAYMENTS - 10, timeout=60,
-                 what="receipts going out", stack=stack, processes=(second,))
+        wait_for(
+            lambda: 0 < stack.ledger()["mails"] < PAYMENTS - 10,
+            timeout=60,
+            what="receipts going out",
+            stack=stack,
+            processes=(second,),
+        )
         second.kill()
         kills.append(("mid-send", stack.ledger()))
 
         third.popen = None
         third.start()
         wait_for(
-            lambda: stack.ledger()["receipts_recorded"] == PAYMENTS
-            and stack.ledger()["events"] == {"processed": events},
-            timeout=120, what="every event applied and receipt sent", stack=stack,
+            lambda: (
+                stack.ledger()["receipts_recorded"] == PAYMENTS
+                and stack.ledger()["events"] == {"processed": events}
+            ),
+            timeout=120,
+            what="every event applied and receipt sent",
+            stack=stack,
             processes=(third, beat),
         )
         ledger = stack.ledger()
-    report("worker SIGKILL mid-batch and mid-send", sent=events, statuses=dict(statuses),
-           at_kills=kills, ledger=ledger)
+    report(
+        "worker SIGKILL mid-batch and mid-send",
+        sent=events,
+        statuses=dict(statuses),
+        at_kills=kills,
+        ledger=ledger,
+    )
 
     assert ledger["payments"] == PAYMENTS
     assert ledger["gross_minor"] == expected_gross
