@@ -11,7 +11,7 @@ from tests.reliability.conftest import deliver, wait_for
 
 pytestmark = pytest.mark.reliability
 
-PAYMENTS = 120
+PAYMENTS = 60
 
 
 def test_a_worker_killed_mid_batch_and_mid_send_loses_nothing_and_sends_nothing_twice(
