@@ -144,23 +144,23 @@ def survey_page(request: HttpRequest, slug: str) -> HttpResponse:
             if last and not _ip_limit().allow(client_ip(request)):
                 form.add_error(None, _("Too many answers from your network. Try again later."))
             else:
+                page_save = {
+                    "survey": survey,
+                    "token": token,
+                    "page": page_number,
+                    "page_answers": form.page_answers,
+                    "attribution": survey_services.attribution_clean(request.GET),
+                    "version": version,
+                }
                 try:
-                    draft = survey_services.draft_page_save(
-                        survey=survey,
-                        token=token,
-                        page=page_number,
-                        page_answers=form.page_answers,
-                        next_page=min(page_number + 1, len(pages)),
-                        attribution=survey_services.attribution_clean(request.GET),
-                    )
+                    if last:
+                        survey_services.draft_submit(**page_save)
+                    else:
+                        survey_services.draft_page_save(**page_save, next_page=page_number + 1)
                 except survey_services.SurveyError as error:
                     form.add_error(None, str(error))
                 else:
-                    if last:
-                        survey_services.response_submit(draft_id=draft.pk)
-                        target = reverse("surveys:thanks", args=[slug])
-                    else:
-                        target = request.path
+                    target = reverse("surveys:thanks", args=[slug]) if last else request.path
                     response = redirect(_with_draft(target, token))
                     _remember(response, survey, token, request)
                     return response

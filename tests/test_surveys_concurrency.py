@@ -12,7 +12,10 @@ from django.db import connection, transaction
 
 from surveys.models import Response
 from surveys.services.surveys import draft_page_save, response_submit
-from surveys.tests.factories import survey_create
+from surveys.tests.factories import (
+    generous_rate_limits,  # noqa: F401 - fixture
+    survey_create,
+)
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -68,3 +71,30 @@ def test_a_submission_in_progress_does_not_block_another_readers():
         thread.join(timeout=30)
     assert failures == []
     assert Response.objects.filter(survey=survey).count() == 2
+
+
+@pytest.mark.usefixtures("generous_rate_limits")
+def test_a_submission_is_few_queries_and_the_last_page_one_transaction(client):
+    """A front-page burst is bounded by database round trips: keep them counted."""
+    from django.test.utils import CaptureQueriesContext
+
+    survey_create()
+    path = "/surveys/reader-survey/"
+    first = {"often": "daily", "topics": ["politics"], "page": "1", "draft": "tok-123456"}
+    last = {
+        "score": "9",
+        "member": "no",
+        "why": "Money is tight",
+        "page": "2",
+        "draft": "tok-123456",
+    }
+    with CaptureQueriesContext(connection) as page_one:
+        assert client.post(path, first).status_code == 302
+    with CaptureQueriesContext(connection) as page_two:
+        assert client.post(path, last).status_code == 302
+    statements = [query["sql"].split()[0] for query in page_two.captured_queries]
+    assert len(page_one.captured_queries) <= 7, [q["sql"] for q in page_one.captured_queries]
+    assert len(page_two.captured_queries) <= 8, [q["sql"] for q in page_two.captured_queries]
+    assert statements.count("COMMIT") == 1  # the last page's answers and the response together
+    response = Response.objects.get(survey__slug="reader-survey")
+    assert response.answers.filter(question_key="why").get().text == "Money is tight"

@@ -73,14 +73,77 @@ def draft_page_save(
     page_answers: dict[str, Any],
     next_page: int,
     attribution: dict[str, str],
+    version: SurveyVersion | None = None,
 ) -> SurveyDraft:
-    """Store one page's answers in the reader's draft (created on the first page)."""
-    draft = SurveyDraft.objects.select_for_update().filter(token=token, survey=survey).first()
+    """Store one page's answers in the reader's draft (created on the first page).
+
+    `version` is the survey's current version, when the caller has it already: a new draft
+    answers it (otherwise it is looked up).
+    """
+    draft = _draft_page_store(
+        survey=survey,
+        token=token,
+        page=page,
+        page_answers=page_answers,
+        attribution=attribution,
+        version=version,
+    )
+    draft.page = next_page
+    if draft.pk is None:
+        draft.save()
+    else:
+        draft.save(update_fields=["answers", "page", "updated_at"])
+    return draft
+
+
+@transaction.atomic
+def draft_submit(
+    *,
+    survey: Survey,
+    token: str,
+    page: int,
+    page_answers: dict[str, Any],
+    attribution: dict[str, str],
+    version: SurveyVersion | None = None,
+) -> Response:
+    """Store the last page's answers and submit the draft as a response, in one transaction."""
+    draft = _draft_page_store(
+        survey=survey,
+        token=token,
+        page=page,
+        page_answers=page_answers,
+        attribution=attribution,
+        version=version,
+    )
+    draft.page = page
+    if draft.pk is None:
+        draft.save()
+    return _response_from_draft(draft)
+
+
+def _draft_page_store(
+    *,
+    survey: Survey,
+    token: str,
+    page: int,
+    page_answers: dict[str, Any],
+    attribution: dict[str, str],
+    version: SurveyVersion | None,
+) -> SurveyDraft:
+    """Lock the reader's draft (or make a new one, unsaved) and put one page's answers in it."""
+    # Lock the draft only (not its version, which every reader's draft shares).
+    draft = (
+        SurveyDraft.objects.select_for_update(of=("self",))
+        .select_related("version")
+        .filter(token=token, survey=survey)
+        .first()
+    )
     if draft is None:
-        version = survey.versions.order_by("-number").first()
+        version = version or survey.versions.order_by("-number").first()
         if version is None:
             raise SurveyError("This survey has no questions yet.")
         draft = SurveyDraft(token=token, survey=survey, version=version, attribution=attribution)
+    draft.survey = survey  # the caller's, already loaded
     if draft.response_id is not None:
         raise SurveyError("You have already sent your answers to this survey.")
     page_def = draft.version.definition["pages"][page - 1]
@@ -88,8 +151,6 @@ def draft_page_save(
         draft.answers.pop(question["key"], None)
         draft.answers.pop(question["key"] + OTHER_SUFFIX, None)
     draft.answers.update(page_answers)
-    draft.page = next_page
-    draft.save()
     return draft
 
 
@@ -158,6 +219,11 @@ def response_submit(*, draft_id: int) -> Response:
     )
     if draft.response_id is not None:
         return Response.objects.get(pk=draft.response_id)
+    return _response_from_draft(draft)
+
+
+def _response_from_draft(draft: SurveyDraft) -> Response:
+    """Create the response and its answers from a locked, saved draft; link the draft to it."""
     definition = draft.version.definition
     answers = answers_final(definition=definition, answers=draft.answers)
     now = timezone.now()
@@ -182,5 +248,5 @@ def response_submit(*, draft_id: int) -> Response:
     )
     draft.response = response
     draft.answers = answers
-    draft.save(update_fields=["response", "answers", "updated_at"])
+    draft.save(update_fields=["response", "answers", "page", "updated_at"])
     return response
