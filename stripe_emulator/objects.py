@@ -122,7 +122,12 @@ NEUTRAL: dict[str, Obj] = {
     },
     "dispute": {
         "payment_method_details": {
-            "card": {"brand": "visa", "case_type": "chargeback", "network_reason_code": "10.4"},
+            "card": {
+                "brand": "visa",
+                "case_type": "chargeback",
+                "network": "visa",
+                "network_reason_code": "10.4",
+            },
             "type": "card",
         },
         "enhanced_eligibility_types": [],

@@ -12,7 +12,15 @@ from collections.abc import Callable
 
 from stripe_emulator.api import api_call
 from stripe_emulator.core import Emulator
-from stripe_emulator.flows import cards, checkout, invoices, payments, refunds
+from stripe_emulator.flows import (
+    cards,
+    checkout,
+    disputes,
+    invoices,
+    payments,
+    payouts,
+    refunds,
+)
 from stripe_emulator.objects import Obj
 
 
@@ -169,6 +177,66 @@ def _expire(emulator: Emulator) -> None:
     api_call(emulator, "POST", f"/v1/checkout/sessions/{session['id']}/expire")
 
 
+def _disputes(emulator: Emulator) -> None:
+    lost = one_off_paid(emulator)
+    disputes.dispute_open(emulator, charge_id=lost["id"])
+    lost_dispute = emulator.find("dispute", charge=lost["id"])[0]
+    disputes.dispute_close(emulator, dispute_id=lost_dispute["id"], won=False)
+    won = one_off_paid(emulator)
+    disputes.dispute_open(emulator, charge_id=won["id"], reason="product_not_received")
+    won_dispute = emulator.find("dispute", charge=won["id"])[0]
+    disputes.dispute_evidence_submit(emulator, dispute_id=won_dispute["id"])
+    disputes.dispute_close(emulator, dispute_id=won_dispute["id"], won=True)
+    for number in (cards.DISPUTED_INQUIRY, cards.DISPUTED_FRAUD):
+        session = checkout_session_new(emulator)
+        checkout.session_pay(emulator, session_id=session["id"], number=number)
+    inquiry = next(d for d in emulator.find("dispute") if d["status"].startswith("warning"))
+    disputes.dispute_evidence_submit(emulator, dispute_id=inquiry["id"])
+    disputes.dispute_close(emulator, dispute_id=inquiry["id"], won=True)
+    escalated = one_off_paid(emulator)
+    disputes.dispute_open(emulator, charge_id=escalated["id"], inquiry=True)
+    disputes.dispute_escalate(
+        emulator, dispute_id=emulator.find("dispute", charge=escalated["id"])[0]["id"]
+    )
+
+
+def payout_with_everything(emulator: Emulator) -> Obj:
+    """Return a paid, reconciled payout carrying charges, a refund, a Billing fee and a lost
+    dispute (its own transaction too)."""
+    charges = [one_off_paid(emulator, amount=amount) for amount in (1000, 2500, 500)]
+    refunds.refund_create(emulator, charge_id=charges[0]["id"], amount=400)
+    disputes.dispute_open(emulator, charge_id=charges[2]["id"])
+    payouts.billing_fee_charge(emulator, amount=125, period="(2026-11-01 - 2026-11-30)")
+    emulator.advance(days=2)
+    payouts.payout_run(emulator)
+    payout = emulator.find("payout")[-1]
+    payouts.payout_paid(emulator, payout_id=payout["id"])
+    return emulator.get(payout["id"])
+
+
+def _payouts(emulator: Emulator) -> None:
+    payout = payout_with_everything(emulator)
+    listed = api_call(
+        emulator, "GET", "/v1/balance_transactions", {"payout": payout["id"], "limit": 100}
+    )
+    assert sum(t["net"] for t in listed["data"] if t["type"] != "payout") == payout["amount"]
+    assert payouts.payout_run(emulator) == []  # nothing left to pay out
+    payouts.payout_fail(emulator, payout_id=payout["id"])
+    payouts.payout_run(emulator)  # the returned money goes out again
+
+
+def _another_currency(emulator: Emulator) -> None:
+    """A EUR charge on an account that settles in GBP only: converted, with exchange_rate."""
+    emulator.default_currency = "gbp"
+    emulator.settlement_currencies = {"gbp"}
+    charge = one_off_paid(emulator, amount=1000, currency="eur")
+    txn = emulator.get(charge["balance_transaction"])
+    assert txn["currency"] == "gbp" and txn["exchange_rate"] is not None
+    refunds.refund_create(emulator, charge_id=charge["id"], amount=300)
+    emulator.advance(days=2)
+    payouts.payout_run(emulator, currency="gbp")
+
+
 def _api_setup_and_reads(emulator: Emulator) -> None:
     """The calls around the flows: set-up (webhook endpoint, portal), catalogue, reads."""
     api_call(emulator, "GET", "/v1/account")
@@ -241,4 +309,7 @@ SCENARIOS: dict[str, Callable[[Emulator], None]] = {
     "SEPA Direct Debit pending, then succeeded or failed; SEPA refund": _sepa,
     "checkout session expired": _expire,
     "API set-up and reads": _api_setup_and_reads,
+    "dispute inquiry, lost, won, escalated; disputed test cards": _disputes,
+    "payout with charges, refund, Billing fee and dispute; reconciled; failed": _payouts,
+    "charge settled in another currency": _another_currency,
 }

@@ -160,6 +160,17 @@ def _pay_once(
         from stripe_emulator.flows.payments import charge_settle
 
         charge_settle(emulator, charge_id=charge["id"])
+    _dispute_if_the_card_says_so(emulator, method, charge)
+
+
+def _dispute_if_the_card_says_so(emulator: Emulator, method: MethodSpec, charge: Obj) -> None:
+    """Stripe's disputed test cards are disputed soon after the payment succeeds."""
+    if method.dispute is not None and charge["status"] == "succeeded":
+        from stripe_emulator.flows.disputes import dispute_open
+
+        dispute_open(
+            emulator, charge_id=charge["id"], reason=method.dispute, inquiry=method.inquiry
+        )
 
 
 def _pay_subscription(
@@ -203,6 +214,7 @@ def _pay_subscription(
         from stripe_emulator.flows.payments import charge_settle
 
         charge_settle(emulator, charge_id=charge["id"])
+    _dispute_if_the_card_says_so(emulator, method, charge)
 
 
 def sepa_settle(emulator: Emulator, *, session_id: str, fail: bool) -> list[Obj]:
