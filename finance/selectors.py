@@ -24,6 +24,7 @@ from django.db.models import (
     CharField,
     Count,
     DateField,
+    DateTimeField,
     Exists,
     ExpressionWrapper,
     F,
@@ -557,11 +558,22 @@ def _subscriptions(filters: ReportFilters) -> QuerySet[Subscription]:
     )
 
 
+def _ended() -> Coalesce:
+    """When a subscription ended: `ended_at`, else `canceled_at` once it is cancelled. A
+    scheduled cancellation also sets `canceled_at` (when it was asked for) while the
+    subscription stays active until `cancel_at`: it has not ended."""
+    return Coalesce(
+        "ended_at",
+        Case(When(status=Subscription.Status.CANCELED, then=F("canceled_at"))),
+        output_field=DateTimeField(),
+    )
+
+
 def _churned(filters: ReportFilters, campaign: str | None) -> Iterable[dict[str, Any]]:
     ended = (
         _subscriptions(filters)
         .filter(status=Subscription.Status.CANCELED)
-        .annotate(ended=Coalesce("ended_at", "canceled_at"))
+        .annotate(ended=_ended())
         .filter(_calendar_period(filters, "ended"), ended__isnull=False)
     )
     return _grouped(
@@ -605,7 +617,7 @@ def _add_active_recurring(
         _subscriptions(filters)
         .annotate(
             began=Coalesce("contribution__first_paid_at", "created_at"),
-            ended=Coalesce("ended_at", "canceled_at"),
+            ended=_ended(),
             months_paid=Case(
                 When(contribution__frequency=Frequency.ANNUAL, then=Value(12)),
                 default=Value(1),

@@ -114,6 +114,7 @@ def _account_page(request: HttpRequest, supporter: Supporter) -> HttpResponse:
                 "amount": money_format(contribution.charge_minor, contribution.currency),
                 "subscription": subscription,
                 "can_manage": subscription is not None and subscription.status != "canceled",
+                "ends_at": subscription.ends_at if subscription is not None else None,
                 "payments": [
                     {
                         "payment": payment,

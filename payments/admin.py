@@ -170,8 +170,16 @@ class ContributionAdmin(LedgerAdmin):
                 (subscription.created_at, f"Subscription {subscription.stripe_subscription_id}")
             )
             entries += _amount_changes(subscription)
-            if subscription.canceled_at:
-                reason = subscription.cancel_reason or subscription.stripe_cancellation_reason
+            reason = subscription.cancel_reason or subscription.stripe_cancellation_reason
+            if subscription.ends_at and subscription.canceled_at:
+                ends = f"{subscription.ends_at:%Y-%m-%d}"
+                entries.append(
+                    (
+                        subscription.canceled_at,
+                        f"Cancellation scheduled for {ends} ({reason or 'no reason'})",
+                    )
+                )
+            elif subscription.canceled_at:
                 entries.append((subscription.canceled_at, f"Cancelled ({reason or 'no reason'})"))
         payments = obj.payments.prefetch_related("refunds", "disputes", "receipt_sends")
         for payment in payments:
@@ -217,8 +225,15 @@ def _amount_changes(subscription: Subscription) -> list[tuple[Any, str]]:
 
 @admin.register(Subscription)
 class SubscriptionAdmin(LedgerAdmin):
-    list_display = ["stripe_subscription_id", "contribution", "status", "amount_minor", "currency"]
-    list_filter = ["status", "currency"]
+    list_display = [
+        "stripe_subscription_id",
+        "contribution",
+        "status",
+        "cancel_at",
+        "amount_minor",
+        "currency",
+    ]
+    list_filter = ["status", ("cancel_at", admin.EmptyFieldListFilter), "currency"]
     search_fields = ["stripe_subscription_id", "contribution__supporter__email"]
     list_select_related = ["contribution"]
     actions = ["cancel_subscriptions"]

@@ -147,6 +147,9 @@ class SubscriptionState:
     interval: str
     current_period_end: datetime | None
     cancel_at_period_end: bool
+    # A scheduled cancellation (the Billing Portal's "cancel at period end", or a date): the
+    # subscription stays active, and bills nothing more, until then.
+    cancel_at: datetime | None
     canceled_at: datetime | None
     ended_at: datetime | None
     cancellation_reason: str
@@ -265,6 +268,7 @@ def subscription_state_from(data: dict[str, Any]) -> SubscriptionState:
         interval=(price.get("recurring") or {}).get("interval") or "month",
         current_period_end=stripe_time(item.get("current_period_end")),
         cancel_at_period_end=bool(data.get("cancel_at_period_end")),
+        cancel_at=stripe_time(data.get("cancel_at")),
         canceled_at=stripe_time(data.get("canceled_at")),
         ended_at=stripe_time(data.get("ended_at")),
         cancellation_reason=details.get("reason") or "",

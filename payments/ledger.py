@@ -195,6 +195,7 @@ def subscription_apply(
         subscription.interval = state.interval
         subscription.current_period_end = state.current_period_end
         subscription.cancel_at_period_end = state.cancel_at_period_end
+        subscription.cancel_at = state.cancel_at
         subscription.canceled_at = state.canceled_at
         subscription.ended_at = state.ended_at
         subscription.stripe_cancellation_reason = state.cancellation_reason

@@ -6,6 +6,8 @@ are kept in the fields named after what they mean (`paid_at`, `opened_at`, ...);
 `updated_at` are ours.
 """
 
+from datetime import datetime
+
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
@@ -172,6 +174,9 @@ class Subscription(models.Model):
     interval = models.CharField(max_length=10, default="month")
     current_period_end = models.DateTimeField(null=True, blank=True)
     cancel_at_period_end = models.BooleanField(default=False)
+    # When a scheduled cancellation takes effect; Stripe sets `canceled_at` when it was asked for,
+    # while the subscription stays active until `cancel_at` (see `ends_at`).
+    cancel_at = models.DateTimeField(null=True, blank=True)
     canceled_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
     # The reader's or staff's own words, and Stripe's cancellation_details (reason, feedback).
@@ -185,6 +190,13 @@ class Subscription(models.Model):
 
     def __str__(self) -> str:
         return f"Subscription {self.stripe_subscription_id}"
+
+    @property
+    def ends_at(self) -> datetime | None:
+        """When a subscription still running will end: its scheduled cancellation, if any."""
+        if self.status == self.Status.CANCELED:
+            return None
+        return self.cancel_at
 
 
 class SubscriptionPastAmount(models.Model):

@@ -68,6 +68,7 @@ def mirror(
             interval="year" if contribution.frequency == "annual" else "month",
             current_period_end=None,
             cancel_at_period_end=False,
+            cancel_at=None,
             canceled_at=ended,
             ended_at=ended,
             cancellation_reason="",
