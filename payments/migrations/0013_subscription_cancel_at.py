@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("payments", "0011_settlement_side"),
+        ("payments", "0012_mail_claims"),
     ]
 
     operations = [
