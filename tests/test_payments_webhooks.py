@@ -153,7 +153,8 @@ def test_a_completed_one_off_checkout_records_one_payment_with_fees_and_one_rece
     assert contribution.first_paid_at == payment.paid_at
     assert contribution.supporter.stripe_customer_id == "cus_QXg1o8vcGmoR32"
     # the receipt task is enqueued after commit, once
-    assert len(callbacks) == 2  # the event's own enqueue and the receipt
+    # The event's own enqueue, the campaign's counter and the receipt, after commit, once each.
+    assert len(callbacks) == 3
     assert fake_stripe.requests[0]["path"] == "/v1/payment_intents/pi_one"
     assert fake_stripe.requests[0]["query"] == {"expand[0]": "latest_charge.balance_transaction"}
 
