@@ -23,8 +23,29 @@ from finance.filters import publisher_tz
 from finance.selectors import Column
 
 BOM = "\ufeff"
-# What makes a spreadsheet read a cell as a formula (OWASP's list, plus CR and tab).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# What makes a spreadsheet read a cell as a formula: OWASP's list, and the full-width and
+# small-form look-alikes some spreadsheets (and their import dialogs) fold into them.
+FORMULA_CHARACTERS = "=+-@\uff1d\uff0b\uff0d\uff20\ufe66\ufe62\ufe63\ufe6b"
+# What a spreadsheet may skip before it sees the formula: whitespace (tab, CR, LF, no-break and
+# ideographic spaces ...), zero-width characters and a byte order mark.
+FORMULA_SKIPPED = (
+    " \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u180e\u2000\u2001\u2002\u2003\u2004"
+    "\u2005\u2006\u2007\u2008\u2009\u200a\u200b\u200c\u200d\u2028\u2029\u202f\u205f\u2060"
+    "\u3000\ufeff"
+)
+# A cell starting with a tab or carriage return is neutralised whatever follows (OWASP).
+FORMULA_START_CONTROLS = ("\t", "\r")
+
+
+def _character_class(characters: str) -> str:
+    """Return a regex bracket expression of these characters, valid in Python and PostgreSQL."""
+    # "-" last is literal in both; nothing here needs another escape.
+    return "[" + characters.replace("-", "") + ("-" if "-" in characters else "") + "]"
+
+
+# The same pattern runs in Python (`neutralise`) and in PostgreSQL (finance/pg_copy.py).
+FORMULA_PATTERN = f"^{_character_class(FORMULA_SKIPPED)}*{_character_class(FORMULA_CHARACTERS)}"
+_FORMULA = re.compile(FORMULA_PATTERN)
 # Minor units per major unit, for the currencies that do not have two decimals.
 CURRENCY_EXPONENT: dict[str, int] = {"JPY": 0, "KRW": 0, "BHD": 3, "KWD": 3}
 CHUNK_SIZE = 5000
@@ -34,8 +55,13 @@ ONE_DAY = dt.timedelta(days=1)
 
 
 def neutralise(text: str) -> str:
-    """Return `text` so that no spreadsheet evaluates it as a formula."""
-    if text.startswith(FORMULA_PREFIXES):
+    """Return `text` so that no spreadsheet evaluates it as a formula.
+
+    The one rule for every CSV, XLSX and SQL-side export: text that a spreadsheet could read as
+    a formula, after any whitespace or invisible characters it may skip, gets a leading
+    apostrophe (shown, never evaluated). Only text cells go through it: numbers stay numbers.
+    """
+    if text.startswith(FORMULA_START_CONTROLS) or _FORMULA.match(text):
         return "'" + text
     return text
 
@@ -217,10 +243,7 @@ def xlsx_write(
                             style = styles["money"] if "." in exact else styles["money0"]
                             cells.append(f'<c r="{ref}" s="{style}"><v>{exact}</v></c>')
                         elif kind == "text":
-                            text = str(value)
-                            if text.startswith(FORMULA_PREFIXES):
-                                text = "'" + text
-                            cells.append(_inline_string(ref, text))
+                            cells.append(_inline_string(ref, neutralise(str(value))))
                         elif kind == "code":  # our own choices: nothing to escape
                             cells.append(f'<c r="{ref}" t="inlineStr"><is><t>{value}</t></is></c>')
                         elif kind == "datetime":

@@ -14,7 +14,12 @@ from typing import Any
 from django.db import connection, transaction
 from django.db.models import CharField, Expression, F, Func, QuerySet
 
-from finance.exports import CURRENCY_EXPONENT, FORMULA_PREFIXES, csv_lines
+from finance.exports import (
+    CURRENCY_EXPONENT,
+    FORMULA_PATTERN,
+    FORMULA_START_CONTROLS,
+    csv_lines,
+)
 from finance.filters import ReportFilters, publisher_tz
 from finance.selectors import PAYMENT_COLUMNS, Column, payment_rows, payments_filtered
 
@@ -62,17 +67,21 @@ class _Money(Func):
         return f"CASE {' '.join(cases)} ELSE {default} END", []
 
 
-def _quote_chars() -> str:
-    return ", ".join(f"chr({ord(prefix)})" for prefix in FORMULA_PREFIXES)
+def _neutralised(field: F) -> _Template:
+    """`finance.exports.neutralise` in SQL: the same pattern, the same leading controls."""
+    controls = ", ".join(f"chr({ord(c)})" for c in FORMULA_START_CONTROLS)
+    return _Template(
+        field,
+        f"CASE WHEN left({{0}}, 1) IN ({controls}) OR {{0}} ~ %s THEN chr(39) || {{0}} "
+        "ELSE {0} END",
+        FORMULA_PATTERN,
+    )
 
 
 def _text(column: Column) -> Expression | F:
     field = F(column.field)
     if column.type == "text":
-        return _Template(
-            field,
-            f"CASE WHEN left({{0}}, 1) IN ({_quote_chars()}) THEN chr(39) || {{0}} ELSE {{0}} END",
-        )
+        return _neutralised(field)
     if column.type == "money":
         return _Money(field, F("currency"))
     if column.type == "datetime":

@@ -16,6 +16,7 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 
+from finance.exports import neutralise
 from surveys.definition import TEXT_KINDS, definition_questions
 from surveys.models import Answer, Entry, Response, Survey, SurveyVersion
 
@@ -234,21 +235,38 @@ class _Echo:
         return value
 
 
+def _cells(row: list[Any]) -> list[Any]:
+    """Return the row with every text cell neutralised (finance's rule: one for all exports)."""
+    return [neutralise(cell) if isinstance(cell, str) else cell for cell in row]
+
+
 def csv_stream(rows: Iterator[list[Any]]) -> Iterator[str]:
     writer = csv.writer(_Echo())
     for row in rows:
-        yield writer.writerow(row)
+        yield writer.writerow(_cells(row))
 
 
 def xlsx_file(rows: Iterator[list[Any]]) -> io.BufferedRandom:
-    """Write the rows to a temporary XLSX file (row by row, constant memory); return it rewound."""
+    """Write the rows to a temporary XLSX file (row by row, constant memory); return it rewound.
+
+    Text is written as text: never read as a formula or turned into a link.
+    """
     import xlsxwriter
 
     handle = tempfile.TemporaryFile()  # noqa: SIM115 - handed to the response, which closes it
-    workbook = xlsxwriter.Workbook(handle, {"constant_memory": True, "in_memory": False})
+    workbook = xlsxwriter.Workbook(
+        handle,
+        {
+            "constant_memory": True,
+            "in_memory": False,
+            "strings_to_formulas": False,
+            "strings_to_urls": False,
+            "strings_to_numbers": False,
+        },
+    )
     sheet = workbook.add_worksheet("Responses")
     for index, row in enumerate(rows):
-        sheet.write_row(index, 0, row)
+        sheet.write_row(index, 0, _cells(row))
     workbook.close()
     handle.seek(0)
     return handle
