@@ -181,7 +181,7 @@ class ContributionAdmin(LedgerAdmin):
                 )
             elif subscription.canceled_at:
                 entries.append((subscription.canceled_at, f"Cancelled ({reason or 'no reason'})"))
-        payments = obj.payments.prefetch_related("refunds", "disputes", "receipt_sends")
+        payments = obj.payments.prefetch_related("refunds", "disputes__movements", "receipt_sends")
         for payment in payments:
             money = money_format(payment.gross_minor, payment.currency)
             when = payment.paid_at or payment.failed_at or payment.created_at
@@ -192,7 +192,14 @@ class ContributionAdmin(LedgerAdmin):
                 entries.append((refund.refunded_at, f"Refund {amount} ({refund.status}){note}"))
             for dispute in payment.disputes.all():
                 amount = money_format(dispute.amount_minor, dispute.currency)
-                entries.append((dispute.opened_at, f"Dispute {amount} opened"))
+                if dispute.is_inquiry:
+                    opened = f"Inquiry about {amount} opened (at stake; nothing withdrawn)"
+                else:
+                    opened = f"Dispute {amount} opened"
+                entries.append((dispute.opened_at, opened))
+                for movement in dispute.movements.all():
+                    moved = money_format(abs(movement.net_minor), movement.currency)
+                    entries.append((movement.moved_at, f"Dispute {movement.kind}: {moved}"))
                 if dispute.closed_at:
                     entries.append((dispute.closed_at, f"Dispute closed: {dispute.status}"))
             for send in payment.receipt_sends.all():
@@ -455,12 +462,17 @@ class DisputeAdmin(LedgerAdmin):
     list_display = [
         "stripe_dispute_id",
         "payment",
+        "kind",
         "amount_minor",
         "status",
         "opened_at",
         "closed_at",
     ]
     list_filter = ["status"]
+
+    @admin.display(description="kind")
+    def kind(self, obj: Dispute) -> str:
+        return "inquiry (nothing withdrawn)" if obj.is_inquiry else "chargeback"
 
 
 @admin.register(Payout)

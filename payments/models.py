@@ -361,7 +361,9 @@ class Refund(models.Model):
 
 
 class Dispute(models.Model):
-    """A chargeback on a payment: money withdrawn when opened, back if won.
+    """A dispute of a payment: a chargeback (money withdrawn when opened, back if won) or an
+    inquiry (`warning_*` statuses: the money is at stake, nothing is withdrawn unless it
+    escalates into a chargeback).
 
     `amount_minor` is the disputed amount and `status` is Stripe's (`needs_response`, `won`,
     `lost`, `prevented`...). The money the dispute moved is in its `movements`, one row per
@@ -384,6 +386,12 @@ class Dispute(models.Model):
 
     def __str__(self) -> str:
         return f"Dispute {self.stripe_dispute_id}"
+
+    @property
+    def is_inquiry(self) -> bool:
+        """An inquiry (`warning_*`): the bank asks questions; its money is at stake, but nothing
+        is withdrawn unless it escalates into a chargeback (its status then leaves `warning_`)."""
+        return self.status.startswith("warning_")
 
 
 class DisputeMovement(models.Model):
