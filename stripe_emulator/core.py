@@ -19,6 +19,7 @@ from stripe_emulator.store import MemoryStore, Store
 
 DEFAULT_WEBHOOK_SECRET = "whsec_emulator_" + "0" * 32
 ACCOUNT_ID = "acct_1EmulatorAccount0000"
+CLOCK_ID = "emulator_clock"
 # Exchange rates the emulator settles with (units of the second currency per unit of the first).
 FX_RATES: dict[tuple[str, str], float] = {
     ("eur", "gbp"): 0.8612,
@@ -67,7 +68,8 @@ class Emulator:
         self.default_currency = default_currency
         self.settlement_currencies = {default_currency, *settlement_currencies}
         self.sinks: list[EventSink] = [on_event] if on_event is not None else []
-        self.clock_offset = 0
+        clock = self.store.get(CLOCK_ID)  # shared by every process on the same store
+        self.clock_offset = int(clock["offset"]) if clock else 0
         self.id_tag = id_tag  # marks every id (the demo's are `..._demo_...`)
         # The API request being answered, if any: events it causes carry its id and key.
         self.request_context: dict[str, str | None] = {"id": None, "idempotency_key": None}
@@ -80,9 +82,11 @@ class Emulator:
 
     def advance(self, *, days: float = 0, seconds: int = 0) -> None:
         """Move the clock on; balance transactions that became available turn available."""
-        self.clock_offset += int(days * 86400) + seconds
         with self.step():
-            pass
+            clock = self.store.get(CLOCK_ID)
+            self.clock_offset = (int(clock["offset"]) if clock else 0) + int(days * 86400) + seconds
+            self.save({"id": CLOCK_ID, "object": "emulator.clock", "offset": self.clock_offset})
+            self._balance_settle()
 
     @contextmanager
     def step(self) -> Iterator[None]:
