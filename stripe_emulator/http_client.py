@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from stripe import HTTPClient
 
@@ -18,7 +18,8 @@ from stripe_emulator.core import Emulator
 
 
 class EmulatorHttpClient(HTTPClient):
-    """A stripe `HTTPClient` that answers from `emulator`; `requests` records what was sent."""
+    """A stripe `HTTPClient` that answers from `emulator`; `requests` records what was sent
+    (method, path, and the query and form parameters as flat `{"a[b][0]": value}` maps)."""
 
     name = "stripe-emulator"
 
@@ -41,10 +42,10 @@ class EmulatorHttpClient(HTTPClient):
         sent = dict(headers or {})
         self.requests.append(
             {
-                "method": method.upper(),
+                "method": method.lower(),
                 "path": parts.path,
-                "query": parts.query,
-                "body": body,
+                "query": dict(parse_qsl(parts.query, keep_blank_values=True)),
+                "params": dict(parse_qsl(body, keep_blank_values=True)),
                 "headers": sent,
             }
         )

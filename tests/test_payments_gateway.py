@@ -1,20 +1,28 @@
 """The one Stripe module: the exact requests the stripe library sends for each call.
 
-Stripe's HTTP layer is replaced by a fake that records the encoded request and answers with
-Stripe's example objects; everything above it (parameter encoding, API version, idempotency
-headers, response parsing) is the real library.
+Stripe's HTTP layer is the project's Stripe emulator in this process: it records each encoded
+request and answers as Stripe would; everything above it (parameter encoding, API version,
+idempotency headers, response parsing) is the real library.
 """
 
 import pytest
 
 from payments.gateway import CheckoutRequest, GatewayError
 from payments.stripe_gateway import API_VERSION, StripeGateway
-from payments.tests.stripe_fakes import FakeStripeHttp, stripe_object
+from stripe_emulator import Emulator, EmulatorHttpClient
+from stripe_emulator.api import api_call
+from stripe_emulator.scenarios import one_off_paid, subscription_paid
 
 
 @pytest.fixture
-def fake():
-    return FakeStripeHttp()
+def emulator():
+    return Emulator()
+
+
+@pytest.fixture
+def fake(emulator):
+    """Stripe's HTTP layer: the emulator, recording every request (`fake.requests`)."""
+    return EmulatorHttpClient(emulator)
 
 
 @pytest.fixture
@@ -40,19 +48,13 @@ def checkout_request(**overrides):
     return CheckoutRequest(**values)
 
 
-def session_answer(fake, **fields):
-    fake.created["/v1/checkout/sessions"] = stripe_object("checkout.session", **fields)
-
-
 def test_pinned_api_version_is_the_one_stripe_16_speaks():
     import stripe
 
     assert API_VERSION == "2026-10-28.endive" == stripe.api_version
 
 
-def test_one_off_embedded_checkout_sends_exactly_these_parameters(gateway, fake):
-    session_answer(fake, client_secret="cs_secret_abc", ui_mode="embedded_page", url=None)
-
+def test_one_off_embedded_checkout_sends_exactly_these_parameters(gateway, fake, emulator):
     session = gateway.checkout_session_create(request=checkout_request())
 
     request = fake.requests[0]
@@ -75,18 +77,21 @@ def test_one_off_embedded_checkout_sends_exactly_these_parameters(gateway, fake)
     }
     assert request["headers"]["Idempotency-Key"] == "contribution-42-embedded_page"
     assert request["headers"]["Stripe-Version"] == "2026-10-28.endive"
-    assert session.client_secret == "cs_secret_abc"
-    assert session.id == "cs_test_a1YS1URlnyQCN5fUUduORoQ7Pw41PJqDWkIVQCpJPqkfIhd6tVY8XB1OLY"
+    stored = emulator.get(session.id)
+    assert session.id.startswith("cs_test_")
+    assert session.client_secret == stored["client_secret"] and session.client_secret
+    assert (session.url, stored["ui_mode"], stored["amount_total"]) == (None, "embedded_page", 1056)
 
 
-def test_monthly_hosted_checkout_is_a_subscription_with_price_data(gateway, fake):
-    session_answer(fake, mode="subscription")
+def test_monthly_hosted_checkout_is_a_subscription_with_price_data(gateway, fake, emulator):
+    customer = api_call(emulator, "POST", "/v1/customers", {"email": "reader@example.org"})
+    fake.requests.clear()
 
     session = gateway.checkout_session_create(
         request=checkout_request(
             frequency="monthly",
             ui_mode="hosted_page",
-            customer_id="cus_known",
+            customer_id=customer["id"],
             amount_minor=500,
             idempotency_key="contribution-42-hosted_page",
         )
@@ -102,7 +107,7 @@ def test_monthly_hosted_checkout_is_a_subscription_with_price_data(gateway, fake
         "line_items[0][price_data][product_data][name]": "Contribution to The Daily Example",
         "line_items[0][price_data][recurring][interval]": "month",
         "adaptive_pricing[enabled]": "false",
-        "customer": "cus_known",
+        "customer": customer["id"],
         "mode": "subscription",
         "subscription_data[metadata][contribution_id]": "42",
         "success_url": "https://support.example.com/support/thanks/?session_id={CHECKOUT_SESSION_ID}",
@@ -112,19 +117,21 @@ def test_monthly_hosted_checkout_is_a_subscription_with_price_data(gateway, fake
     assert fake.requests[0]["headers"]["Idempotency-Key"] == "contribution-42-hosted_page"
 
 
-def test_annual_checkout_recurs_yearly(gateway, fake):
-    session_answer(fake)
-
-    gateway.checkout_session_create(request=checkout_request(frequency="annual"))
+def test_annual_checkout_recurs_yearly(gateway, fake, emulator):
+    session = gateway.checkout_session_create(request=checkout_request(frequency="annual"))
 
     assert fake.requests[0]["params"]["line_items[0][price_data][recurring][interval]"] == "year"
+    price = emulator.get(session.id)["_line_items"][0]["price"]
+    assert price["recurring"]["interval"] == "year"
 
 
-def test_refund_sends_the_payment_intent_amount_reason_and_our_idempotency_key(gateway, fake):
-    fake.created["/v1/refunds"] = stripe_object("refund", amount=400, currency="eur")
+def test_refund_sends_the_payment_intent_amount_reason_and_our_idempotency_key(
+    gateway, fake, emulator
+):
+    intent_id = one_off_paid(emulator)["payment_intent"]
 
     refund = gateway.refund_create(
-        payment_intent_id="pi_123",
+        payment_intent_id=intent_id,
         amount_minor=400,
         reason="duplicate",
         idempotency_key="payment-7-refund-0-400",
@@ -133,35 +140,40 @@ def test_refund_sends_the_payment_intent_amount_reason_and_our_idempotency_key(g
     request = fake.requests[0]
     assert (request["method"], request["path"]) == ("post", "/v1/refunds")
     assert request["params"] == {
-        "payment_intent": "pi_123",
+        "payment_intent": intent_id,
         "reason": "duplicate",
         "amount": "400",
     }
     assert request["headers"]["Idempotency-Key"] == "payment-7-refund-0-400"
     assert (refund.id, refund.amount_minor, refund.currency, refund.status) == (
-        "re_1Pgc72B7WZ01zgkWqPvrRrPE",
+        emulator.find("refund")[0]["id"],
         400,
         "EUR",
         "succeeded",
     )
 
 
-def test_billing_portal_session_for_the_customer(gateway, fake):
-    fake.created["/v1/billing_portal/sessions"] = stripe_object("billing_portal.session")
+def test_billing_portal_session_for_the_customer(gateway, fake, emulator):
+    api_call(emulator, "POST", "/v1/billing_portal/configurations", {})
+    customer = api_call(emulator, "POST", "/v1/customers", {"email": "reader@example.org"})
 
     url = gateway.billing_portal_url(
-        customer_id="cus_QXg1o8vcGmoR32", return_url="https://support.example.com/support/account/"
+        customer_id=customer["id"], return_url="https://support.example.com/support/account/"
     )
 
     assert fake.requests[0]["params"] == {
-        "customer": "cus_QXg1o8vcGmoR32",
+        "customer": customer["id"],
         "return_url": "https://support.example.com/support/account/",
     }
-    assert url.endswith("/session/{SESSION_SECRET}")
+    assert url == emulator.find("billing_portal.session")[0]["url"]
+    assert url.startswith("https://billing.stripe.com/p/session/")
 
 
-def test_subscription_amount_update_replaces_the_item_price_without_proration(gateway, fake):
-    subscription = fake.add(stripe_object("subscription"))
+def test_subscription_amount_update_replaces_the_item_price_without_proration(
+    gateway, fake, emulator
+):
+    subscription = subscription_paid(emulator)
+    item = subscription["items"]["data"][0]
 
     state = gateway.subscription_amount_update(
         subscription_id=subscription["id"],
@@ -173,19 +185,20 @@ def test_subscription_amount_update_replaces_the_item_price_without_proration(ga
     assert (read["method"], read["path"]) == ("get", f"/v1/subscriptions/{subscription['id']}")
     assert (update["method"], update["path"]) == ("post", f"/v1/subscriptions/{subscription['id']}")
     assert update["params"] == {
-        "items[0][id]": "si_QXhVnC2h0Jczwc",
-        "items[0][price_data][currency]": "usd",
-        "items[0][price_data][product]": "prod_QXg1hqf4jFNsqG",
+        "items[0][id]": item["id"],
+        "items[0][price_data][currency]": "eur",
+        "items[0][price_data][product]": item["price"]["product"],
         "items[0][price_data][unit_amount]": "1500",
         "items[0][price_data][recurring][interval]": "month",
         "proration_behavior": "none",
     }
     assert update["headers"]["Idempotency-Key"] == "subscription-3-amount"
     assert state.id == subscription["id"]
+    assert (state.amount_minor, state.currency) == (1500, "EUR")
 
 
-def test_subscription_cancel_keeps_the_readers_words(gateway, fake):
-    subscription = fake.add(stripe_object("subscription"))
+def test_subscription_cancel_keeps_the_readers_words(gateway, fake, emulator):
+    subscription = subscription_paid(emulator)
 
     state = gateway.subscription_cancel(
         subscription_id=subscription["id"],
@@ -201,22 +214,21 @@ def test_subscription_cancel_keeps_the_readers_words(gateway, fake):
     assert request["query"] == {"cancellation_details[comment]": "Moving abroad"}
     assert request["headers"]["Idempotency-Key"] == "subscription-3-cancel"
     assert state.status == "canceled"
+    assert emulator.get(subscription["id"])["cancellation_details"]["comment"] == "Moving abroad"
 
 
-def test_payment_intent_details_read_fees_from_the_balance_transaction(gateway, fake):
-    intent = stripe_object("payment_intent", status="succeeded")
-    charge = stripe_object("charge")
-    charge["balance_transaction"] = stripe_object("balance_transaction", fee=59, net=1040)
-    intent["latest_charge"] = charge
-    fake.add(intent)
+def test_payment_intent_details_read_fees_from_the_balance_transaction(gateway, fake, emulator):
+    charge = one_off_paid(emulator, amount=1099, currency="eur")
 
-    details = gateway.payment_intent_details(payment_intent_id=intent["id"])
+    details = gateway.payment_intent_details(payment_intent_id=charge["payment_intent"])
 
-    assert (details.status, details.fee_minor, details.net_minor) == ("succeeded", 59, 1040)
-    assert details.charge_id == "ch_1PgafuB7WZ01zgkWXYmPNZs8"
-    assert details.balance_transaction_id == "txn_1PgaxNB7WZ01zgkWEV3TLf40"
+    # Stripe's card fee here: 1.5% + €0.25 = 16 + 25 cents.
+    assert (details.status, details.fee_minor, details.net_minor) == ("succeeded", 41, 1058)
+    assert details.charge_id == charge["id"]
+    assert details.balance_transaction_id == charge["balance_transaction"]
     assert details.payment_method_type == "card"
-    assert details.currency == "USD"
+    assert details.currency == "EUR"
+    assert fake.requests[0]["query"] == {"expand[0]": "latest_charge.balance_transaction"}
 
 
 def test_stripe_errors_become_gateway_errors(gateway, fake):
