@@ -1,10 +1,11 @@
 """The load a front page brings: survey submissions, draw entries and support-page checkouts
 over HTTP, on the production web server, against a bare view in the same run.
 
-Starts the production web server as the Procfile does (granian, `config.wsgi:application`,
-BENCH_WORKERS=2 workers) on loopback, on a throw-away PostgreSQL database next to the configured
-one and the configured Redis (cache, rate limits, Celery's broker), and drives it with wrk
-(Debian's `wrk`), one connection per wrk thread so each connection's requests run in order:
+Starts the production web server with the Procfile's own command (granian, 2 workers of
+WEB_THREADS=4 threads; BENCH_WORKERS sets the workers) on loopback, on a throw-away PostgreSQL
+database next to the configured one and the configured Redis (cache, rate limits, Celery's
+broker), and drives it with wrk (Debian's `wrk`), one connection per wrk thread so each
+connection's requests run in order:
 
 - baseline: a POST to a bare view through Django's whole middleware stack (`bench.decision_urls`);
 - survey: a two-page survey, each submission two POSTs (page 1, then the last page, which
@@ -31,6 +32,8 @@ trips are measured.
 from __future__ import annotations
 
 import os
+import re
+import shlex
 import shutil
 import signal
 import socket
@@ -195,6 +198,21 @@ def table_count(model: Any) -> int:
     return int(model.objects.count())
 
 
+def procfile_web(*, port: int, workers: int) -> list[str]:
+    """Return the Procfile's web command as production runs it, on loopback at `port`."""
+    line = next(
+        line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("web:")
+    )
+    values = {**os.environ, "PORT": str(port), "WEB_CONCURRENCY": str(workers)}
+    command = re.sub(
+        r"\$\{(\w+):-([^}]*)\}", lambda m: values.get(m[1], m[2]), line.removeprefix("web:")
+    )
+    args = shlex.split(command)
+    args[0] = shutil.which(args[0], path=str(Path(sys.executable).parent)) or args[0]
+    args[args.index("--host") + 1] = "127.0.0.1"
+    return args
+
+
 def server_env(port: int, database_url: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
@@ -300,10 +318,8 @@ def measure(
         connection.close()  # the server's workers are the database's clients from here on
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        granian = shutil.which("granian", path=str(Path(sys.executable).parent)) or "granian"
         server = subprocess.Popen(
-            [granian, "--interface", "wsgi", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", str(workers), "--no-ws", "config.wsgi:application"],
+            procfile_web(port=port, workers=workers),
             cwd=ROOT,
             env=server_env(port, database_url),
             start_new_session=True,
@@ -355,7 +371,8 @@ def report(
 ) -> None:
     load = os.getloadavg()
     print(
-        f"granian {workers} workers, wrk -t{connections} -c{connections} -d{seconds}s x {rounds} "
+        f"granian (the Procfile) {workers} workers x {os.environ.get('WEB_THREADS', '4')} "
+        f"threads, wrk -t{connections} -c{connections} -d{seconds}s x {rounds} "
         f"rounds (best rate, median p99); load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} "
         f"on {os.cpu_count()} cores; checkouts through the {provider}"
     )
