@@ -1,8 +1,10 @@
-"""Signed Stripe events, built from Stripe's example objects, posted to the webhook endpoint.
+"""Signed Stripe events posted to the webhook endpoint: made by the Stripe emulator's flows
+(`emulated`), or, for orderings and states a flow does not reach, built from Stripe's example
+objects.
 
-The endpoint stores; `webhook_event_process` (what the worker task calls) applies. Stripe's
-network API is the only thing faked: payment intents and subscriptions are re-read through the
-real stripe library talking to a recording fake HTTP client.
+The endpoint stores; `webhook_event_process` (what the worker task calls) applies. Payment
+intents and subscriptions are re-read through the real stripe library, answered by the emulator
+or by a recording fake HTTP client.
 """
 
 import time
@@ -15,6 +17,7 @@ from django.core.management import call_command
 from payments import receipts
 from payments.models import Contribution, Dispute, Payment, Refund, Subscription, WebhookEvent
 from payments.tasks import webhook_events_sweep
+from payments.tests.emulated import emulated_fixture  # noqa: F401 - fixture
 from payments.tests.fixtures import (  # noqa: F401 - fixtures
     campaign_fixture,
     contribution_make,
@@ -25,6 +28,7 @@ from payments.tests.fixtures import (  # noqa: F401 - fixtures
 )
 from payments.tests.stripe_fakes import event, post_event, stripe_object
 from payments.webhooks import WAKE_KEY, webhook_event_process
+from stripe_emulator.flows import cards, checkout
 
 pytestmark = pytest.mark.django_db
 
@@ -130,33 +134,40 @@ def test_an_unknown_event_type_is_stored_and_ignored(client, fake_stripe):
 
 
 def test_a_completed_one_off_checkout_records_one_payment_with_fees_and_one_receipt(
-    client, campaign, fake_stripe, django_capture_on_commit_callbacks
+    emulated, django_capture_on_commit_callbacks
 ):
-    contribution = contribution_make(campaign)
-    intent_add(fake_stripe, intent_id="pi_one", amount=1000, fee=40)
-    data = event("checkout.session.completed", session_completed(contribution, intent_id="pi_one"))
+    contribution = emulated.start(email="reader@example.org")
+    outcome = checkout.session_pay(
+        emulated.emulator,
+        session_id=str(contribution.stripe_checkout_session_id),
+        number=cards.SUCCESS,
+    )
+    completed = [e for e in outcome.events if e["type"] == "checkout.session.completed"]
+    intent = emulated.emulator.get(completed[0]["data"]["object"]["payment_intent"])
+    charge = emulated.emulator.get(intent["latest_charge"])
+    emulated.http.requests.clear()
 
     with django_capture_on_commit_callbacks() as callbacks:
-        stored = deliver(client, data)
-    post_event(client, data)  # Stripe delivers it again
+        assert emulated.deliver(completed) == ["checkout.session.completed"]
+    assert emulated.deliver(completed) == []  # Stripe delivers it again
 
+    stored = WebhookEvent.objects.get()
     assert stored.status == WebhookEvent.Status.PROCESSED
     payment = Payment.objects.get()
     assert (payment.gross_minor, payment.fee_minor, payment.net_minor) == (1000, 40, 960)
     assert payment.currency == "EUR"
     assert payment.status == Payment.Status.SUCCEEDED
-    assert payment.stripe_charge_id == "ch_for_pi_one"
-    assert payment.stripe_balance_transaction_id == "txn_for_pi_one"
+    assert payment.stripe_charge_id == charge["id"]
+    assert payment.stripe_balance_transaction_id == charge["balance_transaction"]
     assert payment.payment_method_type == "card"
     contribution.refresh_from_db()
     assert contribution.status == Contribution.Status.PAID
     assert contribution.first_paid_at == payment.paid_at
-    assert contribution.supporter.stripe_customer_id == "cus_QXg1o8vcGmoR32"
-    # the receipt task is enqueued after commit, once
+    assert contribution.supporter.stripe_customer_id == intent["customer"]
     # The event's own enqueue, the campaign's counter and the receipt, after commit, once each.
     assert len(callbacks) == 3
-    assert fake_stripe.requests[0]["path"] == "/v1/payment_intents/pi_one"
-    assert fake_stripe.requests[0]["query"] == {"expand[0]": "latest_charge.balance_transaction"}
+    assert emulated.http.requests[0]["path"] == f"/v1/payment_intents/{intent['id']}"
+    assert emulated.http.requests[0]["query"] == {"expand[0]": "latest_charge.balance_transaction"}
 
     assert receipts.receipt_send(payment_pk=payment.pk) is True
     assert receipts.receipt_send(payment_pk=payment.pk) is False  # the task ran twice
@@ -170,16 +181,9 @@ def test_a_completed_one_off_checkout_records_one_payment_with_fees_and_one_rece
     assert "€10.00" in receipt.alternatives[0][0]  # type: ignore[attr-defined]
 
 
-def test_sepa_is_pending_until_stripe_says_it_succeeded(client, campaign, fake_stripe):
-    contribution = contribution_make(campaign)
-    intent = intent_add(fake_stripe, intent_id="pi_sepa", status="processing", method="sepa_debit")
-    deliver(
-        client,
-        event(
-            "checkout.session.completed",
-            session_completed(contribution, intent_id="pi_sepa", payment_status="unpaid"),
-        ),
-    )
+def test_sepa_is_pending_until_stripe_says_it_succeeded(emulated):
+    contribution = emulated.start()
+    emulated.pay(contribution, number=cards.SEPA_SUCCESS)
 
     payment = Payment.objects.get()
     assert payment.status == Payment.Status.PENDING
@@ -190,17 +194,9 @@ def test_sepa_is_pending_until_stripe_says_it_succeeded(client, campaign, fake_s
     assert receipts.receipt_send(payment_pk=payment.pk) is False
 
     # Days later the debit clears.
-    succeeded = intent_add(
-        fake_stripe, intent_id="pi_sepa", status="succeeded", fee=35, method="sepa_debit"
-    )
-    assert succeeded["id"] == intent["id"]
-    deliver(
-        client,
-        event(
-            "checkout.session.async_payment_succeeded",
-            session_completed(contribution, intent_id="pi_sepa"),
-        ),
-    )
+    session_id = str(contribution.stripe_checkout_session_id)
+    cleared = checkout.sepa_settle(emulated.emulator, session_id=session_id, fail=False)
+    assert "checkout.session.async_payment_succeeded" in emulated.deliver(cleared)
 
     payment.refresh_from_db()
     assert payment.status == Payment.Status.SUCCEEDED
@@ -211,20 +207,12 @@ def test_sepa_is_pending_until_stripe_says_it_succeeded(client, campaign, fake_s
     assert receipts.receipt_send(payment_pk=payment.pk) is True
 
 
-def test_a_failed_sepa_debit_marks_the_contribution_failed_and_pays_nothing(
-    client, campaign, fake_stripe
-):
-    contribution = contribution_make(campaign)
-    intent_add(
-        fake_stripe, intent_id="pi_bounce", status="requires_payment_method", method="sepa_debit"
-    )
-    deliver(
-        client,
-        event(
-            "checkout.session.async_payment_failed",
-            session_completed(contribution, intent_id="pi_bounce", payment_status="unpaid"),
-        ),
-    )
+def test_a_failed_sepa_debit_marks_the_contribution_failed_and_pays_nothing(emulated):
+    contribution = emulated.start()
+    emulated.pay(contribution, number=cards.SEPA_FAILS)
+    session_id = str(contribution.stripe_checkout_session_id)
+    bounced = checkout.sepa_settle(emulated.emulator, session_id=session_id, fail=True)
+    assert "checkout.session.async_payment_failed" in emulated.deliver(bounced)
 
     contribution.refresh_from_db()
     assert contribution.status == Contribution.Status.FAILED
