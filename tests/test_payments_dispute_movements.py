@@ -2,8 +2,9 @@
 
 Stripe withdraws the disputed amount and its dispute fee when a dispute opens and, if the
 publisher wins, reinstates the amount (sometimes the fee too) later; each is a balance transaction
-of its own, often paid out in a different payout. Events and Stripe's answers are built from
-Stripe's example objects; only Stripe's network is faked.
+of its own, often paid out in a different payout. The Stripe emulator plays the disputes and
+payouts (`emulated`); the states its flows do not reach (a prevented dispute) are built from
+Stripe's example objects.
 """
 
 import time
@@ -13,15 +14,17 @@ from django.forms.models import model_to_dict
 
 from finance.reconciliation import payout_movements, payouts_reconciled
 from payments.models import Dispute, DisputeMovement, Payment, Payout, WebhookEvent
+from payments.tests.emulated import emulated_fixture  # noqa: F401 - fixture
 from payments.tests.fixtures import (  # noqa: F401 - fixtures
     campaign_fixture,
     contribution_make,
     fake_stripe_fixture,
     intent_add,
 )
-from payments.tests.stripe_fakes import event, post_event, stripe_object
+from payments.tests.stripe_fakes import event, stripe_object
 from staff.roles import FINANCE
 from staff.tests.helpers import staff_member
+from stripe_emulator.flows import disputes, payouts
 from tests.test_payments_webhooks import deliver, session_completed
 
 pytestmark = pytest.mark.django_db
@@ -111,41 +114,44 @@ def ledger_state():
     )
 
 
-def test_a_dispute_opened_in_one_payout_and_won_in_a_later_one_reconciles_both(
-    client, campaign, fake_stripe
-):
-    disputed = paid(client, campaign, fake_stripe, "pi_disputed", amount=1000, fee=40)
-    other = paid(client, campaign, fake_stripe, "pi_other", amount=5000, fee=170)
-    now = int(time.time())
-    dispute_id = "dp_" + disputed.stripe_charge_id
-    withdrawal = dispute_entry("txn_dp_withdrawal", dispute_id, amount=-1000, fee=1500, created=now)
-    # Won ten days later: the amount back, and Stripe's dispute fee with it.
-    reinstatement = dispute_entry(
-        "txn_dp_reinstatement", dispute_id, amount=1000, fee=-1500, created=now + 10 * DAY
-    )
-    opened = dispute_of(disputed, status="needs_response", movements=[withdrawal], created=now)
-    won = dispute_of(disputed, status="won", movements=[withdrawal, reinstatement], created=now)
+def emulated_paid(emulated, *, amount, email):
+    """A one-off card payment through the support page and the emulator's checkout."""
+    contribution = emulated.give(amount=str(amount), email=email)
+    return Payment.objects.get(contribution=contribution)
 
-    deliver(client, event("charge.dispute.created", opened, created=now))
-    deliver(client, event("charge.dispute.funds_withdrawn", opened, created=now))
+
+def emulated_payout(emulated):
+    """Stripe's next automatic payout, paid and reconciled, its events delivered; its id."""
+    created = payouts.payout_run(emulated.emulator)
+    assert created, "nothing available to pay out"
+    payout_id = created[0]["data"]["object"]["id"]
+    emulated.deliver(created + payouts.payout_paid(emulated.emulator, payout_id=payout_id))
+    return payout_id
+
+
+def test_a_dispute_opened_in_one_payout_and_won_in_a_later_one_reconciles_both(emulated):
+    disputed = emulated_paid(emulated, amount=1000, email="disputed@example.org")
+    emulated_paid(emulated, amount=2500, email="other@example.org")
+    stripe = emulated.emulator
+    opened = disputes.dispute_open(stripe, charge_id=disputed.stripe_charge_id)
+    emulated.deliver(opened)
+    dispute_id = opened[0]["data"]["object"]["id"]
     disputed.refresh_from_db()
     assert disputed.disputed_minor == 1000
     assert Dispute.objects.get().fee_minor == 1500
-    payout_paid(
-        client,
-        fake_stripe,
-        "po_opened",
-        amount=960 + 4830 - 2500,
-        carried=[charge_entry(disputed), charge_entry(other), withdrawal],
-    )
-    closed = event("charge.dispute.closed", won, created=now + 10 * DAY)
-    deliver(client, closed)
-    deliver(client, event("charge.dispute.funds_reinstated", won, created=now + 10 * DAY))
-    payout_paid(client, fake_stripe, "po_won", amount=2500, carried=[reinstatement])
+    stripe.advance(days=2)
+    opened_payout = emulated_payout(emulated)
+
+    # Won ten days later: the amount back, and Stripe's dispute fee with it.
+    stripe.advance(days=10)
+    won = disputes.dispute_close(stripe, dispute_id=dispute_id, won=True)
+    emulated.deliver(won)
+    won_payout = emulated_payout(emulated)
 
     # Each payout holds the movement it paid out, and both add up to the cent.
-    assert reconciled("po_opened") == (-2500, 0)
-    assert reconciled("po_won") == (2500, 0)
+    assert reconciled(opened_payout) == (-2500, 0)
+    assert reconciled(won_payout) == (2500, 0)
+    withdrawal, reinstatement = won[-1]["data"]["object"]["balance_transactions"]
     assert sorted(
         DisputeMovement.objects.values_list(
             "stripe_balance_transaction_id",
@@ -154,11 +160,13 @@ def test_a_dispute_opened_in_one_payout_and_won_in_a_later_one_reconciles_both(
             "net_minor",
             "stripe_payout_id",
         )
-    ) == [
-        ("txn_dp_reinstatement", 1000, -1500, 2500, "po_won"),
-        ("txn_dp_withdrawal", -1000, 1500, -2500, "po_opened"),
-    ]
-    [movement] = payout_movements(payout=Payout.objects.get(stripe_payout_id="po_won"))
+    ) == sorted(
+        [
+            (reinstatement["id"], 1000, -1500, 2500, won_payout),
+            (withdrawal["id"], -1000, 1500, -2500, opened_payout),
+        ]
+    )
+    [movement] = payout_movements(payout=Payout.objects.get(stripe_payout_id=won_payout))
     assert (movement.kind, movement.stripe_id, movement.amount_minor, movement.payment_id) == (
         "dispute reinstatement",
         dispute_id,
@@ -171,45 +179,35 @@ def test_a_dispute_opened_in_one_payout_and_won_in_a_later_one_reconciles_both(
     disputed.refresh_from_db()
     assert disputed.disputed_minor == 0
 
-    # Delivered again, or told again by other events (one older than the close), nothing moves.
+    # Delivered again, shuffled, or told again by older events, nothing moves.
     before = ledger_state()
-    assert post_event(client, closed).json()["duplicate"] is True
-    deliver(client, event("charge.dispute.funds_reinstated", won, created=now + 10 * DAY))
-    deliver(client, event("charge.dispute.updated", opened, created=now + DAY))
-    payout_paid(client, fake_stripe, "po_won", amount=2500, carried=[reinstatement])
+    assert emulated.deliver(won + opened, order="shuffled", duplicates=2, seed=7) == []
     assert ledger_state() == before
     assert WebhookEvent.objects.filter(status=WebhookEvent.Status.FAILED).count() == 0
 
 
-def test_a_lost_dispute_reconciles_and_stays_at_stake(client, campaign, fake_stripe):
-    disputed = paid(client, campaign, fake_stripe, "pi_lost", amount=2000, fee=60)
-    other = paid(client, campaign, fake_stripe, "pi_kept", amount=5000, fee=170)
-    now = int(time.time())
-    withdrawal = dispute_entry(
-        "txn_dp_lost", "dp_" + disputed.stripe_charge_id, amount=-2000, fee=1500, created=now
+def test_a_lost_dispute_reconciles_and_stays_at_stake(emulated):
+    disputed = emulated_paid(emulated, amount=2500, email="lost@example.org")
+    emulated_paid(emulated, amount=2500, email="kept@example.org")
+    stripe = emulated.emulator
+    opened = disputes.dispute_open(stripe, charge_id=disputed.stripe_charge_id)
+    emulated.deliver(opened[:1])  # charge.dispute.created
+    stripe.advance(days=2)
+    payout = emulated_payout(emulated)
+    stripe.advance(days=20)
+    emulated.deliver(
+        disputes.dispute_close(stripe, dispute_id=opened[0]["data"]["object"]["id"], won=False)
     )
-    opened = dispute_of(disputed, status="needs_response", movements=[withdrawal], created=now)
 
-    deliver(client, event("charge.dispute.created", opened, created=now))
-    payout_paid(
-        client,
-        fake_stripe,
-        "po_lost",
-        amount=1940 + 4830 - 3500,
-        carried=[charge_entry(disputed), charge_entry(other), withdrawal],
-    )
-    lost = dict(opened, status="lost")
-    deliver(client, event("charge.dispute.closed", lost, created=now + 20 * DAY))
-
-    assert reconciled("po_lost") == (-3500, 0)
+    assert reconciled(payout) == (-4000, 0)
     row = Dispute.objects.get()
     assert (row.status, row.fee_minor, row.movements.get().stripe_payout_id) == (
         "lost",
         1500,
-        "po_lost",
+        payout,
     )
     disputed.refresh_from_db()
-    assert disputed.disputed_minor == 2000
+    assert disputed.disputed_minor == 2500
 
 
 def test_a_prevented_dispute_is_closed_with_nothing_at_stake(client, campaign, fake_stripe):

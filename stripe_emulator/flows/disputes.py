@@ -1,8 +1,8 @@
 """Disputes: an inquiry (nothing withdrawn), or a chargeback (the amount and Stripe's dispute fee
 withdrawn), then won (the amount reinstated) or lost.
 
-Chargeback: charge.dispute.created (`needs_response`), charge.dispute.funds_withdrawn (its
-withdrawal balance transaction, type `adjustment`). Evidence: charge.dispute.updated
+Chargeback: charge.dispute.created (`needs_response`, its withdrawal balance transaction, type
+`adjustment`, already listed), charge.dispute.funds_withdrawn. Evidence: charge.dispute.updated
 (`under_review`). Won: charge.dispute.closed (`won`), charge.dispute.funds_reinstated (a second
 `adjustment`, `dispute_reversal`). Lost: charge.dispute.closed (`lost`). Inquiry:
 charge.dispute.created (`warning_needs_response`), charge.dispute.updated
@@ -29,7 +29,7 @@ def _with_transactions(emulator: Emulator, dispute: Obj) -> Obj:
     return emulator.save(dispute)
 
 
-def _withdraw(emulator: Emulator, dispute: Obj) -> None:
+def _withdraw(emulator: Emulator, dispute: Obj, *, announce: bool = True) -> None:
     txn = balance_transaction_create(
         emulator,
         amount=-dispute["amount"],
@@ -45,7 +45,8 @@ def _withdraw(emulator: Emulator, dispute: Obj) -> None:
     dispute["_txns"] = [*dispute.get("_txns", []), txn["id"]]
     dispute["is_charge_refundable"] = False
     _with_transactions(emulator, dispute)
-    emulator.emit("charge.dispute.funds_withdrawn", dispute)
+    if announce:
+        emulator.emit("charge.dispute.funds_withdrawn", dispute)
 
 
 def dispute_open(
@@ -87,9 +88,11 @@ def dispute_open(
         emulator.save(dispute)
         charge["disputed"] = True
         emulator.save(charge)
+        if not inquiry:  # withdrawn as the dispute opens: its first event already shows it
+            _withdraw(emulator, dispute, announce=False)
         emulator.emit("charge.dispute.created", dispute)
         if not inquiry:
-            _withdraw(emulator, dispute)
+            emulator.emit("charge.dispute.funds_withdrawn", dispute)
     return emulator.events(since=mark)
 
 
@@ -126,8 +129,11 @@ def dispute_escalate(emulator: Emulator, *, dispute_id: str) -> list[Obj]:
     return emulator.events(since=mark)
 
 
-def dispute_close(emulator: Emulator, *, dispute_id: str, won: bool) -> list[Obj]:
-    """The bank decides: won (money back, for a chargeback) or lost; an inquiry just closes."""
+def dispute_close(
+    emulator: Emulator, *, dispute_id: str, won: bool, fee_returned: bool = True
+) -> list[Obj]:
+    """The bank decides: won (the amount back, and the dispute fee unless `fee_returned` is
+    False, as in regions where Stripe keeps it) or lost; an inquiry just closes."""
     mark = emulator.events_mark()
     with emulator.step():
         dispute = emulator.get(dispute_id, "dispute")
@@ -142,9 +148,13 @@ def dispute_close(emulator: Emulator, *, dispute_id: str, won: bool) -> list[Obj
                 currency=dispute["currency"],
                 txn_type="adjustment",
                 source=dispute["id"],
+                fee=-DISPUTE_FEE_MINOR if fee_returned else 0,
                 description=f"Chargeback reversal for {dispute['charge']}",
                 reporting_category="dispute_reversal",
             )
+            for detail in txn["fee_details"]:
+                detail["description"] = "Dispute fee"
+            emulator.save(txn)
             dispute["_txns"] = [*dispute["_txns"], txn["id"]]
             _with_transactions(emulator, dispute)
             emulator.emit("charge.dispute.funds_reinstated", dispute)
