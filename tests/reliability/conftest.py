@@ -28,6 +28,7 @@ from django.conf import settings
 from tests.reliability import services
 
 TEMPLATE = "rs_template"
+LOGS = Path(tempfile.gettempdir()) / "reliability-logs"
 _numbers = itertools.count(1)
 
 
@@ -44,13 +45,16 @@ def cluster() -> Iterator[services.Postgres]:
             workdir=postgres.root,
             smtp_port=1,
         )
-        subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput", "-v", "0"],
-            cwd=services.BASE_DIR,
-            env=env,
-            check=True,
-            timeout=300,
-        )
+        # A release runs both before it starts (README, Operations); the static files go to
+        # this session's folder, which each test's work folder links to.
+        for command in (["migrate", "--noinput"], ["collectstatic", "--noinput"]):
+            subprocess.run(  # noqa: S603 - our own command line
+                [sys.executable, "manage.py", *command, "-v", "0"],
+                cwd=services.BASE_DIR,
+                env=env,
+                check=True,
+                timeout=300,
+            )
         yield postgres
     finally:
         postgres.destroy()
@@ -111,6 +115,7 @@ def stack(cluster: services.Postgres) -> Iterator[Stack]:
     database = f"rs_test_{next(_numbers)}"
     cluster.sql("postgres", f"CREATE DATABASE {database} TEMPLATE {TEMPLATE}")
     workdir = Path(tempfile.mkdtemp(prefix="rs-fault-"))
+    (workdir / "static").symlink_to(cluster.root / "static")
     redis = services.Redis(workdir)
     smtp = services.SmtpSink()
     try:
@@ -135,6 +140,12 @@ def stack(cluster: services.Postgres) -> Iterator[Stack]:
         redis.stop()
         with _suppress():
             cluster.sql("postgres", f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        # The processes' logs outlive the work folder, for a failure's post-mortem.
+        logs = LOGS / database
+        shutil.rmtree(logs, ignore_errors=True)
+        logs.mkdir(parents=True)
+        for log in workdir.glob("*.log"):
+            shutil.copy(log, logs)
         shutil.rmtree(workdir, ignore_errors=True)
 
 
@@ -156,21 +167,30 @@ def signed(payload: str) -> dict[str, str]:
     return {"Stripe-Signature": header, "Content-Type": "application/json"}
 
 
-def http(method: str, url: str, *, data: bytes | None = None, headers=None, timeout: float = 15):
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):  # a 302 is an answer here, not a hop
+        return None
+
+
+def http(
+    method: str,
+    url: str,
+    *,
+    data: bytes | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 15,
+    follow: bool = True,
+) -> tuple[int, dict[str, str], bytes]:
     """Return (status, headers, body); a refused or dropped connection is status 0."""
     request = urllib.request.Request(url, data=data, method=method, headers=headers or {})  # noqa: S310
+    opener = urllib.request.build_opener() if follow else urllib.request.build_opener(NoRedirect)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with opener.open(request, timeout=timeout) as response:
             return response.status, dict(response.headers), response.read()
     except urllib.error.HTTPError as error:
         return error.code, dict(error.headers), error.read()
     except (urllib.error.URLError, ConnectionError, TimeoutError):
         return 0, {}, b""
-
-
-class NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args, **kwargs):  # a 302 is an answer here, not a hop
-        return None
 
 
 def deliver(base_url: str, payload: str, *, statuses: Counter, until_accepted: bool) -> None:
