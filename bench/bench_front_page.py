@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import shlex
 import shutil
 import signal
@@ -55,6 +56,8 @@ TARGET_SUBMISSIONS_PER_SECOND = 200.0
 SURVEY = "bench-front-page"
 CAMPAIGN = "bench-front-page"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+# In every address and token: the per-address limits' counts outlive a run (they are in Redis).
+RUN = secrets.token_hex(3)
 
 # Each wrk thread has one connection (wrk -tN -cN), so a thread's requests run one after another
 # and the two pages of one submission cannot overtake each other. `setup` numbers the threads.
@@ -176,7 +179,7 @@ def queries_per_request() -> dict[str, list[int]]:
     first = {"often": "daily", "topics": ["sport"], "page": "1", "draft": token}
     last = {"score": "8", "member": "yes", "page": "2", "draft": token}
     entry = {
-        "email": "query-count@example.com",
+        "email": f"query-count-{RUN}@example.com",
         "country": "GB",
         "age_confirmed": "on",
         "accept_terms": "on",
@@ -184,7 +187,7 @@ def queries_per_request() -> dict[str, list[int]]:
     checkout = {
         "frequency": "one_off",
         "amount": "2500",
-        "email": "query-count@example.com",
+        "email": f"query-count-{RUN}@example.com",
         "placement": "epic",
     }
     return {
@@ -336,9 +339,9 @@ def measure(
                 "checkout": (Contribution, CHECKOUT_LUA, CAMPAIGN),
             }
             # Warm up: each worker loads its templates and opens its connections.
-            wrk(base, SURVEY_LUA % {**values, "run": "warm"}, **{**options, "seconds": 2})
+            wrk(base, SURVEY_LUA % {**values, "run": f"{RUN}warm"}, **{**options, "seconds": 2})
             for round_number in range(rounds):
-                run = f"r{round_number}"
+                run = f"{RUN}r{round_number}"
                 result = wrk(f"{base}/bench/bare/", BARE_LUA, **options)
                 result["rate"] = result["rps"]
                 figures["bare POST"].append(result)

@@ -144,7 +144,7 @@ def survey_page(request: HttpRequest, slug: str) -> HttpResponse:
             if last and not _ip_limit().allow(client_ip(request)):
                 form.add_error(None, _("Too many answers from your network. Try again later."))
             else:
-                page_save = {
+                page_save: dict[str, Any] = {
                     "survey": survey,
                     "token": token,
                     "page": page_number,
@@ -156,7 +156,9 @@ def survey_page(request: HttpRequest, slug: str) -> HttpResponse:
                     if last:
                         survey_services.draft_submit(**page_save)
                     else:
-                        survey_services.draft_page_save(**page_save, next_page=page_number + 1)
+                        survey_services.draft_page_save(
+                            **page_save, next_page=page_number + 1, expect_new=draft is None
+                        )
                 except survey_services.SurveyError as error:
                     form.add_error(None, str(error))
                 else:

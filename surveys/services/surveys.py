@@ -4,7 +4,7 @@ import secrets
 from datetime import timedelta
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from antiabuse.reader_urls import reader_url_clean
@@ -64,7 +64,6 @@ def attribution_clean(params: Any) -> dict[str, str]:
     return kept
 
 
-@transaction.atomic
 def draft_page_save(
     *,
     survey: Survey,
@@ -74,12 +73,53 @@ def draft_page_save(
     next_page: int,
     attribution: dict[str, str],
     version: SurveyVersion | None = None,
+    expect_new: bool = False,
 ) -> SurveyDraft:
     """Store one page's answers in the reader's draft (created on the first page).
 
     `version` is the survey's current version, when the caller has it already: a new draft
-    answers it (otherwise it is looked up).
+    answers it (otherwise it is looked up). `expect_new` says the caller found no draft for
+    this token: the draft is then made by one INSERT, with no transaction and no lock around it
+    (each round trip counts in a burst of new readers); should the token be taken meanwhile (the
+    same reader in another tab), the page goes into that draft as usual.
     """
+    if expect_new and version is not None and not transaction.get_connection().in_atomic_block:
+        draft = SurveyDraft(
+            token=token,
+            survey=survey,
+            version=version,
+            attribution=attribution,
+            answers=dict(page_answers),
+            page=next_page,
+        )
+        try:
+            draft.save(force_insert=True)
+        except IntegrityError:
+            pass  # the token's draft exists now: store into it below
+        else:
+            return draft
+    return _draft_page_save_locked(
+        survey=survey,
+        token=token,
+        page=page,
+        page_answers=page_answers,
+        next_page=next_page,
+        attribution=attribution,
+        version=version,
+    )
+
+
+@transaction.atomic
+def _draft_page_save_locked(
+    *,
+    survey: Survey,
+    token: str,
+    page: int,
+    page_answers: dict[str, Any],
+    next_page: int,
+    attribution: dict[str, str],
+    version: SurveyVersion | None,
+) -> SurveyDraft:
     draft = _draft_page_store(
         survey=survey,
         token=token,
