@@ -436,7 +436,7 @@ class ContributionFlagAdmin(LedgerAdmin):
     list_select_related = ["contribution"]
     actions = ["resolve"]
 
-    @admin.action(description="Mark resolved (acted on in Stripe, or kept)")
+    @admin.action(description="Mark resolved (acted on in Stripe, or kept)", permissions=["change"])
     def resolve(self, request: HttpRequest, queryset: QuerySet[ContributionFlag]) -> None:
         done = queryset.filter(resolved_at__isnull=True).update(resolved_at=timezone.now())
         self.message_user(request, f"{done} flag(s) marked resolved.", messages.SUCCESS)

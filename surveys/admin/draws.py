@@ -164,8 +164,11 @@ class PrizeDrawAdmin(admin.ModelAdmin[PrizeDraw]):
             except draw_services.DrawError as error:
                 self.message_user(request, str(error), messages.ERROR)
 
+    def has_run_draw_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("surveys.run_draw")
+
     def _step(self, request: HttpRequest, queryset: QuerySet[PrizeDraw], step: Any) -> None:
-        if not request.user.has_perm("surveys.run_draw"):
+        if not self.has_run_draw_permission(request):
             raise PermissionDenied
         for draw in queryset:
             try:
@@ -175,15 +178,19 @@ class PrizeDrawAdmin(admin.ModelAdmin[PrizeDraw]):
             else:
                 self.message_user(request, f"{draw}: done.", messages.SUCCESS)
 
-    @admin.action(description="Open entries (publish the commitment)")
+    @admin.action(description="Open entries (publish the commitment)", permissions=["run_draw"])
     def open_entries(self, request: HttpRequest, queryset: QuerySet[PrizeDraw]) -> None:
         self._step(request, queryset, draw_services.draw_open)
 
-    @admin.action(description="Close entries (freeze and publish the fingerprint)")
+    @admin.action(
+        description="Close entries (freeze and publish the fingerprint)", permissions=["run_draw"]
+    )
     def close_entries(self, request: HttpRequest, queryset: QuerySet[PrizeDraw]) -> None:
         self._step(request, queryset, draw_services.draw_close)
 
-    @admin.action(description="Run the draw (rank, notify winners, reveal the seed)")
+    @admin.action(
+        description="Run the draw (rank, notify winners, reveal the seed)", permissions=["run_draw"]
+    )
     def run_draw(self, request: HttpRequest, queryset: QuerySet[PrizeDraw]) -> None:
         self._step(request, queryset, draw_services.draw_run)
 
@@ -240,12 +247,13 @@ class EntryAdmin(ReadOnlyAdmin):
             results = results | same_person
         return results, duplicates
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        # Only so that the disqualify action shows; the change form has no editable field.
+    def has_disqualify_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("surveys.change_entry")
 
-    @admin.action(description="Disqualify (before the draw closes)")
+    @admin.action(description="Disqualify (before the draw closes)", permissions=["disqualify"])
     def disqualify(self, request: HttpRequest, queryset: QuerySet[Entry]) -> None:
+        if not self.has_disqualify_permission(request):
+            raise PermissionDenied
         for entry in queryset:
             try:
                 entry_disqualify(
@@ -266,11 +274,16 @@ class DrawPlacementAdmin(ReadOnlyAdmin):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         return field_names(DrawPlacement, exclude=self.exclude)
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+    def has_run_draw_permission(self, request: HttpRequest) -> bool:
         return request.user.has_perm("surveys.run_draw")
 
-    @admin.action(description="Rule ineligible (the prize passes to the next reserve)")
+    @admin.action(
+        description="Rule ineligible (the prize passes to the next reserve)",
+        permissions=["run_draw"],
+    )
     def rule_ineligible(self, request: HttpRequest, queryset: QuerySet[DrawPlacement]) -> None:
+        if not self.has_run_draw_permission(request):
+            raise PermissionDenied
         for placement in queryset:
             try:
                 draw_services.placement_mark_ineligible(
