@@ -24,6 +24,7 @@ from payments.gateway import (
     subscription_state_from,
 )
 from payments.ledger import (
+    contribution_second_checkout,
     payment_apply,
     refund_record,
     subscription_apply,
@@ -80,9 +81,13 @@ def _contribution_save(contribution: Contribution) -> None:
 
 
 def checkout_session_changed(session: dict[str, Any], created: datetime) -> None:
-    """checkout.session.completed / async_payment_succeeded / async_payment_failed."""
+    """checkout.session.completed / async_payment_succeeded / async_payment_failed.
+
+    A second paid checkout of one contribution (both the embedded and the hosted page were
+    paid) is recorded on a contribution of its own and flagged for staff (see
+    `contribution_second_checkout`).
+    """
     contribution = _contribution_lock(session.get("metadata"), session.get("client_reference_id"))
-    contribution.stripe_checkout_session_id = session["id"]
     gateway = gateway_get()
     async_failed = session.get("payment_status") == "unpaid" and session.get("status") == "expired"
     if session.get("mode") == "subscription":
@@ -90,7 +95,8 @@ def checkout_session_changed(session: dict[str, Any], created: datetime) -> None
         if not subscription_id:
             raise EventNotReady("the session has no subscription yet")
         state = gateway.subscription_retrieve(subscription_id=subscription_id)
-        subscription_apply(contribution=contribution, state=state, at=created)
+        subscription = subscription_apply(contribution=contribution, state=state, at=created)
+        contribution = _contribution_of(contribution, subscription.contribution_id)
         if session.get("payment_status") == "unpaid" and contribution.first_paid_at is None:
             contribution.status = (
                 Contribution.Status.FAILED if async_failed else Contribution.Status.PROCESSING
@@ -100,6 +106,7 @@ def checkout_session_changed(session: dict[str, Any], created: datetime) -> None
         if not intent_id:
             raise EventNotReady("the session has no payment intent yet")
         details = gateway.payment_intent_details(payment_intent_id=intent_id)
+        contribution = _one_off_contribution(contribution, intent_id, session["id"])
         contribution.stripe_payment_intent_id = intent_id
         supporter_customer_remember(
             contribution, stripe_id(session.get("customer")) or details.customer_id
@@ -113,30 +120,78 @@ def checkout_session_changed(session: dict[str, Any], created: datetime) -> None
             contribution.status = Contribution.Status.FAILED
         else:
             contribution.status = Contribution.Status.PROCESSING
+    _session_remember(contribution, session["id"])
     _contribution_save(contribution)
+
+
+def _contribution_of(contribution: Contribution, pk: int) -> Contribution:
+    """Return `contribution`, or (locked) the one of that id a second checkout was put on."""
+    return contribution if contribution.pk == pk else _contribution_lock(None, pk)
+
+
+def _one_off_contribution(
+    contribution: Contribution, intent_id: str, session_id: str
+) -> Contribution:
+    """Return the contribution a one-off checkout's payment belongs to: the one it names,
+    unless another (not failed) payment paid that one already."""
+    recorded = Payment.objects.filter(stripe_payment_intent_id=intent_id).values_list(
+        "contribution_id", flat=True
+    )
+    known = recorded.first()
+    if known is not None:
+        return _contribution_of(contribution, known)
+    paid_otherwise = (
+        contribution.payments.exclude(status=Payment.Status.FAILED)
+        .exclude(stripe_payment_intent_id=intent_id)
+        .exists()
+    )
+    if not paid_otherwise:
+        return contribution
+    return contribution_second_checkout(
+        contribution=contribution, session_id=session_id, paid_by=f"payment {intent_id}"
+    )
+
+
+def _session_remember(contribution: Contribution, session_id: str) -> None:
+    """Keep the session on the contribution, unless another contribution holds it."""
+    taken = Contribution.objects.filter(stripe_checkout_session_id=session_id).exclude(
+        pk=contribution.pk
+    )
+    if not taken.exists():
+        contribution.stripe_checkout_session_id = session_id
 
 
 def checkout_session_async_failed(session: dict[str, Any], created: datetime) -> None:
     """checkout.session.async_payment_failed: the debit bounced; nothing was paid."""
     contribution = _contribution_lock(session.get("metadata"), session.get("client_reference_id"))
-    contribution.stripe_checkout_session_id = session["id"]
     intent_id = stripe_id(session.get("payment_intent"))
     if session.get("mode") != "subscription" and intent_id:
         details = gateway_get().payment_intent_details(payment_intent_id=intent_id)
+        known = Payment.objects.filter(stripe_payment_intent_id=intent_id)
+        contribution = _contribution_of(
+            contribution, known.values_list("contribution_id", flat=True).first() or contribution.pk
+        )
         payment = payment_apply(
             contribution=contribution, kind=Payment.Kind.ONE_OFF, details=details, failed=True
         )
-        if payment.status != Payment.Status.SUCCEEDED:
+        # A contribution another checkout paid stays paid: only this debit bounced.
+        if payment.status != Payment.Status.SUCCEEDED and contribution.first_paid_at is None:
             contribution.status = Contribution.Status.FAILED
     elif contribution.first_paid_at is None:
         contribution.status = Contribution.Status.FAILED
+    _session_remember(contribution, session["id"])
     _contribution_save(contribution)
 
 
 def checkout_session_expired(session: dict[str, Any], created: datetime) -> None:
-    """checkout.session.expired: the reader left without paying; nothing was taken."""
+    """checkout.session.expired: the reader left without paying; nothing was taken.
+
+    The embedded session expired because the reader moved to the hosted page (a newer session
+    of the same contribution) leaves the contribution waiting for that one.
+    """
     contribution = _contribution_lock(session.get("metadata"), session.get("client_reference_id"))
-    if contribution.status == Contribution.Status.PENDING:
+    current = contribution.stripe_checkout_session_id
+    if contribution.status == Contribution.Status.PENDING and current in (None, session["id"]):
         contribution.status = Contribution.Status.EXPIRED
         _contribution_save(contribution)
 

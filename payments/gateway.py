@@ -49,12 +49,15 @@ class CheckoutRequest:
     amount_minor: int  # per payment, fee cover included
     currency: str  # ISO code, upper case
     customer_email: str
-    customer_id: str | None
+    customer_id: str | None  # the supporter's one Stripe customer (see `customer_create`)
     product_name: str
     ui_mode: UiMode
     return_url: str  # embedded: where Stripe returns ({CHECKOUT_SESSION_ID} filled in)
     cancel_url: str  # hosted page only
     idempotency_key: str
+    # The Product the price belongs to (one per campaign and frequency); None: Checkout makes
+    # one from `product_name`.
+    product_id: str | None = None
     # Let Stripe show the price in the reader's own currency (and charge in it). Off: the reader
     # pays in the contribution's currency whatever the account's Dashboard setting says.
     adaptive_pricing: bool = False
@@ -66,6 +69,15 @@ class CheckoutSession:
     ui_mode: UiMode
     client_secret: str | None
     url: str | None
+
+
+@dataclass(frozen=True)
+class CheckoutSessionState:
+    """A Checkout Session as it stands: `status` is Stripe's (open, complete, expired)."""
+
+    id: str
+    ui_mode: str
+    status: str
 
 
 @dataclass(frozen=True)
@@ -215,6 +227,16 @@ class Gateway(Protocol):
     def charge_refunds_list(self, *, charge_id: str) -> list[RefundDetails]: ...
 
     def billing_portal_url(self, *, customer_id: str, return_url: str) -> str: ...
+
+    def customer_create(self, *, email: str, name: str, idempotency_key: str) -> str: ...
+
+    def checkout_session_retrieve(self, *, session_id: str) -> CheckoutSessionState: ...
+
+    def checkout_session_expire(self, *, session_id: str, idempotency_key: str) -> None: ...
+
+    def product_create(
+        self, *, name: str, metadata: dict[str, str], idempotency_key: str
+    ) -> str: ...
 
     def subscription_retrieve(self, *, subscription_id: str) -> SubscriptionState: ...
 

@@ -81,6 +81,45 @@ def contribution_flag_raise(*, contribution: Contribution, kind: str, detail: st
     )
 
 
+def contribution_second_checkout(
+    *, contribution: Contribution, session_id: str | None, paid_by: str
+) -> Contribution:
+    """Return the contribution that records a second paid checkout of `contribution`.
+
+    The reader paid twice for one intent (the embedded and the hosted page, say): the second
+    payment or subscription is recorded on a copy of the contribution of its own (once per
+    checkout), never lost, and flagged for staff to refund.
+    """
+    if session_id:
+        known = (
+            Contribution.objects.select_for_update()
+            .filter(stripe_checkout_session_id=session_id)
+            .exclude(pk=contribution.pk)
+            .first()
+        )
+        if known is not None:
+            return known
+        if Contribution.objects.filter(stripe_checkout_session_id=session_id).exists():
+            session_id = None  # the first contribution holds it
+    second = Contribution.objects.get(pk=contribution.pk)
+    second.pk = second.id = None
+    second._state.adding = True
+    second.status = Contribution.Status.PROCESSING
+    second.first_paid_at = second.canceled_at = None
+    second.stripe_checkout_session_id = session_id
+    second.stripe_payment_intent_id = ""
+    second.save()
+    contribution_flag_raise(
+        contribution=second,
+        kind=ContributionFlag.Kind.SECOND_CHECKOUT,
+        detail=(
+            f"Contribution {contribution.pk} was paid by another checkout already; this second "
+            f"one ({paid_by}) was taken as well. Refund it (and cancel it, if monthly)."
+        ),
+    )
+    return second
+
+
 def payment_apply(
     *,
     contribution: Contribution,
@@ -178,14 +217,23 @@ def subscription_apply(
     *, contribution: Contribution, state: SubscriptionState, at: datetime
 ) -> Subscription:
     """Mirror a subscription's state unless a more recent state was applied already."""
-    subscription = Subscription.objects.select_for_update().filter(
-        stripe_subscription_id=state.id
-    ).first() or Subscription(
-        contribution=contribution,
-        stripe_subscription_id=state.id,
-        amount_minor=state.amount_minor or contribution.charge_minor,
-        currency=state.currency or contribution.currency,
+    subscription = (
+        Subscription.objects.select_for_update().filter(stripe_subscription_id=state.id).first()
     )
+    second = False
+    if subscription is None:
+        if Subscription.objects.filter(contribution=contribution).exists():
+            # Another subscription already pays this contribution: a second paid checkout.
+            contribution = contribution_second_checkout(
+                contribution=contribution, session_id=None, paid_by=f"subscription {state.id}"
+            )
+            second = True
+        subscription = Subscription(
+            contribution=contribution,
+            stripe_subscription_id=state.id,
+            amount_minor=state.amount_minor or contribution.charge_minor,
+            currency=state.currency or contribution.currency,
+        )
     amount_before = subscription.amount_minor if subscription.pk else None
     is_newer = subscription.stripe_state_at is None or at >= subscription.stripe_state_at
     terminal = subscription.status == Subscription.Status.CANCELED and subscription.pk
@@ -196,6 +244,7 @@ def subscription_apply(
         subscription.current_period_end = state.current_period_end
         subscription.cancel_at_period_end = state.cancel_at_period_end
         subscription.cancel_at = state.cancel_at
+        subscription.stripe_customer_id = state.customer_id or subscription.stripe_customer_id
         subscription.canceled_at = state.canceled_at
         subscription.ended_at = state.ended_at
         subscription.stripe_cancellation_reason = state.cancellation_reason
@@ -212,6 +261,8 @@ def subscription_apply(
     if amount_before is not None and subscription.amount_minor != amount_before:
         _past_amount_record(subscription, amount_before, at)
     supporter_customer_remember(contribution, state.customer_id)
+    if second:  # the caller saves the contribution it passed, not this one
+        contribution.save(update_fields=["status", "canceled_at", "updated_at"])
     return subscription
 
 

@@ -168,6 +168,8 @@ class Subscription(models.Model):
         Contribution, on_delete=models.PROTECT, related_name="subscription"
     )
     stripe_subscription_id = models.CharField(max_length=255, unique=True)
+    # The customer Stripe bills: where the Billing Portal must open for this subscription.
+    stripe_customer_id = models.CharField(max_length=255, blank=True)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.INCOMPLETE)
     amount_minor = models.PositiveIntegerField()
     currency = models.CharField(max_length=3, choices=Currency.choices)
@@ -197,6 +199,31 @@ class Subscription(models.Model):
         if self.status == self.Status.CANCELED:
             return None
         return self.cancel_at
+
+
+class StripeProduct(models.Model):
+    """The Stripe Product that a campaign's checkouts of one frequency put their prices on: made
+    once, then reused, so Stripe's Dashboard lists one product per campaign and frequency."""
+
+    campaign = models.ForeignKey(
+        "campaigns.Campaign", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    frequency = models.CharField(max_length=10, choices=Frequency.choices)
+    livemode = models.BooleanField(default=False)
+    stripe_product_id = models.CharField(max_length=255, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "frequency", "livemode"],
+                nulls_distinct=False,
+                name="payments_stripe_product_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.stripe_product_id
 
 
 class SubscriptionPastAmount(models.Model):

@@ -21,6 +21,7 @@ from campaigns.models import Campaign, Frequency
 from payments.gateway import (
     CheckoutRequest,
     CheckoutSession,
+    Gateway,
     GatewayError,
     RefundReason,
     UiMode,
@@ -28,7 +29,15 @@ from payments.gateway import (
 )
 from payments.idempotency import idempotency_key
 from payments.ledger import refund_record, subscription_apply
-from payments.models import Contribution, Payment, Refund, SignInLink, Subscription, Supporter
+from payments.models import (
+    Contribution,
+    Payment,
+    Refund,
+    SignInLink,
+    StripeProduct,
+    Subscription,
+    Supporter,
+)
 from payments.money import fee_cover_minor
 
 
@@ -134,22 +143,32 @@ def contribution_start(
 def checkout_session_open(
     *, contribution: Contribution, ui_mode: UiMode, base_url: str
 ) -> CheckoutSession:
-    """Open the contribution's Checkout Session (the same one again for the same page kind)."""
+    """Open the contribution's Checkout Session (the same one again for the same page kind).
+
+    Opening the hosted page (the fallback) first expires the embedded session, so that the
+    contribution cannot be paid on both; if the embedded one was paid already, it refuses.
+    """
     if contribution.status != Contribution.Status.PENDING:
         raise GatewayError("This contribution is already under way.")
     supporter = contribution.supporter
     campaign = contribution.campaign
     thanks = base_url + reverse("payments:thanks")
     back = reverse("payments:support", args=[campaign.slug]) if campaign else "/"
-    session = gateway_get().checkout_session_create(
+    gateway = gateway_get()
+    if ui_mode == "hosted_page" and contribution.stripe_checkout_session_id:
+        _embedded_session_close(contribution=contribution, gateway=gateway)
+    session = gateway.checkout_session_create(
         request=CheckoutRequest(
             contribution_id=contribution.pk,
             frequency=contribution.frequency,
             amount_minor=contribution.charge_minor,
             currency=contribution.currency,
             customer_email=supporter.email,
-            customer_id=supporter.stripe_customer_id,
+            customer_id=supporter_customer_ensure(supporter=supporter, gateway=gateway),
             product_name=_product_name(contribution.frequency),
+            product_id=stripe_product_ensure(
+                campaign=campaign, frequency=contribution.frequency, gateway=gateway
+            ),
             ui_mode=ui_mode,
             return_url=thanks + "?session_id={CHECKOUT_SESSION_ID}",
             cancel_url=base_url + back,
@@ -161,6 +180,71 @@ def checkout_session_open(
     contribution.stripe_checkout_session_id = session.id
     contribution.save(update_fields=["stripe_checkout_session_id", "updated_at"])
     return session
+
+
+def _embedded_session_close(*, contribution: Contribution, gateway: Gateway) -> None:
+    """Expire the contribution's embedded session before the hosted page replaces it."""
+    session_id = str(contribution.stripe_checkout_session_id)
+    current = gateway.checkout_session_retrieve(session_id=session_id)
+    if current.ui_mode != "embedded_page":
+        return  # the hosted session itself, opened before: it is opened again as it is
+    if current.status == "complete":
+        raise GatewayError("This contribution has been paid already: nothing more to pay.")
+    if current.status == "open":
+        gateway.checkout_session_expire(
+            session_id=session_id,
+            idempotency_key=idempotency_key("contribution", contribution.pk, "expire", session_id),
+        )
+
+
+def supporter_customer_ensure(*, supporter: Supporter, gateway: Gateway) -> str:
+    """Return the supporter's one Stripe customer, creating it before their first checkout.
+
+    Left to Checkout, every session not yet completed would make a customer of its own, and the
+    Billing Portal would then open on one of them. Two first checkouts at once send the same
+    idempotency key, so Stripe answers both with the one customer.
+    """
+    if supporter.stripe_customer_id:
+        return supporter.stripe_customer_id
+    customer_id = gateway.customer_create(
+        email=supporter.email,
+        name=supporter.name,
+        idempotency_key=idempotency_key("supporter", supporter.pk, "customer"),
+    )
+    Supporter.objects.filter(pk=supporter.pk, stripe_customer_id__isnull=True).update(
+        stripe_customer_id=customer_id, updated_at=timezone.now()
+    )
+    supporter.refresh_from_db(fields=["stripe_customer_id"])
+    return supporter.stripe_customer_id or customer_id
+
+
+def stripe_product_ensure(*, campaign: Campaign | None, frequency: str, gateway: Gateway) -> str:
+    """Return the Stripe Product of this campaign and frequency, creating it the first time."""
+    livemode = bool(settings.STRIPE_LIVEMODE)
+    known = StripeProduct.objects.filter(campaign=campaign, frequency=frequency, livemode=livemode)
+    found = known.values_list("stripe_product_id", flat=True).first()
+    if found:
+        return found
+    name = _product_name(frequency)
+    metadata = {"frequency": frequency}
+    if campaign is not None:
+        name, metadata["campaign"] = f"{name} ({campaign.name})", campaign.slug
+    product_id = gateway.product_create(
+        name=name[:250],
+        metadata=metadata,
+        idempotency_key=idempotency_key("product", campaign.pk if campaign else "none", frequency),
+    )
+    try:
+        with transaction.atomic():
+            StripeProduct.objects.create(
+                campaign=campaign,
+                frequency=frequency,
+                livemode=livemode,
+                stripe_product_id=product_id,
+            )
+    except IntegrityError:  # made concurrently (with the same key, so the same product)
+        return str(known.values_list("stripe_product_id", flat=True).get())
+    return product_id
 
 
 def _product_name(frequency: str) -> str:
@@ -260,12 +344,23 @@ def subscription_cancel(*, subscription: Subscription, reason: str) -> Subscript
 
 
 def billing_portal_url(*, supporter: Supporter, return_url: str) -> str:
-    """Return a Stripe Billing Portal link where the supporter updates their payment method."""
-    if not supporter.stripe_customer_id:
-        raise GatewayError("There is no saved payment method for this address yet.")
-    return gateway_get().billing_portal_url(
-        customer_id=supporter.stripe_customer_id, return_url=return_url
+    """Return a Stripe Billing Portal link where the supporter updates their payment method.
+
+    It opens on the customer Stripe bills for their newest running subscription (supporters from
+    before one customer was kept per supporter may have several), else on their customer.
+    """
+    billed = (
+        Subscription.objects.filter(contribution__supporter=supporter)
+        .exclude(status=Subscription.Status.CANCELED)
+        .exclude(stripe_customer_id="")
+        .order_by("-created_at")
+        .values_list("stripe_customer_id", flat=True)
+        .first()
     )
+    customer_id = billed or supporter.stripe_customer_id
+    if not customer_id:
+        raise GatewayError("There is no saved payment method for this address yet.")
+    return gateway_get().billing_portal_url(customer_id=customer_id, return_url=return_url)
 
 
 def payment_refund(

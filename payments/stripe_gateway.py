@@ -20,6 +20,8 @@ from typing import Any, Literal, cast
 import stripe
 from django.conf import settings
 from stripe.params import (
+    CustomerCreateParams,
+    ProductCreateParams,
     RefundCreateParams,
     RefundListParams,
     SubscriptionCancelParams,
@@ -33,6 +35,7 @@ from payments.gateway import (
     ChargeDetails,
     CheckoutRequest,
     CheckoutSession,
+    CheckoutSessionState,
     GatewayError,
     RefundDetails,
     RefundReason,
@@ -162,8 +165,11 @@ class StripeGateway:
         price_data: SessionCreateParamsLineItemPriceData = {
             "currency": request.currency.lower(),
             "unit_amount": request.amount_minor,
-            "product_data": {"name": request.product_name},
         }
+        if request.product_id:
+            price_data["product"] = request.product_id
+        else:
+            price_data["product_data"] = {"name": request.product_name}
         params: SessionCreateParams = {
             "ui_mode": request.ui_mode,
             "client_reference_id": str(request.contribution_id),
@@ -321,6 +327,44 @@ class StripeGateway:
         except stripe.StripeError as error:
             raise _translate(error) from error
         return session.url
+
+    def checkout_session_retrieve(self, *, session_id: str) -> CheckoutSessionState:
+        try:
+            session = self.client.v1.checkout.sessions.retrieve(session_id)
+        except stripe.StripeError as error:
+            raise _translate(error) from error
+        return CheckoutSessionState(
+            id=session.id, ui_mode=str(session.ui_mode or ""), status=str(session.status or "")
+        )
+
+    def checkout_session_expire(self, *, session_id: str, idempotency_key: str) -> None:
+        """Expire an open session, so that it can no longer be paid."""
+        try:
+            self.client.v1.checkout.sessions.expire(
+                session_id, {}, {"idempotency_key": idempotency_key}
+            )
+        except stripe.StripeError as error:
+            raise _translate(error) from error
+
+    def customer_create(self, *, email: str, name: str, idempotency_key: str) -> str:
+        """Create the supporter's Stripe customer (one per supporter; see the services)."""
+        params: CustomerCreateParams = {"email": email}
+        if name:
+            params["name"] = name
+        try:
+            customer = self.client.v1.customers.create(params, {"idempotency_key": idempotency_key})
+        except stripe.StripeError as error:
+            raise _translate(error) from error
+        return customer.id
+
+    def product_create(self, *, name: str, metadata: dict[str, str], idempotency_key: str) -> str:
+        """Create a Product that checkouts' prices reuse (one per campaign and frequency)."""
+        params: ProductCreateParams = {"name": name, "metadata": metadata}
+        try:
+            product = self.client.v1.products.create(params, {"idempotency_key": idempotency_key})
+        except stripe.StripeError as error:
+            raise _translate(error) from error
+        return product.id
 
     def subscription_retrieve(self, *, subscription_id: str) -> SubscriptionState:
         try:

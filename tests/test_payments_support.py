@@ -324,7 +324,8 @@ def test_in_stripe_mode_the_checkout_is_embedded_in_our_page(client, campaign, f
     contribution = Contribution.objects.get()
     assert contribution.provider == "stripe"
     assert contribution.stripe_checkout_session_id == "cs_test_embedded"
-    sent = fake_stripe.requests[0]["params"]
+    (session,) = [r for r in fake_stripe.requests if r["path"] == "/v1/checkout/sessions"]
+    sent = session["params"]
     assert sent["ui_mode"] == "embedded_page"
     assert sent["line_items[0][price_data][unit_amount]"] == "1000"
     assert sent["return_url"].startswith("http://testserver/support/thanks/?session_id=")
@@ -422,12 +423,24 @@ def test_the_embedded_checkout_falls_back_to_stripes_hosted_page(client, campaig
     fake_stripe.created["/v1/checkout/sessions"] = stripe_object(
         "checkout.session", id="cs_test_hosted"
     )
+    # Stripe's answers about the embedded session: still open, then expired on request.
+    fake_stripe.add(
+        stripe_object(
+            "checkout.session", id="cs_test_embedded", ui_mode="embedded_page", status="open"
+        )
+    )
+    fake_stripe.created["/v1/checkout/sessions/cs_test_embedded/expire"] = stripe_object(
+        "checkout.session", id="cs_test_embedded", ui_mode="embedded_page", status="expired"
+    )
 
     response = client.post(fallback.group(1))
 
     assert response.status_code == 302
+    expired = [r for r in fake_stripe.requests if r["path"].endswith("/expire")]
+    assert [r["path"] for r in expired] == ["/v1/checkout/sessions/cs_test_embedded/expire"]
     assert response["Location"].startswith("https://checkout.stripe.com/pay/")
     hosted = fake_stripe.requests[-1]
+    assert hosted["path"] == "/v1/checkout/sessions"
     assert hosted["params"]["ui_mode"] == "hosted_page"
     assert hosted["params"]["success_url"].startswith("http://testserver/support/thanks/")
     assert hosted["headers"]["Idempotency-Key"].endswith("-hosted_page")

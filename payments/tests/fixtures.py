@@ -38,6 +38,9 @@ def fake_stripe_fixture(settings: Any, monkeypatch: pytest.MonkeyPatch) -> FakeS
     settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
     settings.STRIPE_LIVEMODE = False
     fake = FakeStripeHttp()
+    # The supporter's customer and the campaign's product, made before the first checkout.
+    fake.created["/v1/customers"] = stripe_object("customer")
+    fake.created["/v1/products"] = stripe_object("product")
     monkeypatch.setattr(StripeGateway, "http_client", fake)
     return fake
 
