@@ -45,12 +45,13 @@ POPULATE = [
               now(), now()
        FROM generate_series(1, %(supporters)s) i""",
     """INSERT INTO payments_contribution (
-           supporter_id, frequency, amount_minor, fee_cover, fee_cover_minor, currency, status,
+           supporter_id, name, frequency, amount_minor, fee_cover, fee_cover_minor, currency,
+           status,
            provider, livemode, stripe_payment_intent_id, marketing_consent,
            marketing_consent_text, campaign_id, variant_key, placement, article_url, referrer,
            utm_source, utm_medium, utm_campaign, utm_content, utm_term, first_paid_at,
            created_at, updated_at)
-       SELECT s.id,
+       SELECT s.id, s.name,
               CASE WHEN s.id % 3 = 0 THEN 'monthly' WHEN s.id % 10 = 1 THEN 'annual'
                    ELSE 'one_off' END,
               500 + (s.id * 37) % 5000, false, 0,
@@ -255,10 +256,11 @@ def populate(url: str, rows: int) -> float:
             conn.execute(sql, params)
         conn.execute(
             """INSERT INTO payments_payout (stripe_payout_id, amount_minor, currency, arrival_date,
-                   status, livemode, stripe_created_at, created_at, updated_at)
+                   status, automatic, reconciliation_status, failure_code, livemode,
+                   stripe_created_at, created_at, updated_at)
                SELECT DISTINCT stripe_payout_id, 0, 'EUR',
-                      date '2025-01-03' + (substr(stripe_payout_id, 4)::int * 7), 'paid', false,
-                      now(), now(), now()
+                      date '2025-01-03' + (substr(stripe_payout_id, 4)::int * 7), 'paid', true,
+                      'completed', '', false, now(), now(), now()
                FROM payments_payment"""
         )
         # A bulk load leaves the visibility map unset until autovacuum passes (it does after

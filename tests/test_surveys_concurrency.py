@@ -127,3 +127,30 @@ def test_a_new_readers_first_page_into_a_draft_made_meanwhile_keeps_both():
     )
     draft.refresh_from_db()
     assert draft.answers == {"score": 8, "member": "yes", "often": "daily", "topics": ["Sport"]}
+
+
+@pytest.mark.usefixtures("generous_rate_limits")
+def test_a_draw_entry_after_the_survey_is_few_queries(client):
+    from django.test.utils import CaptureQueriesContext
+
+    from surveys.models import Entry
+    from surveys.tests.factories import draw_create
+
+    survey = survey_create()
+    draw_create(survey=survey)
+    path = "/surveys/reader-survey/"
+    client.post(
+        path, {"often": "daily", "topics": ["politics"], "page": "1", "draft": "tok-123456"}
+    )
+    client.post(path, {"score": "9", "member": "yes", "page": "2", "draft": "tok-123456"})
+    entry = {
+        "email": "reader@example.com",
+        "country": "GB",
+        "age_confirmed": "on",
+        "accept_terms": "on",
+        "draft": "tok-123456",
+    }
+    with CaptureQueriesContext(connection) as queries:
+        assert client.post(f"{path}draw/enter/", entry).status_code == 200
+    assert len(queries.captured_queries) <= 8, [q["sql"] for q in queries.captured_queries]
+    assert Entry.objects.get().response == Response.objects.get()

@@ -87,7 +87,9 @@ def entry_create(
     if terms is None:
         raise EntryError(_("This prize draw is not open for entries."))
     draft = (
-        SurveyDraft.objects.filter(token=draft_token, survey_id=draw.survey_id).first()
+        SurveyDraft.objects.select_related("response")
+        .filter(token=draft_token, survey_id=draw.survey_id)
+        .first()
         if draft_token
         else None
     )
