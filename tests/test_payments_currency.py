@@ -5,6 +5,7 @@ recorded as Stripe has it and flagged for staff."""
 import pytest
 
 from payments.models import ContributionFlag, Payment
+from payments.tests.emulated import emulated_fixture  # noqa: F401 - fixture
 from payments.tests.fixtures import (  # noqa: F401 - fixtures
     campaign_fixture,
     contribution_make,
@@ -106,3 +107,16 @@ def test_finance_marks_a_flag_resolved(client, campaign, fake_stripe):
     assert flag.resolved_at is not None
     listing = client.get("/admin/payments/contribution/?flagged=open").content.decode()
     assert f"/admin/payments/contribution/{contribution.pk}/change/" not in listing
+
+
+# --- On the Stripe emulator ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("enabled", [False, True])
+def test_emulator_session_has_adaptive_pricing_as_the_setting_says(emulated, settings, enabled):
+    settings.PAYMENTS_ADAPTIVE_PRICING = enabled
+    contribution = emulated.start()
+
+    session = emulated.emulator.get(contribution.stripe_checkout_session_id)
+
+    assert session["adaptive_pricing"] == {"enabled": enabled}

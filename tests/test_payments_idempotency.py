@@ -5,8 +5,9 @@ import uuid
 
 import pytest
 
-from payments.models import Installation
+from payments.models import Contribution, Installation
 from payments.services import checkout_session_open, payment_refund, subscription_cancel
+from payments.tests.emulated import emulated_fixture  # noqa: F401 - fixture
 from payments.tests.fixtures import (  # noqa: F401 - fixtures
     campaign_fixture,
     contribution_make,
@@ -73,3 +74,22 @@ def test_refund_and_cancel_keys_carry_the_installation(client, campaign, fake_st
     keys = keys_sent(fake_stripe)
     assert len(keys) == 2
     assert all(key.startswith(installation + "-") for key in keys), keys
+
+
+# --- On the Stripe emulator, which answers a repeated key with the first request's object ------
+
+
+def test_emulator_another_installation_gets_its_own_session_for_the_same_row_id(emulated):
+    contribution = emulated.start()
+    here = contribution.stripe_checkout_session_id
+    Contribution.objects.filter(pk=contribution.pk).update(stripe_checkout_session_id=None)
+    # Another installation on the same Stripe account, whose contribution has the same id.
+    Installation.objects.update(key=uuid.uuid4())
+
+    checkout_session_open(
+        contribution=contribution, ui_mode="embedded_page", base_url="https://x.example"
+    )
+
+    contribution.refresh_from_db()
+    assert contribution.stripe_checkout_session_id != here
+    assert len(emulated.emulator.find("checkout.session")) == 2
