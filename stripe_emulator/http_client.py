@@ -19,7 +19,8 @@ from stripe_emulator.core import Emulator
 
 class EmulatorHttpClient(HTTPClient):
     """A stripe `HTTPClient` that answers from `emulator`; `requests` records what was sent
-    (method, path, and the query and form parameters as flat `{"a[b][0]": value}` maps)."""
+    (method, path, the form body as sent, and the query and form parameters as flat
+    `{"a[b][0]": value}` maps)."""
 
     name = "stripe-emulator"
 
@@ -42,9 +43,10 @@ class EmulatorHttpClient(HTTPClient):
         sent = dict(headers or {})
         self.requests.append(
             {
-                "method": method.lower(),
+                "method": method.upper(),
                 "path": parts.path,
                 "query": dict(parse_qsl(parts.query, keep_blank_values=True)),
+                "body": body,
                 "params": dict(parse_qsl(body, keep_blank_values=True)),
                 "headers": sent,
             }

@@ -58,7 +58,7 @@ def test_one_off_embedded_checkout_sends_exactly_these_parameters(gateway, fake,
     session = gateway.checkout_session_create(request=checkout_request())
 
     request = fake.requests[0]
-    assert (request["method"], request["path"]) == ("post", "/v1/checkout/sessions")
+    assert (request["method"], request["path"]) == ("POST", "/v1/checkout/sessions")
     assert request["params"] == {
         "ui_mode": "embedded_page",
         "client_reference_id": "42",
@@ -138,7 +138,7 @@ def test_refund_sends_the_payment_intent_amount_reason_and_our_idempotency_key(
     )
 
     request = fake.requests[0]
-    assert (request["method"], request["path"]) == ("post", "/v1/refunds")
+    assert (request["method"], request["path"]) == ("POST", "/v1/refunds")
     assert request["params"] == {
         "payment_intent": intent_id,
         "reason": "duplicate",
@@ -182,8 +182,8 @@ def test_subscription_amount_update_replaces_the_item_price_without_proration(
     )
 
     read, update = fake.requests
-    assert (read["method"], read["path"]) == ("get", f"/v1/subscriptions/{subscription['id']}")
-    assert (update["method"], update["path"]) == ("post", f"/v1/subscriptions/{subscription['id']}")
+    assert (read["method"], read["path"]) == ("GET", f"/v1/subscriptions/{subscription['id']}")
+    assert (update["method"], update["path"]) == ("POST", f"/v1/subscriptions/{subscription['id']}")
     assert update["params"] == {
         "items[0][id]": item["id"],
         "items[0][price_data][currency]": "eur",
@@ -208,7 +208,7 @@ def test_subscription_cancel_keeps_the_readers_words(gateway, fake, emulator):
 
     request = fake.requests[0]
     assert (request["method"], request["path"]) == (
-        "delete",
+        "DELETE",
         f"/v1/subscriptions/{subscription['id']}",
     )
     assert request["query"] == {"cancellation_details[comment]": "Moving abroad"}
