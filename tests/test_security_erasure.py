@@ -94,7 +94,7 @@ def everything_stored():
             if isinstance(field, models.CharField | models.TextField | models.JSONField)
         ]
         if fields:
-            for row in model.objects.values_list(*fields):
+            for row in model._default_manager.values_list(*fields):
                 values.append(json.dumps(row, default=str, ensure_ascii=False))
     return "\n".join(values).lower()
 
