@@ -16,6 +16,7 @@ STRIPE_ID = r"[A-Za-z0-9_]{1,255}"
 SIGNED_LINK = r"[A-Za-z0-9_:.\-]{1,512}"
 
 _STRIPE_ID = re.compile(STRIPE_ID)
+_SLUG = re.compile(r"[-a-zA-Z0-9_]{1,50}")
 
 
 class StripeIdConverter:
@@ -46,3 +47,10 @@ def query_stripe_id(query: QueryDict, name: str) -> str:
     """Return the Stripe id in query parameter `name`, or "" when it is missing or malformed."""
     value = query.get(name, "")
     return value if _STRIPE_ID.fullmatch(value) else ""
+
+
+def slug_or_empty(value: object) -> str:
+    """Return `value` if it is a slug (a campaign's or variant's key), else "": a key a reader
+    sent is checked before it is looked up."""
+    text = value if isinstance(value, str) else ""
+    return text if _SLUG.fullmatch(text) else ""

@@ -10,6 +10,7 @@ from django.conf import settings
 from antiabuse.honeypot import HoneypotMixin
 from antiabuse.reader_urls import ReaderUrlField, reader_url_clean
 from campaigns.models import Campaign, Frequency
+from config.url_ids import slug_or_empty
 from payments.money import MoneyParseError, fee_cover_minor, money_format, money_parse
 
 ATTRIBUTION_FIELDS = (
@@ -146,7 +147,7 @@ def attribution_from(params: Any) -> dict[str, str]:
         if name == "placement" and value not in PLACEMENTS:
             value = ""
         if name == "variant":
-            value = value[:40]
+            value = slug_or_empty(value)
         result[name] = value
     return result
 

@@ -24,7 +24,7 @@ from antiabuse.ratelimit import EmailRateLimit, RateLimit
 from antiabuse.reader_urls import reader_url_clean
 from campaigns.models import Campaign
 from config.security_headers import STRIPE_CHECKOUT_SOURCES, csp_extend, csp_frame_ancestors
-from config.url_ids import query_stripe_id
+from config.url_ids import query_stripe_id, slug_or_empty
 from payments.demo_provider.checkout import (
     demo_checkout_authenticate,
     demo_checkout_pay,
@@ -118,11 +118,8 @@ def _support_context(campaign: Campaign, form: SupportForm, error: str = "") -> 
             }
         )
     examples = [f"{p['label']} adds {p['fee']}" for p in options[0]["presets"]] if options else []
-    variant = (
-        campaign.variants.filter(key=form["variant"].value()).first()
-        if form["variant"].value()
-        else None
-    )
+    variant_key = slug_or_empty(form["variant"].value())  # what the reader sent, not yet valid
+    variant = campaign.variants.filter(key=variant_key).first() if variant_key else None
     return {
         "campaign": campaign,
         "why": (variant.body if variant else "") or campaign.body,

@@ -7,7 +7,7 @@ from django.urls import get_resolver
 
 from payments.models import WebhookEvent
 from payments.stripe_gateway import webhook_signature_header
-from payments.tests.fixtures import fake_stripe_fixture  # noqa: F401 - fixture
+from payments.tests.fixtures import campaign_fixture, fake_stripe_fixture  # noqa: F401 - fixture
 from payments.tests.stripe_fakes import WEBHOOK_SECRET, event, post_event, stripe_object
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -89,3 +89,13 @@ def test_a_signature_a_few_seconds_ahead_is_accepted(client, fake_stripe):
     )
 
     assert response.status_code == 200
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_a_nul_byte_in_the_variant_of_a_live_campaign_is_a_client_error(client, method, campaign):
+    """Found by the fuzz test: the support page looked the reader's variant key up unchecked."""
+    response = getattr(client, method)(
+        "/support/keep-local-news-open/?variant=a%00b", {"variant": "a\x00b"}
+    )
+
+    assert response.status_code < 500
