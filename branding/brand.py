@@ -41,7 +41,10 @@ class Brand:
         """Return the logo's URL as a page links it (static files resolved)."""
         if self.logo.startswith(("https://", "http://", "/")):
             return self.logo
-        return static(self.logo)
+        try:
+            return static(self.logo)
+        except ValueError:  # no manifest yet (collectstatic not run): a mail must still go out
+            return f"{settings.STATIC_URL}{self.logo}"
 
     @property
     def logo_absolute_url(self) -> str:

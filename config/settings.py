@@ -464,6 +464,12 @@ CELERY_BEAT_SCHEDULE["payments-webhook-sweep"] = {
 # A once-only mail (receipt, notice, prize claim) claimed this long ago and still not recorded
 # as sent is taken to be a crashed send and sent again, under the same Message-ID.
 MAIL_CLAIM_SECONDS = env.int("MAIL_CLAIM_SECONDS", default=300)
+# Annual supporters are reminded this many days before their contribution renews (once each).
+PAYMENTS_RENEWAL_REMINDER_DAYS = env.int("PAYMENTS_RENEWAL_REMINDER_DAYS", default=7)
+CELERY_BEAT_SCHEDULE["payments-renewal-reminders"] = {
+    "task": "payments.tasks.renewal_reminders_enqueue",
+    "schedule": 3600.0,
+}
 
 # --- Surveys ------------------------------------------------------------------------------------
 

@@ -29,17 +29,50 @@ from payments.models import (
     Refund,
     Subscription,
     Supporter,
+    SupporterNotice,
     WebhookEvent,
 )
 from payments.money import money_format
 
+# Amounts on the balance side are in the settlement currency where the row keeps one.
+SETTLEMENT_SIDE = {"settlement_amount_minor", "fee_minor", "net_minor", "settlement_net_minor"}
+
+
+def _currency_of(obj: Any, field: str) -> str:
+    settlement = getattr(obj, "settlement_currency", "")
+    return str(settlement if field in SETTLEMENT_SIDE and settlement else obj.currency)
+
+
+def money_column(field: str, label: str = "") -> Any:
+    """Return an admin column or read-only field showing `field` (minor units) as money."""
+
+    def show(*args: Any) -> str:  # (obj), or (admin, obj) when an admin class attribute
+        obj = args[-1]
+        value = getattr(obj, field)
+        return "—" if value is None else money_format(value, _currency_of(obj, field))
+
+    show.short_description = label or field.removesuffix("_minor").replace("_", " ")  # type: ignore[attr-defined]
+    show.admin_order_field = field  # type: ignore[attr-defined]
+    return show
+
+
+def money_field_name(field: str) -> str:
+    return f"{field.removesuffix('_minor')}_money"
+
 
 class LedgerAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
-    """Money rows: every field read-only, none added or deleted here.
+    """Money rows: every field read-only, none added or deleted here; amounts shown as money in
+    their currency (never as minor units).
 
     Unlike `staff.admin_base.ReadOnlyAdmin`, the change permission stays, because the staff
     actions (cancel, refund, resend) are granted through it and act through the services.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for field in self.model._meta.fields:
+            if field.name.endswith("_minor"):
+                setattr(self, money_field_name(field.name), money_column(field.name))
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -48,7 +81,14 @@ class LedgerAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return False
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [field.name for field in self.model._meta.fields]
+        return [
+            money_field_name(field.name) if field.name.endswith("_minor") else field.name
+            for field in self.model._meta.fields
+        ]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:  # type: ignore[override]
+        # Only what is shown read-only: the raw minor-unit fields never reach the form.
+        return list(self.get_readonly_fields(request, obj))
 
 
 class ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
@@ -65,20 +105,17 @@ class ReadOnlyInline(admin.TabularInline):  # type: ignore[type-arg]
 
 class ContributionInline(ReadOnlyInline):
     model = Contribution
-    fields = readonly_fields = ("created_at", "frequency", "amount_minor", "currency", "status")
+    amount = money_column("amount_minor")
+    fields = readonly_fields = ("created_at", "frequency", "amount", "status")
 
 
 class PaymentInline(ReadOnlyInline):
     model = Payment
     fk_name = "contribution"
-    fields = readonly_fields = (
-        "paid_at",
-        "kind",
-        "status",
-        "gross_minor",
-        "fee_minor",
-        "refunded_minor",
-    )
+    gross = money_column("gross_minor", "paid")
+    fee = money_column("fee_minor", "Stripe fee")
+    refunded = money_column("refunded_minor")
+    fields = readonly_fields = ("paid_at", "kind", "status", "gross", "fee", "refunded")
 
 
 class ContributionFlagInline(ReadOnlyInline):
@@ -110,12 +147,14 @@ class DisputeMovementInline(ReadOnlyInline):
 
     model = DisputeMovement
     show_change_link = False
+    amount = money_column("amount_minor")
+    fee = money_column("fee_minor")
+    net = money_column("net_minor")
     fields = readonly_fields = (
         "moved_at",
-        "amount_minor",
-        "fee_minor",
-        "net_minor",
-        "currency",
+        "amount",
+        "fee",
+        "net",
         "stripe_balance_transaction_id",
         "stripe_payout_id",
     )
@@ -237,8 +276,7 @@ class SubscriptionAdmin(LedgerAdmin):
         "contribution",
         "status",
         "cancel_at",
-        "amount_minor",
-        "currency",
+        money_column("amount_minor"),
     ]
     list_filter = ["status", ("cancel_at", admin.EmptyFieldListFilter), "currency"]
     search_fields = ["stripe_subscription_id", "contribution__supporter__email"]
@@ -269,8 +307,8 @@ class PaymentAdmin(LedgerAdmin):
         "kind",
         "status",
         "gross",
-        "fee_minor",
-        "refunded_minor",
+        money_column("fee_minor", "Stripe fee"),
+        money_column("refunded_minor", "refunded"),
         "paid_at",
     ]
     list_filter = ["status", "kind", "currency", "payment_method_type"]
@@ -447,8 +485,7 @@ class RefundAdmin(LedgerAdmin):
     list_display = [
         "stripe_refund_id",
         "payment",
-        "amount_minor",
-        "currency",
+        money_column("amount_minor"),
         "status",
         "refunded_at",
         "note",
@@ -463,7 +500,7 @@ class DisputeAdmin(LedgerAdmin):
         "stripe_dispute_id",
         "payment",
         "kind",
-        "amount_minor",
+        money_column("amount_minor"),
         "status",
         "opened_at",
         "closed_at",
@@ -477,7 +514,7 @@ class DisputeAdmin(LedgerAdmin):
 
 @admin.register(Payout)
 class PayoutAdmin(LedgerAdmin):
-    list_display = ["stripe_payout_id", "amount_minor", "currency", "arrival_date", "status"]
+    list_display = ["stripe_payout_id", money_column("amount_minor"), "arrival_date", "status"]
     list_filter = ["status", "currency"]
 
 
@@ -492,3 +529,10 @@ class WebhookEventAdmin(LedgerAdmin):
 class ReceiptSendAdmin(LedgerAdmin):
     list_display = ["payment", "kind", "sent_at"]
     list_filter = ["kind"]
+
+
+@admin.register(SupporterNotice)
+class SupporterNoticeAdmin(LedgerAdmin):
+    list_display = ["subscription", "kind", "key", "sent_at"]
+    list_filter = ["kind"]
+    search_fields = ["subscription__stripe_subscription_id", "to_email"]

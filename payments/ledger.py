@@ -21,7 +21,9 @@ from payments.models import (
     Subscription,
     SubscriptionPastAmount,
     Supporter,
+    SupporterNotice,
 )
+from payments.notices import notice_enqueue
 from payments.receipts import receipt_enqueue
 
 CONTRIBUTION_STATUS_BY_SUBSCRIPTION = {
@@ -237,6 +239,7 @@ def subscription_apply(
     amount_before = subscription.amount_minor if subscription.pk else None
     is_newer = subscription.stripe_state_at is None or at >= subscription.stripe_state_at
     terminal = subscription.status == Subscription.Status.CANCELED and subscription.pk
+    becomes_canceled = is_newer and not terminal and state.status == Subscription.Status.CANCELED
     if is_newer and not terminal:
         subscription.status = state.status
         subscription.amount_minor = state.amount_minor or subscription.amount_minor
@@ -259,14 +262,24 @@ def subscription_apply(
     elif subscription.pk is None:
         subscription.save()
     if amount_before is not None and subscription.amount_minor != amount_before:
-        _past_amount_record(subscription, amount_before, at)
+        past = _past_amount_record(subscription, amount_before, at)
+        if past is not None and not becomes_canceled:
+            notice_enqueue(
+                subscription_pk=subscription.pk,
+                kind=SupporterNotice.Kind.AMOUNT_CHANGE,
+                key=str(past.pk),
+            )
+    if becomes_canceled:
+        notice_enqueue(subscription_pk=subscription.pk, kind=SupporterNotice.Kind.CANCELLATION)
     supporter_customer_remember(contribution, state.customer_id)
     if second:  # the caller saves the contribution it passed, not this one
         contribution.save(update_fields=["status", "canceled_at", "updated_at"])
     return subscription
 
 
-def _past_amount_record(subscription: Subscription, amount_minor: int, until: datetime) -> None:
+def _past_amount_record(
+    subscription: Subscription, amount_minor: int, until: datetime
+) -> SubscriptionPastAmount | None:
     """Keep the amount the subscription charged until `until`, when the mirrored one replaced it.
 
     The caller holds the subscription's lock and applies states in order, so rows are appended
@@ -274,8 +287,8 @@ def _past_amount_record(subscription: Subscription, amount_minor: int, until: da
     """
     since = subscription.past_amounts.aggregate(since=Max("valid_until"))["since"]
     if since is not None and since >= until:
-        return  # changed twice at one instant: the amount in between was never in force
-    SubscriptionPastAmount.objects.create(
+        return None  # changed twice at one instant: the amount in between was never in force
+    return SubscriptionPastAmount.objects.create(
         subscription=subscription, amount_minor=amount_minor, valid_from=since, valid_until=until
     )
 

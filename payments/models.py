@@ -585,6 +585,38 @@ class ReceiptSend(models.Model):
         return f"{self.get_kind_display()} for payment {self.payment_id}"
 
 
+class SupporterNotice(models.Model):
+    """The send ledger of mails about a recurring contribution: each goes out once.
+
+    `key` says which occurrence: empty for the cancellation, the replaced amount's row for an
+    amount change, the renewal date for a reminder before an annual renewal.
+    """
+
+    class Kind(models.TextChoices):
+        CANCELLATION = "cancellation", "Cancellation confirmed"
+        AMOUNT_CHANGE = "amount_change", "Amount change confirmed"
+        RENEWAL_REMINDER = "renewal_reminder", "Reminder before an annual renewal"
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="notices")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    key = models.CharField(max_length=64, blank=True)
+    to_email = models.EmailField(max_length=254)
+    # Sent once through config.mail_once: claimed, then sent, then marked.
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "kind", "key"], name="payments_notice_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for subscription {self.subscription_id}"
+
+
 class SignInLink(models.Model):
     """A one-time, expiring self-service sign-in link; only a hash of its token is kept."""
 

@@ -15,6 +15,7 @@ from django.db import connection
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from branding.brand import brand_get
 from config.mail_once import SendSlot, mail_send_once, message_id
 from payments.models import Payment, ReceiptSend, Supporter
 from payments.money import money_format
@@ -85,6 +86,7 @@ def _message(
         "amount": money_format(payment.gross_minor, payment.currency),
         "date": local.strftime("%-d %B %Y"),
         "frequency": FREQUENCY_WORDS.get(contribution.frequency, contribution.frequency),
+        "brand": brand_get(),
         "publisher": settings.PAYMENTS_PUBLISHER_NAME,
         "not_charity": settings.PAYMENTS_RECEIPT_NOT_CHARITY_TEXT,
         "manage_url": settings.SITE_URL.rstrip("/") + "/support/account/",

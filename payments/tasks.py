@@ -4,7 +4,7 @@ from celery import shared_task
 from django.conf import settings
 
 from config.queueing import RETRY_TRANSIENT as RETRY
-from payments import receipts, webhooks
+from payments import notices, receipts, webhooks
 
 
 @shared_task(acks_late=True, ignore_result=True, max_retries=10, **RETRY)
@@ -63,3 +63,21 @@ def receipt_resend(payment_pk: int) -> None:
 def sign_in_email_send(supporter_pk: int, url: str) -> None:
     """E-mail a self-service sign-in link."""
     receipts.sign_in_email_send(supporter_pk=supporter_pk, url=url)
+
+
+@shared_task(
+    acks_late=True,
+    ignore_result=True,
+    autoretry_for=(OSError,),
+    retry_backoff=True,
+    max_retries=8,
+)
+def supporter_notice_send(subscription_pk: int, kind: str, key: str = "") -> None:
+    """Mail a cancellation, amount change or renewal reminder once (the ledger sees to it)."""
+    notices.notice_send(subscription_pk=subscription_pk, kind=kind, key=key)
+
+
+@shared_task(ignore_result=True)
+def renewal_reminders_enqueue() -> int:
+    """Beat, hourly: queue a reminder for each annual renewal within the reminder window."""
+    return notices.renewal_reminders_enqueue()
