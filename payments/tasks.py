@@ -65,13 +65,7 @@ def sign_in_email_send(supporter_pk: int, url: str) -> None:
     receipts.sign_in_email_send(supporter_pk=supporter_pk, url=url)
 
 
-@shared_task(
-    acks_late=True,
-    ignore_result=True,
-    autoretry_for=(OSError,),
-    retry_backoff=True,
-    max_retries=8,
-)
+@shared_task(acks_late=True, ignore_result=True, max_retries=12, **RETRY)
 def supporter_notice_send(subscription_pk: int, kind: str, key: str = "") -> None:
     """Mail a cancellation, amount change or renewal reminder once (the ledger sees to it)."""
     notices.notice_send(subscription_pk=subscription_pk, kind=kind, key=key)
