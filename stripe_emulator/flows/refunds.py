@@ -146,7 +146,12 @@ def refund_fail(
             source=refund["id"],
             description="REFUND FAILURE",
         )
-        previous = {"status": refund["status"], "failure_balance_transaction": None}
+        # As Stripe's own charge.refund.updated for a failed refund shows them.
+        previous = {
+            "failure_balance_transaction": None,
+            "failure_reason": None,
+            "status": refund["status"],
+        }
         refund.update(status="failed", failure_reason=reason, failure_balance_transaction=txn["id"])
         charge["amount_refunded"] -= refund["amount"]
         charge["refunded"] = False
