@@ -28,6 +28,7 @@ from django.db.models import (
     Exists,
     ExpressionWrapper,
     F,
+    Func,
     IntegerField,
     OuterRef,
     Q,
@@ -264,13 +265,32 @@ def _month_edges(filters: ReportFilters) -> tuple[list[dt.date], list[dt.datetim
     return months, edges
 
 
+class _WidthBucket(Func):
+    """PostgreSQL's width_bucket over ascending instants: how many are at or before the value
+    (all of them for a null value)."""
+
+    output_field = IntegerField()
+
+    def __init__(self, expression: Any, edges: list[dt.datetime]) -> None:
+        super().__init__(expression)
+        self.edges = list(edges)
+
+    def as_sql(self, compiler: Any, connection: Any, **extra: Any) -> tuple[str, list[Any]]:  # type: ignore[override]
+        value, params = compiler.compile(self.source_expressions[0])
+        sql = f"coalesce(width_bucket({value}, %s::timestamptz[]), {len(self.edges)})"
+        return sql, [*params, self.edges]
+
+
 def edges_passed(field: str, edges: list[dt.datetime], lo: int = 0, hi: int | None = None) -> Any:
     """Return an expression counting the `edges` (ascending) at or before `field`'s value.
 
-    A binary search written as nested CASEs: a few comparisons of instants per row, where
-    truncating each row's date to a month in a time zone costs a zone conversion per row. A null
-    value counts every edge.
+    A binary search: a few comparisons of instants per row, where truncating each row's date to
+    a month in a time zone costs a zone conversion per row. A null value counts every edge. On
+    PostgreSQL one width_bucket call does it; elsewhere nested CASEs (which cost Django a tree of
+    expressions to build and compile for every month bucket of every query).
     """
+    if connection.vendor == "postgresql" and lo == 0 and hi is None:
+        return _WidthBucket(F(field), edges)
     hi = len(edges) if hi is None else hi
     if lo == hi:
         return Value(lo)
