@@ -3,8 +3,9 @@
 `manage.py personal_data` finds this module through `surveys.personal_data`. The address, the
 names typed at checkout and what the supporter wrote (a cancellation reason) are kept in the
 supporter, its contributions, receipts, sign-in links, the stored Stripe events and the demo
-provider's objects; erasure anonymises the books (amounts, dates and Stripe ids stay) and
-scrubs the stored payloads, so nothing left holds the person.
+provider's objects; erasure anonymises the books (amounts, dates and Stripe ids stay), scrubs
+the stored events' payloads and deletes the demo provider's records of the reader, so nothing
+left holds the person.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet, TextField
 from django.db.models.functions import Cast
 
+from payments.demo_provider.store import demo_personal_data_erase
 from payments.models import (
     Contribution,
     DemoObject,
@@ -157,11 +159,8 @@ def personal_data_erase(*, email: str) -> dict[str, Any]:
         event.payload = payload_scrub(event.payload, words=words)
         event.save(update_fields=["payload"])
         events += 1
-    demo = 0
-    for obj in _holding(DemoObject.objects.select_for_update(), "data", needles):
-        obj.data = payload_scrub(obj.data, words=words)
-        obj.save(update_fields=["data", "updated_at"])
-        demo += 1
+    # The demo provider's own records of the reader (its stand-in for what Stripe keeps).
+    demo = demo_personal_data_erase(email=email)
     for supporter in supporters:
         placeholder = f"erased-{supporter.pk}@erased.invalid"
         ReceiptSend.objects.filter(payment__contribution__supporter=supporter).update(
@@ -178,5 +177,5 @@ def personal_data_erase(*, email: str) -> dict[str, Any]:
     return {
         "supporters_anonymised": len(supporters),
         "stripe_events_scrubbed": events,
-        "demo_provider_objects_scrubbed": demo,
+        "demo_provider_objects_deleted": demo,
     }
