@@ -197,7 +197,8 @@ class ContributionAdmin(LedgerAdmin):
         return "; ".join(f.get_kind_display() for f in obj.flags.all() if f.resolved_at is None)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return [*super().get_readonly_fields(request, obj), "history"]
+        # What staff must act on first, where they look first.
+        return ["staff_action", *super().get_readonly_fields(request, obj), "history"]
 
     @admin.display(description="history")
     def history(self, obj: Contribution) -> str:
