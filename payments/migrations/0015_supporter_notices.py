@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("payments", "0013_subscription_cancel_at"),
+        ("payments", "0014_one_customer_one_product"),
     ]
 
     operations = [
