@@ -34,7 +34,7 @@ def notice_enqueue(*, subscription_pk: int, kind: str, key: str = "") -> None:
     """Send the notice from the worker once the current transaction has committed."""
     from payments.tasks import supporter_notice_send
 
-    supporter_notice_send.delay_on_commit(subscription_pk, kind, key)  # type: ignore[attr-defined]  # not in celery-types yet
+    supporter_notice_send.delay_on_commit(subscription_pk, kind, key)
 
 
 def _local_date(when: datetime | None) -> str:
