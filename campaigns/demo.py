@@ -11,11 +11,15 @@ DEMO_SURVEY_SLUG = "reader-survey"
 
 @transaction.atomic
 def demo_seed() -> list[str]:
-    """Create (or refresh) the demo campaign; link the demo survey when it exists."""
+    """Create the demo campaign once; link the demo survey when it exists.
+
+    `make run` seeds on every start: what staff changed in the admin since (copy, amounts,
+    status, variants) is kept, never overwritten.
+    """
     from surveys.models import Survey
 
     survey = Survey.objects.filter(slug=DEMO_SURVEY_SLUG).first()
-    campaign, created = Campaign.objects.update_or_create(
+    campaign, created = Campaign.objects.get_or_create(
         slug=DEMO_SLUG,
         defaults={
             "name": "Support us (demo)",
@@ -47,19 +51,24 @@ def demo_seed() -> list[str]:
             "dismiss_days": 7,
         },
     )
-    Variant.objects.update_or_create(campaign=campaign, key="control", defaults={"weight": 50})
-    Variant.objects.update_or_create(
-        campaign=campaign,
-        key="b",
-        defaults={
-            "weight": 50,
-            "headline": "Keep independent journalism free for everyone",
-            "cta_label": "Give now",
-        },
-    )
+    if created:
+        Variant.objects.create(campaign=campaign, key="control", weight=50)
+        Variant.objects.create(
+            campaign=campaign,
+            key="b",
+            weight=50,
+            headline="Keep independent journalism free for everyone",
+            cta_label="Give now",
+        )
+    elif survey is not None and campaign.survey_id is None and not campaign.placement_survey:
+        # The survey was seeded after the campaign (an older demo): link it, once.
+        campaign.survey = survey
+        campaign.placement_survey = True
+        campaign.save(update_fields=["survey", "placement_survey"])
     campaigns_version_bump()
     survey_note = f"linked to survey {survey.slug!r}" if survey else "no survey linked yet"
     return [
-        f"Campaign {campaign.slug!r} {'created' if created else 'refreshed'}: live, "
-        f"variants control and b, {survey_note}."
+        f"Campaign {campaign.slug!r} created: live, variants control and b, {survey_note}."
+        if created
+        else f"Campaign {campaign.slug!r} kept as staff left it ({campaign.get_status_display()})."
     ]

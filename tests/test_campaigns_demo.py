@@ -21,7 +21,7 @@ def test_demo_seed_makes_a_live_campaign_with_two_variants_and_is_idempotent(cli
     assert campaign.placement_banner and campaign.placement_epic
     assert set(campaign.variants.values_list("key", flat=True)) == {"control", "b"}
     assert campaign.survey is None
-    assert "no survey linked" in lines[0]
+    assert "kept as staff left it" in lines[0]
     appeals = client.get("/api/decision/?placements=banner,epic").json()["appeals"]
     assert set(appeals) == {"banner"}  # one campaign shows once per page view
 
@@ -36,3 +36,20 @@ def test_demo_seed_links_the_demo_survey_when_it_exists():
     campaign = Campaign.objects.get(slug=DEMO_SLUG)
     assert campaign.survey == survey
     assert campaign.placement_survey
+
+
+def test_seeding_again_keeps_what_staff_changed():
+    demo_seed()
+    campaign = Campaign.objects.get(slug=DEMO_SLUG)
+    campaign.headline = "Our own words"
+    campaign.status = "paused"
+    campaign.amounts = {"monthly": {"presets": [700], "default": 700}}
+    campaign.save()
+    campaign.variants.filter(key="b").delete()
+
+    demo_seed()  # what `make run` does on every start
+
+    campaign.refresh_from_db()
+    assert (campaign.headline, campaign.status) == ("Our own words", "paused")
+    assert campaign.amounts == {"monthly": {"presets": [700], "default": 700}}
+    assert list(campaign.variants.values_list("key", flat=True)) == ["control"]
