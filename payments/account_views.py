@@ -16,7 +16,7 @@ from antiabuse import client_ip
 from antiabuse.ratelimit import EmailRateLimit, RateLimit
 from antiabuse.reader_urls import reader_url_clean
 from config.queueing import task_enqueue
-from payments.forms import AmountChangeForm, CancelForm, SignInRequestForm
+from payments.forms import AmountChangeForm, CancelForm, NameForm, SignInRequestForm
 from payments.gateway import GatewayError
 from payments.models import Contribution, Payment, Supporter
 from payments.money import money_format
@@ -27,6 +27,7 @@ from payments.services import (
     sign_in_link_use,
     subscription_amount_change,
     subscription_cancel,
+    supporter_name_change,
 )
 
 logger = logging.getLogger(__name__)
@@ -127,7 +128,12 @@ def _account_page(request: HttpRequest, supporter: Supporter) -> HttpResponse:
     return render(
         request,
         "payments/account.html",
-        {"supporter": supporter, "rows": rows, "demo": settings.PAYMENTS_DEMO},
+        {
+            "supporter": supporter,
+            "rows": rows,
+            "demo": settings.PAYMENTS_DEMO,
+            "name_form": NameForm(initial={"name": supporter.name}),
+        },
     )
 
 
@@ -220,6 +226,22 @@ def cancel(request: HttpRequest, contribution_id: int) -> HttpResponse:
     return render(
         request, "payments/account_cancel.html", {"form": form, "contribution": contribution}
     )
+
+
+@require_POST
+def name_change(request: HttpRequest) -> HttpResponse:
+    """The signed-in supporter sets the name their receipts greet them with (the only way,
+    besides a paid checkout, that the supporter's own name changes)."""
+    supporter = _supporter(request)
+    if supporter is None:
+        return redirect("payments:account")
+    form = NameForm(request.POST)
+    if form.is_valid():
+        supporter_name_change(supporter=supporter, name=form.cleaned_data["name"])
+        messages.success(request, "Your name is saved.")
+    else:
+        messages.error(request, "Please give a name of at most 200 characters.")
+    return redirect("payments:account")
 
 
 @require_POST

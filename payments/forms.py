@@ -188,6 +188,10 @@ class AmountChangeForm(forms.Form):
         return minor
 
 
+class NameForm(forms.Form):
+    name = forms.CharField(label="Name on your receipts", required=False, max_length=200)
+
+
 class CancelForm(forms.Form):
     reason = forms.CharField(
         label="Would you tell us why? (optional)",

@@ -14,6 +14,7 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("support/account/sign-in/<token:token>/", account_views.sign_in, name="sign-in"),
     path("support/account/sign-out/", account_views.sign_out, name="sign-out"),
     path("support/account/portal/", account_views.portal, name="portal"),
+    path("support/account/name/", account_views.name_change, name="name-change"),
     path(
         "support/account/contributions/<int:contribution_id>/amount/",
         account_views.amount_change,

@@ -6,7 +6,7 @@ from django.core import mail
 
 from payments.models import Contribution, Payment, Supporter
 from payments.receipts import receipt_send
-from payments.services import supporter_name_change
+from payments.services import sign_in_link_create, supporter_name_change
 from payments.tests.fixtures import campaign_fixture, events_apply  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.django_db
@@ -86,3 +86,32 @@ def test_the_signed_in_supporter_changes_their_own_name(client):
 
     supporter.refresh_from_db()
     assert supporter.name == "Ada Lovelace"
+
+
+def _signed_in(client, supporter):
+    created = sign_in_link_create(email=supporter.email)
+    assert created is not None
+    client.post(f"/support/account/sign-in/{created[1]}/")
+    return client
+
+
+def test_the_signed_in_supporter_changes_their_name_on_the_account_page(client):
+    supporter = Supporter.objects.create(email="ada@example.org", name="Ada")
+    page = _signed_in(client, supporter).get("/support/account/").content.decode()
+    assert 'value="Ada"' in page
+
+    response = client.post("/support/account/name/", {"name": "Ada Lovelace"})
+
+    assert response.status_code == 302
+    supporter.refresh_from_db()
+    assert supporter.name == "Ada Lovelace"
+
+
+def test_nobody_else_changes_a_supporters_name_on_the_account_page(client):
+    supporter = Supporter.objects.create(email="ada@example.org", name="Ada")
+
+    response = client.post("/support/account/name/", {"name": "Mallory"})
+
+    assert response.status_code == 302
+    supporter.refresh_from_db()
+    assert supporter.name == "Ada"
