@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> None:
         default_currency=args.currency,
     )
     emulator.sinks.append(webhook_poster(emulator, url=args.webhook_url))
+    emulator.checkout_page_base = f"http://{args.host}:{args.port}"
     server = make_server(
         args.host, args.port, wsgi_app(emulator), _ThreadingServer, handler_class=_QuietHandler
     )

@@ -71,6 +71,8 @@ class Emulator:
         clock = self.store.get(CLOCK_ID)  # shared by every process on the same store
         self.clock_offset = int(clock["offset"]) if clock else 0
         self.id_tag = id_tag  # marks every id (the demo's are `..._demo_...`)
+        # Where hosted Checkout pages are served (the HTTP server's own page); None: Stripe's.
+        self.checkout_page_base: str | None = None
         # The API request being answered, if any: events it causes carry its id and key.
         self.request_context: dict[str, str | None] = {"id": None, "idempotency_key": None}
 

@@ -1,6 +1,7 @@
 """The emulator as an HTTP server (`python -m stripe_emulator --port N`), for `STRIPE_API_BASE`.
 
-A WSGI app answering Stripe's API paths, plus a sink that posts each event, signed, to every
+A WSGI app answering Stripe's API paths (and, `control`, a hosted Checkout page and controls that
+play Stripe's flows), plus a sink that posts each event, signed, to every
 enabled webhook endpoint created through the API (with that endpoint's secret) and to the URL
 given on the command line (with the emulator's secret).
 """
@@ -16,6 +17,7 @@ from typing import Any
 
 from stripe_emulator.api import dispatch
 from stripe_emulator.api.webhooks import endpoint_wants
+from stripe_emulator.control import checkout_page, control_answer
 from stripe_emulator.core import Emulator
 from stripe_emulator.delivery import event_payload, signature_header
 from stripe_emulator.objects import Obj
@@ -40,6 +42,18 @@ def wsgi_app(emulator: Emulator) -> Callable[[dict[str, Any], StartResponse], It
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = str(environ["REQUEST_METHOD"])
+        path = str(environ.get("PATH_INFO", ""))
+        if path.startswith("/pay/"):
+            status, kind, answer = checkout_page(
+                emulator, method=method, session_id=path[5:], body=_body(environ)
+            )
+            data = str(answer.pop("body", "")).encode()
+            headers = [("Content-Type", kind), *((k, str(v)) for k, v in answer.items())]
+            start_response(f"{status} {REASONS.get(status, 'See Other')}", headers)
+            return [data]
+        if path.startswith("/_emulator/"):
+            answer = control_answer(emulator, method=method, path=path, body=_body(environ))
+            return _send(start_response, 400 if "error" in answer else 200, answer, {})
         if not _test_key(str(environ.get("HTTP_AUTHORIZATION", ""))):
             return _send(
                 start_response,
@@ -53,19 +67,22 @@ def wsgi_app(emulator: Emulator) -> Callable[[dict[str, Any], StartResponse], It
                 },
                 {},
             )
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-        body = environ["wsgi.input"].read(length).decode() if length else ""
         response = dispatch(
             emulator,
             method=method,
-            path=str(environ.get("PATH_INFO", "")),
+            path=path,
             query=str(environ.get("QUERY_STRING", "")),
-            body=body,
+            body=_body(environ),
             idempotency_key=environ.get("HTTP_IDEMPOTENCY_KEY"),
         )
         return _send(start_response, response.status, response.body, response.headers)
 
     return app
+
+
+def _body(environ: dict[str, Any]) -> str:
+    length = int(environ.get("CONTENT_LENGTH") or 0)
+    return str(environ["wsgi.input"].read(length).decode()) if length else ""
 
 
 def _test_key(authorization: str) -> bool:

@@ -85,7 +85,8 @@ def session_create(emulator: Emulator, params: Params) -> Obj:
         session["client_secret"] = f"{session['id']}_secret_{session['id'][-24:]}"
         session["url"] = None
     else:
-        session["url"] = f"https://checkout.stripe.com/c/pay/{session['id']}"
+        base = emulator.checkout_page_base or "https://checkout.stripe.com/c"
+        session["url"] = f"{base}/pay/{session['id']}"
     metadata_merge(session, params)
     session["_line_items"] = items
     session["_payment_intent_data"] = params.get("payment_intent_data") or {}
