@@ -28,7 +28,7 @@ from payments.tests.fixtures import (  # noqa: F401 - fixtures
 )
 from payments.tests.stripe_fakes import event, post_event, stripe_object
 from payments.webhooks import WAKE_KEY, webhook_event_process
-from stripe_emulator.flows import cards, checkout
+from stripe_emulator.flows import cards, checkout, invoices, refunds
 
 pytestmark = pytest.mark.django_db
 
@@ -384,29 +384,20 @@ def test_an_older_update_does_not_overwrite_a_newer_one(client, campaign, fake_s
     assert (subscription.status, subscription.amount_minor) == ("active", 800)
 
 
-def test_a_failed_renewal_tells_the_supporter_once(client, campaign, fake_stripe):
-    contribution = contribution_make(campaign, frequency="monthly", amount_minor=500)
-    subscription = mirrored_subscription(contribution, "sub_fail")
-    contribution.status = Contribution.Status.ACTIVE
-    contribution.save()
-    invoice_payment_add(fake_stripe, invoice_id="in_fail", intent_id="pi_fail")
-    intent_add(fake_stripe, intent_id="pi_fail", amount=500, status="requires_payment_method")
-    data = event(
-        "invoice.payment_failed",
-        invoice_for(
-            contribution,
-            sub_id="sub_fail",
-            invoice_id="in_fail",
-            billing_reason="subscription_cycle",
-            status="open",
-        ),
+def test_a_failed_renewal_tells_the_supporter_once(emulated):
+    contribution = emulated.give(frequency="monthly", amount="500", email="reader@example.org")
+    subscription_id = emulated.emulator.get(str(contribution.stripe_checkout_session_id))[
+        "subscription"
+    ]
+    failed = invoices.subscription_renew(
+        emulated.emulator, subscription_id=subscription_id, fail=True
     )
 
-    deliver(client, data)
+    emulated.deliver(failed, duplicates=2, seed=1)
 
-    payment = Payment.objects.get()
+    payment = Payment.objects.get(kind=Payment.Kind.SUBSCRIPTION_RENEWAL)
     assert payment.status == Payment.Status.FAILED
-    assert payment.subscription == subscription
+    assert payment.subscription == Subscription.objects.get()
     contribution.refresh_from_db()
     assert contribution.status == Contribution.Status.PAST_DUE
     assert receipts.payment_failed_notice_send(payment_pk=payment.pk) is True
@@ -446,27 +437,28 @@ def charge_refunded_event(payment, *, amount_refunded, refunds, fake_stripe):
     return event("charge.refunded", charge)
 
 
-def test_a_refund_is_recorded_once(client, campaign, fake_stripe):
-    payment = paid_one_off(client, campaign, fake_stripe)
-    refund = stripe_object("refund", amount=400, charge=payment.stripe_charge_id, currency="eur")
-    data = charge_refunded_event(
-        payment, amount_refunded=400, refunds=[refund], fake_stripe=fake_stripe
-    )
+def test_a_refund_is_recorded_once(emulated):
+    emulated.give()
+    payment = Payment.objects.get()
+    mark = emulated.emulator.events_mark()
+    made = refunds.refund_create(emulated.emulator, charge_id=payment.stripe_charge_id, amount=400)
+    events = emulated.emulator.events(since=mark)
+    assert [e["type"] for e in events] == ["refund.created", "charge.refunded"]
+    emulated.http.requests.clear()
 
-    deliver(client, data)
-    post_event(client, data)
-    deliver(client, event("charge.refunded", data["data"]["object"]))  # a second event, same refund
+    emulated.deliver(events)
+    emulated.deliver(events, order="reversed", duplicates=2, seed=3)  # again, and again
 
     refund = Refund.objects.get()
     assert (refund.stripe_refund_id, refund.amount_minor, refund.currency) == (
-        "re_1Pgc72B7WZ01zgkWqPvrRrPE",
+        made["id"],
         400,
         "EUR",
     )
     payment.refresh_from_db()
     assert payment.refunded_minor == 400
     assert payment.status == Payment.Status.SUCCEEDED
-    listed = [r for r in fake_stripe.requests if r["path"] == "/v1/refunds"]
+    listed = [r for r in emulated.http.requests if r["path"] == "/v1/refunds"]
     assert listed and listed[0]["query"]["charge"] == payment.stripe_charge_id
 
 
