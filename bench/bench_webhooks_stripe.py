@@ -1,0 +1,287 @@
+"""Webhook events applied per second against Stripe at real speed: every event waits for a
+Stripe API read, served by the project's Stripe emulator over HTTP with its latency setting.
+
+Run: `DATABASE_URL=postgres://... REDIS_URL=redis://... .venv/bin/python -m bench
+bench_webhooks_stripe`. It works in a throwaway database it creates and drops, and serves an
+in-process emulator on BENCH_STRIPE_PORT (default 12112) that the worker reaches through
+`STRIPE_API_BASE`. Each phase pays BENCH_STRIPE_EVENTS one-off checkouts in the emulator
+(default 1000; the baseline phase a fifth of that), delivers each `checkout.session.completed`
+BENCH_WEBHOOK_COPIES times (default 3: the duplicate-heavy mix), starts the worker as the
+Procfile runs it (prefork, WORKER_CONCURRENCY processes, default 2) and measures events
+applied per second from the first to the last `processed_at`. Each event re-reads its payment
+intent from Stripe (one read). Phases, in one run:
+
+1. no latency (the chunked path; compare with bench_webhooks' ~350 events/s);
+2. 250 ms per Stripe call, one event at a time per process (PAYMENTS_WEBHOOK_THREADS=1: the
+   baseline, today's behaviour);
+3. 250 ms per Stripe call, events side by side (the default PAYMENTS_WEBHOOK_THREADS).
+
+The Stripe rate limit is set to live mode's (STRIPE_READS_PER_SECOND=90, shared in Redis), and
+the emulator's own log of requests gives the busiest second seen. Totals must be exact: one
+payment per checkout, gross as paid. Target: at least 80 events per second in phase 3, and no
+second above 100 Stripe reads.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+TARGET_PER_SECOND = 80
+STRIPE_READ_LIMIT = 100  # Stripe's, live mode
+CHILD = "BENCH_WEBHOOKS_STRIPE_CHILD"
+SECRET = "whsec_bench_" + "0" * 32
+
+
+def main() -> None:
+    if os.environ.get(CHILD) != "1":
+        _run_in_child()
+        return
+    import django
+
+    django.setup()
+    from django.db import connection
+
+    if connection.vendor != "postgresql" or not os.environ.get("REDIS_URL"):
+        print("bench_webhooks_stripe needs PostgreSQL and Redis: set DATABASE_URL and REDIS_URL.")
+        return
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    try:
+        _run()
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+def _run_in_child() -> None:
+    """Run again in a process configured for Stripe mode (settings are read once, at start)."""
+    port = os.environ.get("BENCH_STRIPE_PORT", "12112")
+    env = dict(os.environ)
+    env.update(
+        {
+            CHILD: "1",
+            "PAYMENTS_DEMO": "false",
+            "STRIPE_SECRET_KEY": "sk_test_bench",
+            "STRIPE_WEBHOOK_SECRET": SECRET,
+            "STRIPE_API_BASE": f"http://127.0.0.1:{port}",
+            "STRIPE_READS_PER_SECOND": os.environ.get("STRIPE_READS_PER_SECOND", "90"),
+            "SITE_URL": os.environ.get("SITE_URL", "https://support.example.org"),
+        }
+    )
+    here = Path(__file__).resolve().parent.parent
+    subprocess.run(
+        [sys.executable, "-m", "bench", "bench_webhooks_stripe"], cwd=here, env=env, check=True
+    )
+
+
+class _RequestLog:
+    """The emulator's requests, to find the busiest second of Stripe reads."""
+
+    def __init__(self) -> None:
+        self.times: deque[float] = deque()
+        self.lock = threading.Lock()
+
+    def wrap(self, app: Any) -> Any:
+        def logged(environ: dict[str, Any], start_response: Any) -> Any:
+            if environ["REQUEST_METHOD"] == "GET":
+                with self.lock:
+                    self.times.append(time.monotonic())
+            return app(environ, start_response)
+
+        return logged
+
+    def busiest_second(self) -> int:
+        times = sorted(self.times)
+        best, start = 0, 0
+        for end, at in enumerate(times):
+            while at - times[start] >= 1.0:
+                start += 1
+            best = max(best, end - start + 1)
+        return best
+
+
+def _serve(emulator: Any, log: _RequestLog, port: int) -> Any:
+    from socketserver import ThreadingMixIn
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+    from stripe_emulator.wsgi import wsgi_app
+
+    class Server(ThreadingMixIn, WSGIServer):
+        daemon_threads = True
+        request_queue_size = 256
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = make_server(
+        "127.0.0.1", port, log.wrap(wsgi_app(emulator)), Server, handler_class=Quiet
+    )
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def _seed_and_deliver(emulator: Any, count: int, copies: int, phase: str) -> tuple[list[int], int]:
+    """Pay `count` one-off checkouts in the emulator for new contributions; post their
+    `checkout.session.completed` events to the intake `copies` times. Return the contribution
+    ids and the gross expected."""
+    from django.test import Client
+
+    from campaigns.models import Campaign
+    from payments.models import Contribution, Supporter
+    from stripe_emulator import deliveries
+    from stripe_emulator.flows import cards, checkout
+    from stripe_emulator.scenarios import checkout_session_new
+
+    campaign, _ = Campaign.objects.get_or_create(
+        slug="bench",
+        defaults={"name": "Bench", "status": "live", "currency": "EUR", "amounts": {}},
+    )
+    supporters = Supporter.objects.bulk_create(
+        Supporter(email=f"bench-{phase}-{i}@example.org") for i in range(count)
+    )
+    contributions = Contribution.objects.bulk_create(
+        Contribution(
+            supporter=s,
+            frequency="one_off",
+            amount_minor=1000 + i,
+            currency="EUR",
+            campaign=campaign,
+            provider="stripe",
+        )
+        for i, s in enumerate(supporters)
+    )
+    emulator.latency = 0.0
+    completed = []
+    for contribution in contributions:
+        session = checkout_session_new(
+            emulator,
+            amount=contribution.amount_minor,
+            contribution_id=contribution.pk,
+            email=contribution.supporter.email,
+        )
+        outcome = checkout.session_pay(emulator, session_id=session["id"], number=cards.SUCCESS)
+        completed += [e for e in outcome.events if e["type"] == "checkout.session.completed"]
+    client = Client(HTTP_HOST="localhost")
+    items = deliveries(completed, secret=SECRET) * copies
+    started = time.perf_counter()
+    for item in items:
+        response = client.post(
+            "/stripe/webhook/",
+            data=item.payload,
+            content_type="application/json",
+            HTTP_STRIPE_SIGNATURE=item.signature,
+            secure=True,
+        )
+        assert response.status_code == 200, response.content
+    print(f"  intake: {len(items) / (time.perf_counter() - started):8.0f} deliveries/s")
+    return [c.pk for c in contributions], sum(c.amount_minor for c in contributions)
+
+
+def _apply_with_worker(threads: int, count: int) -> float:
+    """Start the Procfile's worker until `count` more events are processed; return events/s."""
+    from django.db import connection
+
+    from config.env import postgres_url
+    from payments.models import WebhookEvent
+
+    env = dict(os.environ)
+    env["DATABASE_URL"] = postgres_url(connection.settings_dict)
+    env["PAYMENTS_WEBHOOK_THREADS"] = str(threads)
+    concurrency = os.environ.get("WORKER_CONCURRENCY", "2")
+    pending = WebhookEvent.objects.filter(status="received")
+    pks = list(pending.values_list("pk", flat=True))
+    assert len(pks) == count, (len(pks), count)
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "--app",
+            "config",
+            "worker",
+            "--concurrency",
+            concurrency,
+            "--loglevel",
+            "ERROR",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        cwd=Path(__file__).resolve().parent.parent,
+        env=env,
+    )
+    try:
+        # The intake woke a batch task; the worker picks it up when it starts.
+        deadline = time.monotonic() + max(120, count / 2)
+        while time.monotonic() < deadline and pending.exists():
+            time.sleep(0.2)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+    done = WebhookEvent.objects.filter(pk__in=pks)
+    assert not done.exclude(status="processed").exists(), "an event was not applied"
+    times = sorted(done.values_list("processed_at", flat=True))
+    span = (times[-1] - times[0]).total_seconds()
+    return (len(times) - 1) / span if span > 0 else float("inf")
+
+
+def _check_totals(contribution_ids: list[int], gross: int) -> None:
+    from django.db.models import Sum
+
+    from payments.models import Payment
+
+    payments = Payment.objects.filter(contribution_id__in=contribution_ids)
+    assert payments.count() == len(contribution_ids), "a payment was counted twice or lost"
+    assert payments.aggregate(total=Sum("gross_minor"))["total"] == gross, "totals changed"
+    assert not payments.exclude(status="succeeded").exists()
+
+
+def _run() -> None:
+    from stripe_emulator import Emulator
+
+    count = int(os.environ.get("BENCH_STRIPE_EVENTS", "1000"))
+    copies = int(os.environ.get("BENCH_WEBHOOK_COPIES", "3"))
+    port = int(os.environ.get("BENCH_STRIPE_PORT", "12112"))
+    latency = float(os.environ.get("BENCH_STRIPE_LATENCY", "0.25"))
+    threads = int(os.environ.get("PAYMENTS_WEBHOOK_THREADS", "16"))
+    emulator = Emulator(webhook_secret=SECRET)
+    log = _RequestLog()
+    server = _serve(emulator, log, port)
+    results = {}
+    try:
+        phases = [
+            ("no latency", 0.0, threads, count),
+            (f"{latency * 1000:.0f} ms, one at a time (baseline)", latency, 1, max(count // 5, 20)),
+            (f"{latency * 1000:.0f} ms, side by side x{threads}", latency, threads, count),
+        ]
+        for number, (name, phase_latency, phase_threads, phase_count) in enumerate(phases):
+            print(f"phase {number + 1}: {name}, {phase_count} events x{copies} deliveries")
+            ids, gross = _seed_and_deliver(emulator, phase_count, copies, f"p{number}")
+            emulator.latency = phase_latency
+            log.times.clear()
+            rate = _apply_with_worker(phase_threads, phase_count)
+            _check_totals(ids, gross)
+            busiest = log.busiest_second()
+            results[name] = rate
+            print(
+                f"  applied: {rate:8.1f} events/s; busiest second: {busiest} Stripe reads; "
+                f"totals exact (load average {os.getloadavg()[0]:.1f})"
+            )
+            assert busiest <= STRIPE_READ_LIMIT, "over Stripe's live-mode read limit"
+    finally:
+        server.shutdown()
+    names = list(results)
+    print(f"side by side / baseline at {latency * 1000:.0f} ms: "
+          f"{results[names[2]] / results[names[1]]:.1f}x")
+    verdict = "meets" if results[names[2]] >= TARGET_PER_SECOND else "MISSES"
+    print(f"target {TARGET_PER_SECOND} applied/s at {latency * 1000:.0f} ms per call: {verdict}")
+
+
+if __name__ == "__main__":
+    main()
