@@ -9,6 +9,7 @@ signatures with Stripe's own code, and turns Stripe objects into the small resul
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import hmac
 import json
@@ -89,6 +90,14 @@ def webhook_signature_header(*, payload: bytes, secret: str, timestamp: int | No
     return f"t={signed_at},v1={digest}"
 
 
+@functools.cache
+def _shared_http_client() -> stripe.HTTPClient:
+    """The library's HTTP client, one per process: its connections to Stripe are kept alive
+    between events (a new TLS handshake per event would cost more than the read itself). It
+    keeps a session per thread, so the worker's threads can share it."""
+    return stripe.new_default_http_client()
+
+
 class RateLimitedHttpClient(stripe.HTTPClient):
     """Stripe's HTTP layer with every request (retries included) first waiting for its slot
     under the shared rate limit (`payments.stripe_rate`): reads and writes each have their own."""
@@ -97,7 +106,7 @@ class RateLimitedHttpClient(stripe.HTTPClient):
 
     def __init__(self, inner: stripe.HTTPClient | None = None) -> None:
         super().__init__()
-        self.inner = inner if inner is not None else stripe.new_default_http_client()
+        self.inner = inner if inner is not None else _shared_http_client()
 
     def request(
         self,

@@ -70,6 +70,10 @@ class Emulator:
         self.sinks: list[EventSink] = [on_event] if on_event is not None else []
         clock = self.store.get(CLOCK_ID)  # shared by every process on the same store
         self.clock_offset = int(clock["offset"]) if clock else 0
+        # What `_balance_settle` saw last: how many balance transactions there were, and when
+        # the earliest pending one becomes available.
+        self._settled_count = -1
+        self._next_due = float("inf")
         self.id_tag = id_tag  # marks every id (the demo's are `..._demo_...`)
         # Where hosted Checkout pages are served (the HTTP server's own page); None: Stripe's.
         self.checkout_page_base: str | None = None
@@ -161,7 +165,8 @@ class Emulator:
 
     def events(self, *, since: int = 0) -> list[Obj]:
         """Return the events recorded (from mark `since` on), in the order Stripe made them."""
-        return [public(event) for event in self.store.scan("event")[since:]]
+        # Only the events asked for are copied: a long run has many.
+        return [public(event) for event in self.store.scan("event", start=since)]
 
     def events_mark(self) -> int:
         """Return a mark for `events(since=...)`: the number of events recorded so far."""
@@ -178,11 +183,28 @@ class Emulator:
         return totals
 
     def _balance_settle(self) -> None:
+        """Make pending balance transactions whose day has come available.
+
+        Every step calls this, so it only scans when something can have changed: a balance
+        transaction was added (the count moved) or the clock reached the earliest pending one.
+        """
         now = self.now()
-        for txn in self.store.scan("balance_transaction"):
-            if txn["status"] == "pending" and txn["available_on"] <= now:
+        count = self.store.count("balance_transaction")
+        if count == self._settled_count and now < self._next_due:
+            return
+        # Transactions are never removed: when none became due, only the new ones are looked at.
+        fresh = self._settled_count >= 0 and now < self._next_due
+        next_due = self._next_due if fresh else float("inf")
+        start = self._settled_count if fresh else 0
+        for txn in self.store.scan("balance_transaction", start=start):
+            if txn["status"] != "pending":
+                continue
+            if txn["available_on"] <= now:
                 txn["status"] = "available"
                 self.save(txn)
+            else:
+                next_due = min(next_due, txn["available_on"])
+        self._settled_count, self._next_due = count, next_due
 
     def fx_rate(self, source: str, target: str) -> float:
         return 1.0 if source == target else FX_RATES[(source, target)]

@@ -27,8 +27,8 @@ class Store(Protocol):
         """Insert or replace the object (keyed on its `id`; insertion order is kept)."""
         ...
 
-    def scan(self, object_type: str) -> list[Obj]:
-        """Return copies of every object of one type, oldest first."""
+    def scan(self, object_type: str, *, start: int = 0) -> list[Obj]:
+        """Return copies of every object of one type, oldest first (from the `start`-th on)."""
         ...
 
     def count(self, object_type: str) -> int:
@@ -64,9 +64,9 @@ class MemoryStore:
                 self._by_type.setdefault(obj["object"], []).append(object_id)
             self._objects[object_id] = copy.deepcopy(obj)
 
-    def scan(self, object_type: str) -> list[Obj]:
+    def scan(self, object_type: str, *, start: int = 0) -> list[Obj]:
         with self._lock:
-            ids = self._by_type.get(object_type, [])
+            ids = self._by_type.get(object_type, [])[start:]
             return [copy.deepcopy(self._objects[i]) for i in ids]
 
     def count(self, object_type: str) -> int:

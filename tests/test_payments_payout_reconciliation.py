@@ -117,6 +117,8 @@ def ledger(client, fake_stripe, campaign):
             balance_transaction_id="txn_re_first",
             failure_balance_transaction_id="",
             failure_reason="",
+            settlement_net_minor=-400,
+            settlement_currency="EUR",
         ),
     )
     dispute = stripe_object(

@@ -38,8 +38,8 @@ class DemoStore:
             object_id=obj["id"], defaults={"object_type": obj["object"], "data": obj}
         )
 
-    def scan(self, object_type: str) -> list[Obj]:
-        rows = DemoObject.objects.filter(object_type=object_type).order_by("pk")
+    def scan(self, object_type: str, *, start: int = 0) -> list[Obj]:
+        rows = DemoObject.objects.filter(object_type=object_type).order_by("pk")[start:]
         return [dict(data) for data in rows.values_list("data", flat=True)]
 
     def count(self, object_type: str) -> int:
