@@ -4,8 +4,9 @@ The patterns come from the URLconf, so a new one is fuzzed without being listed 
 Hypothesis picks a method, path parameters (real ids of the seeded campaign, survey and demo
 checkout, or junk), a query string, headers and a body (a form, JSON, raw binary bytes, invalid
 percent-escapes) built from odd Unicode, NUL bytes, non-UTF-8 bytes and numbers out of range,
-sent as forms to JSON endpoints and as JSON to forms. Each request runs in a savepoint that is
-rolled back, so examples do not see each other's rows and nothing is enqueued.
+sent as forms to JSON endpoints and as JSON to forms. Half the requests come from the seeded
+supporter signed in to their account pages. Each request runs in a savepoint that is rolled
+back, so examples do not see each other's rows and nothing is enqueued.
 
 The junk run keeps to a time budget (`FUZZ_SECONDS`, default 45, shared by the patterns);
 `FUZZ_EXAMPLES` (default 40) caps the examples per pattern.
@@ -28,6 +29,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from payments.account_views import SESSION_KEY
 from payments.models import Contribution
 from payments.tests.fixtures import campaign_fixture  # noqa: F401 - fixture
 from surveys.tests.factories import draw_create, survey_create
@@ -214,6 +216,7 @@ def seeded(campaign, settings):
         {"frequency": "one_off", "amount": "1000", "email": "seed@example.org", "website": ""},
     )
     contribution = Contribution.objects.get()
+    signed_in.append(contribution.supporter_id)
     return {
         "slug": [campaign.slug, survey.slug],
         "int": [str(draw.pk), str(contribution.pk)],
@@ -223,6 +226,17 @@ def seeded(campaign, settings):
 
 
 _started: list[float] = []
+signed_in: list[int] = []
+
+
+def _clients() -> tuple[Client, Client]:
+    """A reader's browser, and the seeded supporter's, signed in to their account pages."""
+    anonymous = Client(raise_request_exception=False)
+    supporter = Client(raise_request_exception=False)
+    session = supporter.session
+    session[SESSION_KEY] = signed_in[-1]
+    session.save()
+    return anonymous, supporter
 
 
 def _out_of_time(share: float) -> bool:
@@ -249,7 +263,7 @@ def _send(client: Client, method: str, path: str, payload: bytes, content_type: 
 
 @pytest.mark.parametrize("route", PATTERNS)
 def test_junk_to_every_public_url_pattern_is_never_a_server_error(route, seeded):
-    client = Client(raise_request_exception=False)
+    clients = _clients()
     index = PATTERNS.index(route)
     # Each pattern's time runs out at its share of the budget, so later patterns keep theirs.
     share = BUDGET_SECONDS * (index + 1) / len(PATTERNS)
@@ -267,15 +281,16 @@ def test_junk_to_every_public_url_pattern_is_never_a_server_error(route, seeded)
         query_string=queries(NAMES_READ[route]),
         payload=bodies(NAMES_READ[route]),
         origin=st.sampled_from(ORIGINS),
+        as_supporter=st.booleans(),
     )
-    def run(draw, method, query_string, payload, origin):
+    def run(draw, method, query_string, payload, origin, as_supporter):
         path = _path(route, seeded, draw)  # every draw first: a replay must draw the same
         if not failed and _out_of_time(share):
             return  # out of time: the remaining examples are generated but not sent
         if query_string:
             path += "?" + query_string
         data, content_type = payload
-        response = _send(client, method, path, data, content_type, origin)
+        response = _send(clients[as_supporter], method, path, data, content_type, origin)
         if response.status_code >= 500:
             failed.append(path)  # shrink and report it, however long that takes
         assert response.status_code < 500, (method, path, content_type, data[:200])
@@ -302,7 +317,8 @@ def test_a_huge_body_to_every_public_url_pattern_is_refused_not_a_crash(seeded):
 def test_a_nul_byte_in_every_parameter_is_never_a_server_error(seeded):
     """The one junk byte PostgreSQL refuses outright, in every place at once: each path
     parameter, and every name the view reads, in the query string and in the body."""
-    client = Client(raise_request_exception=False)
+    client = _clients()[1]
+    assert "Signed in as" in client.get("/support/account/").content.decode()
     crashed = []
     for route in PATTERNS:
         path = "/" + PARAMETER.sub("a%00b", route)
