@@ -2,7 +2,7 @@
 over HTTP, on the production web server, against a bare view in the same run.
 
 Starts the production web server with the Procfile's own command (granian, 2 workers of
-WEB_THREADS=4 threads; BENCH_WORKERS sets the workers) on loopback, on a throw-away PostgreSQL
+WEB_THREADS=8 threads; BENCH_WORKERS sets the workers) on loopback, on a throw-away PostgreSQL
 database next to the configured one and the configured Redis (cache, rate limits, Celery's
 broker), and drives it with wrk (Debian's `wrk`), one connection per wrk thread so each
 connection's requests run in order:
@@ -23,7 +23,7 @@ database). Target (issue 12): at least 200 survey submissions per second.
 
     .venv/bin/python -m bench bench_front_page
 
-Settings by environment: BENCH_SECONDS (5), BENCH_ROUNDS (2), BENCH_CONNECTIONS (8),
+Settings by environment: BENCH_SECONDS (5), BENCH_ROUNDS (2), BENCH_CONNECTIONS (32),
 BENCH_WORKERS (2), BENCH_SCENARIOS (survey,entry,checkout: the ones to run). Rate limits are
 raised out of the way (wrk sends everything from one address) but still counted, so their round
 trips are measured.
@@ -278,7 +278,7 @@ def main() -> None:
         return
     seconds = env_int("BENCH_SECONDS", 5)
     rounds = env_int("BENCH_ROUNDS", 2)
-    connections = env_int("BENCH_CONNECTIONS", 8)
+    connections = env_int("BENCH_CONNECTIONS", 32)
     workers = env_int("BENCH_WORKERS", 2)
     chosen = os.environ.get("BENCH_SCENARIOS", "survey,entry,checkout").split(",")
     # The Stripe settings are for this benchmark's server only: the next benchmark of a
@@ -379,7 +379,7 @@ def report(
 ) -> None:
     load = os.getloadavg()
     print(
-        f"granian (the Procfile) {workers} workers x {os.environ.get('WEB_THREADS', '4')} "
+        f"granian (the Procfile) {workers} workers x {os.environ.get('WEB_THREADS', '8')} "
         f"threads, wrk -t{connections} -c{connections} -d{seconds}s x {rounds} "
         f"rounds (best rate, median p99); load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f} "
         f"on {os.cpu_count()} cores; checkouts through the {provider}"
