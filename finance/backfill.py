@@ -233,6 +233,9 @@ def _payment_create(charge: ChargeRecord, report: BackfillReport) -> Payment | N
         failure_code="",
         failure_message="",
         customer_id=charge.customer_id,
+        settlement_amount_minor=charge.settlement_amount_minor,
+        settlement_currency=charge.settlement_currency,
+        exchange_rate=charge.exchange_rate,
     )
     payment = payment_apply(contribution=contribution, kind=Payment.Kind.ONE_OFF, details=details)
     fields = ["first_paid_at", "updated_at"]
@@ -255,7 +258,16 @@ def _payment_complete(payment: Payment, charge: ChargeRecord, report: BackfillRe
         changed.append("stripe_balance_transaction_id")
     if charge.fee_minor is not None and payment.fee_minor is None:
         payment.fee_minor, payment.net_minor = charge.fee_minor, charge.net_minor
-        changed += ["fee_minor", "net_minor"]
+        payment.settlement_amount_minor = charge.settlement_amount_minor
+        payment.settlement_currency = charge.settlement_currency
+        payment.exchange_rate = charge.exchange_rate
+        changed += [
+            "fee_minor",
+            "net_minor",
+            "settlement_amount_minor",
+            "settlement_currency",
+            "exchange_rate",
+        ]
     if charge.payment_method_type and not payment.payment_method_type:
         payment.payment_method_type = charge.payment_method_type
         changed.append("payment_method_type")
@@ -380,6 +392,8 @@ def _payout_apply(
             report.movements_tagged += Payment.objects.filter(match, fee_minor__isnull=True).update(
                 fee_minor=txn.fee_minor,
                 net_minor=txn.net_minor,
+                settlement_amount_minor=txn.amount_minor,
+                settlement_currency=txn.currency,
                 stripe_balance_transaction_id=txn.id,
             ) + Payment.objects.filter(match).exclude(stripe_payout_id=key).update(
                 stripe_payout_id=key
@@ -388,6 +402,10 @@ def _payout_apply(
             match = Q(stripe_balance_transaction_id=txn.id)
             if txn.source_id:
                 match |= Q(stripe_refund_id=txn.source_id)
+            # What the refund took from the balance, where the ledger did not know it yet.
+            Refund.objects.filter(match, settlement_net_minor__isnull=True).update(
+                settlement_net_minor=txn.net_minor, settlement_currency=txn.currency
+            )
             report.movements_tagged += (
                 Refund.objects.filter(match)
                 .exclude(stripe_payout_id=key)

@@ -491,6 +491,10 @@ class BackfillCharge:
     customer_id: str | None
     livemode: bool
     refunds: tuple[RefundDetails, ...]
+    # The balance transaction's side (fee and net above are in this currency too).
+    settlement_amount_minor: int | None = None
+    settlement_currency: str = ""
+    exchange_rate: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -564,9 +568,12 @@ def backfill_charges(
     try:
         for charge in gateway.client.v1.charges.list(params).auto_paging_iter():
             balance = charge.balance_transaction
-            fee = net = None
+            fee = net = settled = rate = None
+            settlement_currency = ""
             if balance is not None and not isinstance(balance, str):
                 fee, net = balance.fee, balance.net
+                settled, settlement_currency = balance.amount, balance.currency.upper()
+                rate = Decimal(str(balance.exchange_rate)) if balance.exchange_rate else None
             intent = charge.payment_intent
             intent_metadata = (
                 intent.metadata if intent is not None and not isinstance(intent, str) else None
@@ -590,6 +597,9 @@ def backfill_charges(
                 customer_id=stripe_id(charge.customer),
                 livemode=charge.livemode,
                 refunds=tuple(refund_details_from(refund.to_dict()) for refund in refunds),
+                settlement_amount_minor=settled,
+                settlement_currency=settlement_currency,
+                exchange_rate=rate,
             )
     except stripe.StripeError as error:
         raise _translate(error) from error

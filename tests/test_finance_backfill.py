@@ -310,6 +310,9 @@ def test_backfill_closes_the_gaps_then_changes_nothing(
     recovered = Payment.objects.get(stripe_charge_id="ch_missed")
     assert recovered.contribution == missed
     assert (recovered.gross_minor, recovered.fee_minor, recovered.net_minor) == (2500, 100, 2400)
+    # The balance transaction's side too, so the reports add its fee and net in its currency.
+    assert (recovered.settlement_amount_minor, recovered.settlement_currency) == (2500, "EUR")
+    assert Refund.objects.get().settlement_net_minor == -300
     assert recovered.status == Payment.Status.SUCCEEDED
     assert recovered.stripe_payout_id == "po_january"
     missed.refresh_from_db()
