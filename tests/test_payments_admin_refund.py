@@ -9,6 +9,7 @@ from payments.demo_provider.gateway import DemoGateway
 from payments.demo_provider.store import demo_object_load
 from payments.models import Payment, Refund, WebhookEvent
 from payments.money import MINOR_UNIT_DIGITS
+from payments.tests.emulated import emulated_fixture  # noqa: F401 - fixture
 from payments.tests.fixtures import (  # noqa: F401
     campaign_fixture,
     contribution_make,
@@ -18,6 +19,7 @@ from payments.tests.fixtures import (  # noqa: F401
 )
 from staff.roles import EDITORIAL, FINANCE, SUPPORT
 from staff.tests.helpers import staff_member
+from stripe_emulator.flows import disputes
 
 pytestmark = pytest.mark.django_db
 
@@ -247,25 +249,12 @@ def test_a_payment_that_did_not_succeed_cannot_be_refunded(client, campaign):
     assert not Refund.objects.exists()
 
 
-def test_a_refusal_from_stripe_is_an_admin_error_message(client, campaign, fake_stripe):
-    payment = Payment.objects.create(
-        contribution=contribution_make(campaign),
-        kind=Payment.Kind.ONE_OFF,
-        status=Payment.Status.SUCCEEDED,
-        gross_minor=2500,
-        currency="EUR",
-        stripe_payment_intent_id="pi_disputed",
-    )
-    fake_stripe.refusals["/v1/refunds"] = (
-        400,
-        {
-            "error": {
-                "type": "invalid_request_error",
-                "code": "charge_disputed",
-                "message": "Charge ch_disputed has been charged back; cannot issue a refund.",
-            }
-        },
-    )
+def test_a_refusal_from_stripe_is_an_admin_error_message(client, emulated):
+    contribution = emulated.give(amount="2500")
+    payment = Payment.objects.get(contribution=contribution)
+    # The cardholder's bank charged it back; the ledger has not heard of it yet.
+    disputes.dispute_open(emulated.emulator, charge_id=str(payment.stripe_charge_id))
+    emulated.http.requests.clear()
     client.force_login(staff_member(FINANCE))
 
     response = client.post(
@@ -274,11 +263,11 @@ def test_a_refusal_from_stripe_is_an_admin_error_message(client, campaign, fake_
 
     assert response.status_code == 200
     assert (
-        "The refund of €12.50 was not made: Charge ch_disputed has been charged back; "
-        "cannot issue a refund." in shown_messages(response)
+        f"The refund of €12.50 was not made: Charge {payment.stripe_charge_id} has been charged "
+        "back; cannot issue a refund." in shown_messages(response)
     )
-    assert fake_stripe.requests[-1]["params"] == {
-        "payment_intent": "pi_disputed",
+    assert emulated.http.requests[-1]["params"] == {
+        "payment_intent": payment.stripe_payment_intent_id,
         "reason": "duplicate",
         "amount": "1250",
     }

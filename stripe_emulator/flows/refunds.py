@@ -49,6 +49,11 @@ def refund_create(
             f"Charge {charge_id} has not succeeded, so it cannot be refunded.",
             code="charge_not_refundable" if charge["status"] == "failed" else "charge_pending",
         )
+    if any(not d["is_charge_refundable"] for d in emulator.find("dispute", charge=charge_id)):
+        raise RefundRefused(
+            f"Charge {charge_id} has been charged back; cannot issue a refund.",
+            code="charge_disputed",
+        )
     if left <= 0:
         raise RefundRefused(
             f"Charge {charge_id} has already been refunded.", code="charge_already_refunded"

@@ -118,6 +118,9 @@ def test_disputes_move_money_per_balance_transaction() -> None:
     charge = one_off_paid(emulator, amount=2000)
     opened = disputes.dispute_open(emulator, charge_id=charge["id"])
     assert _types(opened) == ["charge.dispute.created", "charge.dispute.funds_withdrawn"]
+    with pytest.raises(refunds.RefundRefused, match="charged back") as refused:
+        refunds.refund_create(emulator, charge_id=charge["id"])
+    assert refused.value.code == "charge_disputed"
     withdrawn = opened[-1]["data"]["object"]["balance_transactions"]
     assert [(t["amount"], t["fee"], t["net"]) for t in withdrawn] == [(-2000, 1500, -3500)]
     dispute_id = opened[0]["data"]["object"]["id"]
