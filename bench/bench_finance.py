@@ -66,14 +66,15 @@ POPULATE = [
     """INSERT INTO payments_subscription (
            contribution_id, stripe_subscription_id, status, amount_minor, currency, interval,
            cancel_at_period_end, canceled_at, ended_at, cancel_reason,
-           stripe_cancellation_reason, stripe_cancellation_feedback, created_at, updated_at)
+           stripe_cancellation_reason, stripe_cancellation_feedback, stripe_customer_id,
+           created_at, updated_at)
        SELECT c.id, 'sub_' || c.id,
               CASE WHEN c.id % 7 = 0 THEN 'canceled' ELSE 'active' END,
               c.amount_minor, c.currency,
               CASE WHEN c.frequency = 'annual' THEN 'year' ELSE 'month' END, false,
               CASE WHEN c.id % 7 = 0 THEN c.first_paid_at + interval '90 days' END,
               CASE WHEN c.id % 7 = 0 THEN c.first_paid_at + interval '90 days' END,
-              '', '', '', now(), now()
+              '', '', '', 'cus_' || c.supporter_id, now(), now()
        FROM payments_contribution c WHERE c.frequency <> 'one_off'""",
     # Every fourth subscription raised its amount by 1.00 sixty days after its first payment.
     """INSERT INTO payments_subscriptionpastamount (
