@@ -135,6 +135,8 @@ PAYMENT_COLUMNS = (
     Column("gross", "gross_minor", "money"),
     Column("stripe fee", "fee_minor", "money"),
     Column("net", "net_minor", "money"),
+    # Fee and net are what reached the balance, in this currency (the charge's unless converted).
+    Column("settlement currency", "settlement_currency", "code"),
     Column("refunded", "refunded_minor", "money"),
     Column("disputed", "disputed_minor", "money"),
     Column("payment method", "payment_method_type", "text"),

@@ -97,3 +97,17 @@ def test_a_gbp_payout_reconciles_against_the_settlement_amounts(gbp_account):
 
     assert reconciled.refunds_total == -refund_txn["net"]
     assert reconciled.difference == 0
+
+
+def test_the_payments_export_names_the_currency_fee_and_net_are_in(gbp_account):
+    from finance.services import CsvExport
+
+    payment = gbp_account.give().payments.get()
+    export = CsvExport(kind="payments", filters=ReportFilters())
+    lines = b"".join(export).decode("utf-8-sig").splitlines()
+    header, row = lines[0].split(","), lines[1].split(",")
+    cells = dict(zip(header, row, strict=True))
+
+    assert (cells["currency"], cells["gross"]) == ("EUR", "10.00")
+    assert cells["settlement currency"] == "GBP"
+    assert cells["net"] == f"{payment.net_minor / 100:.2f}"
