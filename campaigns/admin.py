@@ -11,7 +11,8 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 
 from campaigns import charts, selectors, stats
-from campaigns.models import Campaign, KillSwitch, Variant
+from campaigns.admin_forms import CampaignAdminForm, amounts_field, default_field
+from campaigns.models import Campaign, Frequency, KillSwitch, Variant
 from campaigns.services import (
     campaigns_version_bump,
     killswitch_activate,
@@ -32,6 +33,8 @@ class VariantInline(admin.TabularInline[Variant, Campaign]):
 
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin[Campaign]):
+    form = CampaignAdminForm
+    change_form_template = "campaigns/admin/campaign_change_form.html"
     list_display = ["name", "status", "priority", "starts_at", "ends_at", "currency", "results"]
     list_filter = ["status", "currency"]
     search_fields = ["name", "slug"]
@@ -57,11 +60,17 @@ class CampaignAdmin(admin.ModelAdmin[Campaign]):
         (
             "Amounts and goal",
             {
-                "fields": ["currency", "amounts", "goal_kind", "goal_target", "goal_baseline"],
+                "fields": [
+                    "currency",
+                    *((amounts_field(f), default_field(f)) for f in Frequency.values),
+                    "goal_kind",
+                    "goal_target",
+                    "goal_baseline",
+                ],
                 "description": (
-                    'Amounts in minor units (500 = 5.00): {"monthly": {"presets": [500, 1000], '
-                    '"default": 1000}, "one_off": {...}, "annual": {...}}. A frequency left out '
-                    "is not offered. In the counter text, {supporters} shows the live count."
+                    "One row per frequency, in the campaign's currency (e.g. 5, 10, 25). A "
+                    "frequency left empty is not offered. In the counter text, {supporters} "
+                    "shows the live count."
                 ),
             },
         ),
@@ -125,6 +134,21 @@ class CampaignAdmin(admin.ModelAdmin[Campaign]):
                 for key in keys
             ),
         )
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        campaign = self.get_object(request, object_id)
+        context = dict(extra_context or {})
+        if campaign is not None:
+            # Beside the form: the sample article page showing this campaign (same origin).
+            token = preview_token_make(campaign=campaign, variant_key="control")
+            context["preview_url"] = f"{reverse('demo-article')}?rs_preview={token}"
+        return super().change_view(request, object_id, form_url, context)
 
     def save_model(self, request: HttpRequest, obj: Campaign, form: Any, change: bool) -> None:
         super().save_model(request, obj, form, change)

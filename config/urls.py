@@ -1,9 +1,10 @@
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView, TemplateView
+from django.views.generic import RedirectView
 
 from branding.views import brand_stylesheet, favicon
+from campaigns.demo_page import demo_article
 from config.health import healthz
 
 admin.site.site_header = "Reader support"
@@ -14,7 +15,7 @@ urlpatterns = [
     path("brand.css", brand_stylesheet, name="brand-css"),
     path("favicon.ico", favicon, name="favicon"),
     path("admin/", admin.site.urls),
-    path("demo/", TemplateView.as_view(template_name="demo/article.html"), name="demo-article"),
+    path("demo/", demo_article, name="demo-article"),
     path("", include("campaigns.urls")),
     path("", include("payments.urls")),
     path("", include("surveys.urls")),

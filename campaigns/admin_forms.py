@@ -1,0 +1,132 @@
+"""The campaign's amounts as editors think of them: one row per frequency, in the campaign's
+currency and major units ("5, 10, 25"), never minor units or JSON."""
+
+from typing import Any
+
+from django import forms
+
+from campaigns.models import Campaign, Frequency
+from payments.money import MoneyParseError, money_major_text, money_parse
+
+MAX_PRESETS = 6
+
+
+def amounts_field(frequency: str) -> str:
+    return f"amounts_{frequency}"
+
+
+def default_field(frequency: str) -> str:
+    return f"default_{frequency}"
+
+
+def _amounts_input() -> forms.CharField:
+    return forms.CharField(
+        required=False,
+        max_length=200,
+        help_text="In the campaign's currency, separated by commas, like 5, 10, 25. "
+        "Leave empty not to offer this frequency.",
+    )
+
+
+def _suggested_input() -> forms.CharField:
+    return forms.CharField(
+        label="suggested",
+        required=False,
+        max_length=20,
+        help_text="Chosen when the page opens; one of the amounts (the first if empty).",
+    )
+
+
+class CampaignAdminForm(forms.ModelForm[Campaign]):
+    # One row per frequency (the admin's fieldset puts each pair on one line).
+    amounts_one_off = _amounts_input()
+    default_one_off = _suggested_input()
+    amounts_monthly = _amounts_input()
+    default_monthly = _suggested_input()
+    amounts_annual = _amounts_input()
+    default_annual = _suggested_input()
+
+    class Meta:
+        model = Campaign
+        exclude = ["amounts"]  # noqa: DJ006 - edited as rows; the admin's fieldsets list the rest
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        currency = self.instance.currency or "EUR"
+        amounts = self.instance.amounts or {}
+        for frequency, label in Frequency.choices:
+            spec = amounts.get(frequency) or {}
+            presets = spec.get("presets") or []
+            self.fields[amounts_field(frequency)].label = f"{label}: amounts"
+            self.initial.setdefault(
+                amounts_field(frequency), ", ".join(money_major_text(p, currency) for p in presets)
+            )
+            if spec.get("default"):
+                self.initial.setdefault(
+                    default_field(frequency), money_major_text(spec["default"], currency)
+                )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        currency = cleaned.get("currency") or self.instance.currency or "EUR"
+        amounts: dict[str, dict[str, Any]] = {}
+        for frequency, label in Frequency.choices:
+            spec = self._frequency_amounts(frequency, label, currency, cleaned)
+            if spec is not None:
+                amounts[frequency] = spec
+        rows_ok = not any(
+            name in self.errors
+            for frequency in Frequency.values
+            for name in (amounts_field(frequency), default_field(frequency))
+        )
+        if rows_ok and not amounts:
+            self.add_error(
+                amounts_field(Frequency.ONE_OFF), "Offer at least one frequency: give its amounts."
+            )
+        elif rows_ok:
+            self.instance.amounts = amounts
+        return cleaned
+
+    def _update_errors(self, errors: Any) -> None:
+        # The model's own rule about `amounts` is shown on the first row, where it is edited.
+        if hasattr(errors, "error_dict") and "amounts" in errors.error_dict:
+            said = errors.error_dict.pop("amounts")
+            first_row = amounts_field(Frequency.ONE_OFF)
+            if first_row not in self.errors:  # one message per mistake
+                errors.error_dict[first_row] = said
+            if not errors.error_dict:
+                return
+        super()._update_errors(errors)  # type: ignore[misc]  # not in the stubs
+
+    def _frequency_amounts(
+        self, frequency: str, label: str, currency: str, cleaned: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        typed = [part for part in (cleaned.get(amounts_field(frequency)) or "").split(",")]
+        typed = [part.strip() for part in typed if part.strip()]
+        if not typed:
+            return None
+        try:
+            presets = [money_parse(part, currency=currency) for part in typed]
+        except MoneyParseError as error:
+            self.add_error(amounts_field(frequency), str(error))
+            return None
+        if not 1 <= len(presets) <= MAX_PRESETS or min(presets) <= 0:
+            self.add_error(
+                amounts_field(frequency), f"Give 1 to {MAX_PRESETS} amounts, each more than zero."
+            )
+            return None
+        suggested_text = (cleaned.get(default_field(frequency)) or "").strip()
+        if not suggested_text:
+            return {"presets": presets, "default": presets[0]}
+        try:
+            suggested = money_parse(suggested_text, currency=currency)
+        except MoneyParseError as error:
+            self.add_error(default_field(frequency), str(error))
+            return None
+        if suggested not in presets:
+            self.add_error(
+                default_field(frequency),
+                f"The suggested {label.lower()} amount must be one of the amounts.",
+            )
+            return None
+        return {"presets": presets, "default": suggested}
