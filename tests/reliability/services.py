@@ -24,6 +24,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -50,14 +51,16 @@ def port_free() -> int:
     raise RuntimeError(f"no free port in {PORTS}")
 
 
-def wait_until(condition: Callable[[], object], *, timeout: float, what: str) -> object:
+def wait_until(
+    condition: Callable[[], object], *, timeout: float, what: str, every: float = 0.1
+) -> object:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with contextlib.suppress(Exception):
             result = condition()
             if result:
                 return result
-        time.sleep(0.1)
+        time.sleep(every)
     raise TimeoutError(f"gave up after {timeout}s waiting for {what}")
 
 
@@ -157,6 +160,7 @@ class Postgres:
         self.root = Path(tempfile.mkdtemp(prefix="rs-pg-"))
         self.data = self.root / "data"
         self.as_root = os.geteuid() == 0
+        self.contributions: list[dict[str, Any]] = []  # made into the template (conftest)
 
     def _run(self, *args: str) -> None:
         command = list(args)
@@ -203,7 +207,7 @@ class Postgres:
         """Stop at once, without a checkpoint, as a crash would (recovery runs at next start)."""
         self._run(_postgres_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
 
-    def sql(self, database: str, statement: str, *params: object) -> list[tuple[object, ...]]:
+    def sql(self, database: str, statement: str, *params: object) -> list[tuple[Any, ...]]:
         import psycopg
 
         with psycopg.connect(self.url(database), autocommit=True) as connection:

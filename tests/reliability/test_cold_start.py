@@ -22,7 +22,7 @@ DECISION = "/api/decision/?" + urllib.parse.urlencode({"placements": "banner", "
 
 def test_a_cold_web_start_under_load_refuses_no_beacon_and_shares_no_empty_answer(stack, report):
     stack.env.update(CAMPAIGN_BEACON_LIMIT_PER_MINUTE="0")  # every reader is 127.0.0.1 here
-    stack.make_events(1, seed=5)  # a live campaign, "storm", with its control variant
+    # The template holds a live campaign, "storm", with its control variant.
     web, port = services.web(stack.env, log_dir=stack.workdir)
     base = f"http://127.0.0.1:{port}"
     beacons: Counter = Counter()

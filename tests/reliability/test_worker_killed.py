@@ -17,7 +17,7 @@ PAYMENTS = 60
 def test_a_worker_killed_mid_batch_and_mid_send_loses_nothing_and_sends_nothing_twice(
     stack, report
 ):
-    made = stack.make_events(PAYMENTS, seed=2)
+    made = stack.paid(PAYMENTS)
     events = len(made["events"])
     expected_gross = sum(c["amount"] for c in made["contributions"])
     stack.smtp.delay = 0.05  # a slow mail server: the second kill lands while receipts go out
@@ -31,7 +31,8 @@ def test_a_worker_killed_mid_batch_and_mid_send_loses_nothing_and_sends_nothing_
     statuses: Counter = Counter()
     kills = []
     with services.running(web, beat, first, second, third):
-        second.stop(), third.stop()  # started later, by the test
+        second.stop()  # these two are started later, by the test
+        third.stop()
         services.wait_until(lambda: services.listening(port), timeout=30, what="granian")
         base = f"http://127.0.0.1:{port}"
         with ThreadPoolExecutor(max_workers=8) as pool:
