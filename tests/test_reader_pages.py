@@ -10,7 +10,9 @@ from django.contrib.auth.models import User
 
 from branding.brand import brand_get
 from campaigns.models import Campaign
-from payments.tests.fixtures import AMOUNTS
+from payments.models import Contribution, Subscription
+from payments.services import sign_in_link_create
+from payments.tests.fixtures import AMOUNTS, contribution_make
 from surveys.models import DrawPlacement, Entry
 from surveys.services.draws import draw_run
 from surveys.tests.factories import (
@@ -75,6 +77,30 @@ def test_support_checkout_and_thank_you_pages(page, live_server, appeal):
 
     page.goto(f"{live_server.url}/support/account/")
     check_page(page, "account-sign-in")
+
+
+def test_account_pages(page, live_server, appeal):
+    contribution = contribution_make(appeal, frequency="monthly", amount_minor=500)
+    Contribution.objects.filter(pk=contribution.pk).update(status=Contribution.Status.ACTIVE)
+    Subscription.objects.create(
+        contribution=contribution,
+        stripe_subscription_id="sub_demo_tour",
+        status="active",
+        amount_minor=500,
+        currency="EUR",
+    )
+    created = sign_in_link_create(email="reader@example.org")
+    assert created is not None
+    page.goto(f"{live_server.url}/support/account/sign-in/{created[1]}/")
+    check_page(page, "account-sign-in-button")
+    page.get_by_role("button", name="Sign in").click()
+    check_page(page, "account")
+    page.get_by_role("link", name="Change amount").click()
+    check_page(page, "account-amount")
+    page.get_by_role("button", name="Save").click()  # empty: the error
+    check_page(page, "account-amount-errors")
+    page.goto(f"{live_server.url}/support/account/contributions/{contribution.pk}/cancel/")
+    check_page(page, "account-cancel")
 
 
 def test_survey_entry_confirmation_claim_and_draw_pages(page, live_server):
