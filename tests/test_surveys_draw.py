@@ -615,6 +615,9 @@ def test_a_winner_notice_delivered_twice_is_mailed_once(draw):
     assert len(mail.outbox) == 1
     winner.refresh_from_db()
     assert winner.notice_sent_at is not None
+    # Claimed before the send, with a Message-ID a crash's resend would repeat (config.mail_once)
+    assert winner.notice_claimed_at is not None
+    assert mail.outbox[0].extra_headers["Message-ID"].startswith(f"<claim-notice.{winner.pk}@")
 
 
 def test_entering_again_once_confirmed_mails_the_truth_to_the_address(
