@@ -2,7 +2,9 @@
 
 from typing import Any
 
-PERSONAL_DATA_PERMISSION = "surveys.view_personal_data"
+from staff.admin_base import PERSONAL_DATA_PERMISSION
+
+__all__ = ["PERSONAL_DATA_PERMISSION", "field_names"]
 
 
 def field_names(model: Any, *, exclude: list[str]) -> list[str]:

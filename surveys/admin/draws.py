@@ -8,8 +8,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from antiabuse.email_address import email_normalise
-from staff.admin_base import ReadOnlyAdmin
-from surveys.admin.common import PERSONAL_DATA_PERMISSION, field_names
+from staff.admin_base import PersonalDataAdminMixin, ReadOnlyAdmin
+from surveys.admin.common import field_names
 from surveys.models import (
     ConsentRecord,
     DrawAuditEvent,
@@ -206,42 +206,22 @@ class ConsentInline(admin.TabularInline[ConsentRecord, Entry]):
 
 
 @admin.register(Entry)
-class EntryAdmin(ReadOnlyAdmin):
+class EntryAdmin(PersonalDataAdminMixin, ReadOnlyAdmin):
     """Entries; e-mail addresses are shown and searchable only with the personal-data permission."""
 
-    columns = ("public_id", "draw", "status", "flagged_fast", "created_at")
-    list_display = columns
+    list_display = ("public_id", "email", "draw", "status", "flagged_fast", "created_at")
     list_filter = ["status", "flagged_fast", "draw"]
     list_select_related = ["draw"]
+    search_fields = ["public_id", "email"]
+    fields = readonly_fields = tuple(field_names(Entry, exclude=["email_normalised"]))
     inlines = [ConsentInline]
     actions = ["disqualify"]
-
-    @staticmethod
-    def _personal(request: HttpRequest) -> bool:
-        return request.user.has_perm(PERSONAL_DATA_PERMISSION)
-
-    def get_list_display(self, request: HttpRequest) -> tuple[str, ...]:
-        first, *rest = self.columns
-        return (first, "email", *rest) if self._personal(request) else self.columns
-
-    def _visible_fields(self, request: HttpRequest) -> list[str]:
-        hidden = [] if self._personal(request) else ["email"]
-        return field_names(Entry, exclude=["email_normalised", *hidden])
-
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[Any]:
-        return list(self._visible_fields(request))
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
-        return self._visible_fields(request)
-
-    def get_search_fields(self, request: HttpRequest) -> list[str]:
-        return ["public_id", "email"] if self._personal(request) else ["public_id"]
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Entry], search_term: str
     ) -> tuple[QuerySet[Entry], bool]:
         results, duplicates = super().get_search_results(request, queryset, search_term)
-        if self._personal(request) and "@" in search_term:
+        if self.sees_personal_data(request) and "@" in search_term:
             # The same person under another spelling (dots, +tags, case).
             same_person = queryset.filter(email_normalised=email_normalise(search_term))
             results = results | same_person
@@ -264,7 +244,7 @@ class EntryAdmin(ReadOnlyAdmin):
 
 
 @admin.register(DrawPlacement)
-class DrawPlacementAdmin(ReadOnlyAdmin):
+class DrawPlacementAdmin(PersonalDataAdminMixin, ReadOnlyAdmin):
     list_display = ["draw", "rank", "prize", "status", "claim_expires_at", "claimed_at"]
     list_filter = ["status", "draw"]
     list_select_related = ["draw", "prize"]
