@@ -41,6 +41,7 @@ ACTIONS = {
     "payments.Refund": {},
     "payments.Subscription": {SUPPORT: {"cancel_subscriptions"}},
     "payments.Supporter": {},
+    "payments.SupporterNotice": {},
     "payments.WebhookEvent": {},
     "surveys.DrawAuditEvent": {},
     "surveys.DrawPlacement": {EDITORIAL: {"rule_ineligible"}},

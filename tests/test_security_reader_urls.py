@@ -136,6 +136,8 @@ OUR_OWN_URL_VARIABLES = {
     "manage_url",
     "brand_stylesheet_url",
     "brand.logo_url",
+    "brand.logo_absolute_url",
+    "url",  # templates/email/button.html, included with the mail's own links
 }
 URL_ATTRIBUTE = re.compile(
     r"""\b(?:href|src|action|formaction|poster|srcset|xlink:href)\s*=\s*["']([^"']*\{\{[^"']*)["']""",
