@@ -1,0 +1,128 @@
+"""Events that wait for Stripe are applied side by side, each once, and every Stripe call waits
+for its slot under the rate limit shared by all processes (a schedule in Redis)."""
+
+import threading
+import time
+
+import pytest
+
+from campaigns.models import Campaign
+from payments.models import Contribution, Payment, Supporter, WebhookEvent
+from payments.stripe_gateway import StripeGateway
+from payments.stripe_rate import stripe_call_wait
+from payments.tests.fixtures import AMOUNTS
+from payments.tests.stripe_fakes import WEBHOOK_SECRET
+from payments.webhooks import webhook_events_apply_pending
+from stripe_emulator import Emulator, EmulatorHttpClient, deliveries
+from stripe_emulator.flows import cards, checkout
+from stripe_emulator.scenarios import checkout_session_new
+
+LATENCY = 0.2
+EVENTS = 12
+
+
+@pytest.fixture
+def slow_stripe(transactional_db, settings, monkeypatch):
+    """Stripe mode against an emulator answering each call after LATENCY seconds."""
+    settings.PAYMENTS_DEMO = False
+    settings.STRIPE_SECRET_KEY = "sk_test_speed"
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    settings.STRIPE_LIVEMODE = False
+    settings.STRIPE_READS_PER_SECOND = 0  # no limit here: this test is about overlapping waits
+    emulator = Emulator(webhook_secret=WEBHOOK_SECRET)
+    http = InFlight(emulator)
+    monkeypatch.setattr(StripeGateway, "http_client", http)
+    return emulator, http
+
+
+class InFlight(EmulatorHttpClient):
+    """The emulator's HTTP client, counting the calls waiting for an answer at the same time."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        super().__init__(emulator)
+        self.lock = threading.Lock()
+        self.now = self.most = 0
+
+    def request(self, *args, **kwargs):
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        try:
+            return super().request(*args, **kwargs)
+        finally:
+            with self.lock:
+                self.now -= 1
+
+
+@pytest.mark.postgres
+def test_events_waiting_for_stripe_are_applied_side_by_side_each_once(
+    client, slow_stripe, settings, django_capture_on_commit_callbacks
+):
+    settings.PAYMENTS_WEBHOOK_THREADS = 6
+    slow_stripe, http = slow_stripe
+    campaign = Campaign.objects.create(
+        name="Speed", slug="speed", status="live", currency="EUR", amounts=AMOUNTS
+    )
+    completed = []
+    for i in range(EVENTS):
+        supporter = Supporter.objects.create(email=f"reader-{i}@example.org")
+        contribution = Contribution.objects.create(
+            supporter=supporter,
+            frequency="one_off",
+            amount_minor=1000 + i,
+            currency="EUR",
+            campaign=campaign,
+        )
+        session = checkout_session_new(
+            slow_stripe, amount=1000 + i, contribution_id=contribution.pk, email=supporter.email
+        )
+        outcome = checkout.session_pay(slow_stripe, session_id=session["id"], number=cards.SUCCESS)
+        completed += [e for e in outcome.events if e["type"] == "checkout.session.completed"]
+    with django_capture_on_commit_callbacks():  # the intake's wake-up is not sent anywhere
+        for item in deliveries(completed, secret=WEBHOOK_SECRET, duplicates=4, seed=1):
+            response = client.post(
+                "/stripe/webhook/",
+                data=item.payload,
+                content_type="application/json",
+                HTTP_STRIPE_SIGNATURE=item.signature,
+            )
+            assert response.status_code == 200
+
+    slow_stripe.latency = LATENCY
+    applied = webhook_events_apply_pending(limit=1000, seconds=60)
+
+    assert applied == EVENTS
+    assert not WebhookEvent.objects.exclude(status="processed").exists()
+    assert Payment.objects.count() == EVENTS  # each once
+    assert sorted(Payment.objects.values_list("gross_minor", flat=True)) == [
+        1000 + i for i in range(EVENTS)
+    ]
+    # The waits overlapped: several reads were out at once (one at a time, never more than one).
+    assert http.most >= 3, http.most
+
+
+@pytest.mark.redis
+def test_stripe_calls_from_many_threads_keep_to_the_shared_rate(settings):
+    settings.STRIPE_SECRET_KEY = f"sk_test_rate_{time.time_ns()}"  # a schedule of its own
+    settings.STRIPE_READS_PER_SECOND = 20
+    settings.STRIPE_RATE_BURST = 2
+    stamps: list[float] = []
+    lock = threading.Lock()
+
+    def call() -> None:
+        for _ in range(5):
+            stripe_call_wait(kind="read")
+            with lock:
+                stamps.append(time.monotonic())
+
+    threads = [threading.Thread(target=call) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    stamps.sort()
+    busiest = max(sum(1 for t in stamps if s <= t < s + 1.0) for s in stamps)
+    assert len(stamps) == 40
+    assert busiest <= 20 + 2 + 1, busiest  # the rate, its burst, and one call of clock jitter
+    assert stamps[-1] - stamps[0] >= (40 - 2 - 1) / 20 - 0.1  # 40 calls need about 2 s
