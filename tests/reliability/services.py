@@ -166,7 +166,8 @@ class Postgres:
         command = list(args)
         if self.as_root:
             command = ["runuser", "-u", "postgres", "--", *command]
-        subprocess.run(command, check=True, capture_output=True, timeout=120)  # noqa: S603
+        # From the cluster's own folder: the `postgres` user may not be allowed into ours.
+        subprocess.run(command, cwd=self.root, check=True, capture_output=True, timeout=120)  # noqa: S603
 
     def url(self, database: str) -> str:
         return f"postgres://postgres@127.0.0.1:{self.port}/{database}"
