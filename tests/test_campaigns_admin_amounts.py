@@ -5,6 +5,7 @@ import pytest
 from django.contrib.auth.models import User
 
 from campaigns.models import Campaign
+from tests.axe import PHONE, screenshot
 
 pytestmark = pytest.mark.django_db
 
@@ -99,3 +100,35 @@ def test_the_preview_sits_beside_the_form_and_may_be_framed_by_us_only(editor, c
     assert framed["X-Frame-Options"] == "SAMEORIGIN"
     plain = client.get("/demo/")
     assert "frame-ancestors 'none'" in plain["Content-Security-Policy"]
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_campaign_page_in_a_browser(page, live_server):
+    campaign = Campaign.objects.create(
+        name="Spring",
+        slug="spring",
+        status="live",
+        currency="EUR",
+        amounts={"monthly": {"presets": [500, 1000], "default": 1000}},
+        placement_banner=True,
+        headline="Spring appeal",
+    )
+    User.objects.create_superuser("ed", "ed@example.org", "x-long-pass")
+    page.goto(
+        f"{live_server.url}/admin/login/?next=/admin/campaigns/campaign/{campaign.pk}/change/"
+    )
+    page.get_by_label("Username").fill("ed")
+    page.get_by_label("Password").fill("x-long-pass")
+    page.get_by_role("button", name="Log in").click()
+    for label, size in (("wide", {"width": 1600, "height": 1000}), ("phone", PHONE)):
+        page.set_viewport_size(size)
+        page.goto(f"{live_server.url}/admin/campaigns/campaign/{campaign.pk}/change/")
+        assert page.get_by_label("Monthly: amounts").input_value() == "5.00, 10.00"
+        page.locator(".campaign-preview iframe").scroll_into_view_if_needed()  # loads lazily
+        page.frame_locator(".campaign-preview iframe").locator("article").wait_for()
+        screenshot(page, f"admin-campaign-{label}", full_page=False)
+        page.get_by_label("Monthly: amounts").scroll_into_view_if_needed()
+        screenshot(page, f"admin-campaign-amounts-{label}", full_page=False)
+    box = page.locator(".campaign-preview").bounding_box()
+    assert box is not None
