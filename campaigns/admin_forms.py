@@ -9,6 +9,7 @@ from campaigns.models import Campaign, Frequency
 from payments.money import MoneyParseError, money_major_text, money_parse
 
 MAX_PRESETS = 6
+GOAL_FIELDS = ("goal_target", "goal_baseline")
 
 
 def amounts_field(frequency: str) -> str:
@@ -46,6 +47,18 @@ class CampaignAdminForm(forms.ModelForm[Campaign]):
     amounts_annual = _amounts_input()
     default_annual = _suggested_input()
 
+    # Goals too: money in the campaign's currency and major units, supporters as a count.
+    goal_target = forms.CharField(
+        max_length=20,
+        initial="0",
+        help_text="Money: in the campaign's currency, like 5000. Supporters: how many.",
+    )
+    goal_baseline = forms.CharField(
+        max_length=20,
+        initial="0",
+        help_text="Progress made before this service counted, in the same unit as the goal.",
+    )
+
     class Meta:
         model = Campaign
         exclude = ["amounts"]  # noqa: DJ006 - edited as rows; the admin's fieldsets list the rest
@@ -65,6 +78,9 @@ class CampaignAdminForm(forms.ModelForm[Campaign]):
                 self.initial.setdefault(
                     default_field(frequency), money_major_text(spec["default"], currency)
                 )
+        if self.instance.pk and self.instance.goal_kind == Campaign.GoalKind.MONEY:
+            for name in GOAL_FIELDS:
+                self.initial[name] = money_major_text(getattr(self.instance, name), currency)
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
@@ -74,6 +90,8 @@ class CampaignAdminForm(forms.ModelForm[Campaign]):
             spec = self._frequency_amounts(frequency, label, currency, cleaned)
             if spec is not None:
                 amounts[frequency] = spec
+        for name in GOAL_FIELDS:
+            self._goal_clean(name, cleaned, currency)
         rows_ok = not any(
             name in self.errors
             for frequency in Frequency.values
@@ -86,6 +104,18 @@ class CampaignAdminForm(forms.ModelForm[Campaign]):
         elif rows_ok:
             self.instance.amounts = amounts
         return cleaned
+
+    def _goal_clean(self, name: str, cleaned: dict[str, Any], currency: str) -> None:
+        text = str(cleaned.get(name) or "0").strip()
+        if cleaned.get("goal_kind") == Campaign.GoalKind.MONEY:
+            try:
+                cleaned[name] = money_parse(text, currency=currency)
+            except MoneyParseError as error:
+                self.add_error(name, str(error))
+        elif text.isdigit() and text.isascii():
+            cleaned[name] = int(text)
+        else:
+            self.add_error(name, "Enter a whole number of supporters, like 7500.")
 
     def _update_errors(self, errors: Any) -> None:
         # The model's own rule about `amounts` is shown on the first row, where it is edited.

@@ -89,6 +89,23 @@ def test_wrong_amounts_are_explained(editor, campaign, changes, field, message):
     assert campaign.amounts == {"monthly": {"presets": [500, 1000], "default": 1000}}
 
 
+def test_a_money_goal_is_entered_in_major_units(editor, campaign):
+    url = f"/admin/campaigns/campaign/{campaign.pk}/change/"
+    page = editor.get(url)
+
+    saved = editor.post(
+        url, form_data(page, goal_kind="money", goal_target="5000", goal_baseline="1250.50")
+    )
+
+    assert saved.status_code == 302, saved.context["adminform"].form.errors
+    campaign.refresh_from_db()
+    assert (campaign.goal_target, campaign.goal_baseline) == (500000, 125050)
+    html = editor.get(url).content.decode()
+    assert 'name="goal_target" value="5000.00"' in html
+    refused = editor.post(url, form_data(page, goal_kind="money", goal_target="5e3"))
+    assert "as a number in EUR" in " ".join(refused.context["adminform"].form.errors["goal_target"])
+
+
 def test_the_preview_sits_beside_the_form_and_may_be_framed_by_us_only(editor, campaign, client):
     html = editor.get(f"/admin/campaigns/campaign/{campaign.pk}/change/").content.decode()
     assert 'class="campaign-preview"' in html
