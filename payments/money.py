@@ -17,12 +17,13 @@ def currency_decimal_places(currency: str) -> int:
 
 
 def money_format(amount_minor: int, currency: str) -> str:
-    """Return e.g. "€10.00" for (1000, "EUR")."""
+    """Return e.g. "€10.00" for (1000, "EUR"), "-€35.00" for (-3500, "EUR")."""
     digits = currency_decimal_places(currency)
-    major = Decimal(amount_minor).scaleb(-digits)
+    major = Decimal(abs(amount_minor)).scaleb(-digits)
     symbol = SYMBOLS.get(currency)
+    sign = "-" if amount_minor < 0 else ""
     text = f"{major:,.{digits}f}"
-    return f"{symbol}{text}" if symbol else f"{text} {currency}"
+    return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency}"
 
 
 def fee_cover_minor(amount_minor: int) -> int:

@@ -242,5 +242,5 @@ def test_finance_sees_a_disputes_movements_and_their_payouts_in_the_admin(
     page = client.get(f"/admin/payments/dispute/{Dispute.objects.get().pk}/change/")
 
     assert page.status_code == 200
-    for shown in ("txn_dp_shown", "po_shown_2", "-3500"):
+    for shown in ("txn_dp_shown", "po_shown_2", "-€35.00"):  # money, not minor units
         assert shown in page.content.decode()

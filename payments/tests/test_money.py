@@ -6,7 +6,7 @@ import pytest
 from payments.admin_forms import PartialRefundForm
 from payments.forms import AmountChangeForm
 from payments.models import Payment
-from payments.money import MoneyParseError, money_major_text, money_parse
+from payments.money import MoneyParseError, money_format, money_major_text, money_parse
 
 AS_A_NUMBER = "Enter the amount as a number in EUR, like 12.50."
 # (typed, minor units or the one message the person sees)
@@ -52,6 +52,11 @@ def test_money_parse(typed, expected):
         with pytest.raises(MoneyParseError) as raised:
             money_parse(typed, currency="EUR")
         assert str(raised.value) == expected
+
+
+def test_negative_amounts_put_the_sign_first():
+    assert money_format(-3500, "EUR") == "-€35.00"
+    assert money_format(123456, "EUR") == "€1,234.56"
 
 
 def test_major_text_round_trips():
