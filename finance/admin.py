@@ -447,11 +447,14 @@ class PayoutReconciliationAdmin(ReadOnlyAdmin):
                 (
                     match,
                     {
-                        name: minor_to_major_text(getattr(match.row, name), match.row.currency)
-                        for name in ("amount_minor", "fee_minor", "net_minor")
+                        "amount_minor": minor_to_major_text(match.row.amount_minor, currency),
+                        "fee_minor": minor_to_major_text(match.row.fee_minor, currency),
+                        "net_minor": minor_to_major_text(match.row.net_minor, currency),
+                        "differs_by": minor_to_major_text(match.differs_by, currency),
                     },
                 )
                 for match in payout_transactions_matched(payout=payout)
+                for currency in (match.row.currency,)
             ]
             extra["amounts"] = {
                 name: minor_to_major_text(getattr(payout, name), payout.currency)

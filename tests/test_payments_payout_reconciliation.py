@@ -224,13 +224,18 @@ def test_rows_are_listed_once_stripe_completed_the_reconciliation_and_match_the_
 
 def test_a_row_the_ledger_lacks_is_flagged_on_the_reconciliation_page(client, fake_stripe, ledger):
     first, second = ledger
-    rows = full_list(first, second, "po_short", AMOUNT + 700)
+    amount = AMOUNT + 700 - 10
+    rows = full_list(first, second, "po_short", amount)
     rows.insert(0, txn("txn_stranger", "charge", "charge", "ch_stranger", 700))
+    # Stripe's fee on the first charge is 0.10 more than the ledger knows.
+    rows[1] = txn(
+        first.stripe_balance_transaction_id, "charge", "charge", first.stripe_charge_id, 1000, 50
+    )
     fake_stripe.lists["/v1/balance_transactions"] = rows
-    deliver(client, event("payout.reconciliation_completed", payout("po_short", AMOUNT + 700)))
+    deliver(client, event("payout.reconciliation_completed", payout("po_short", amount)))
 
     row = payouts_reconciled().get(stripe_payout_id="po_short")
-    assert (row.rows_difference, row.unmatched_count, row.unexplained) == (0, 1, 700)
+    assert (row.rows_difference, row.unmatched_count, row.unexplained) == (0, 1, 690)
     assert payout_state(row) == State.DIFFERS
     assert list(
         payouts_reconciled().filter(payouts_differing()).values_list("stripe_payout_id", flat=True)
@@ -242,6 +247,7 @@ def test_a_row_the_ledger_lacks_is_flagged_on_the_reconciliation_page(client, fa
     page = client.get(reverse("admin:finance_payoutreconciliation_change", args=[row.pk]))
     html = page.content.decode()
     assert "⚠ no payment for ch_stranger" in html
+    assert f"payment {first.pk} (⚠ net differs by -0.10 EUR)" in html
     assert "Stripe only: Stripe fee (Billing, Radar...)" in html
 
 
