@@ -8,6 +8,7 @@ the private cluster, and the test reads the outcome with plain SQL.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import shutil
@@ -149,23 +150,15 @@ def stack(cluster: services.Postgres) -> Iterator[Stack]:
     finally:
         smtp.close()
         redis.stop()
-        with _suppress():
+        with contextlib.suppress(Exception):  # the test may have left the cluster stopped
             cluster.sql("postgres", f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
         # The processes' logs outlive the work folder, for a failure's post-mortem.
         logs = LOGS / database
         shutil.rmtree(logs, ignore_errors=True)
-        logs.mkdir(parents=True)
+        logs.mkdir(parents=True, exist_ok=True)
         for log in workdir.glob("*.log"):
             shutil.copy(log, logs)
         shutil.rmtree(workdir, ignore_errors=True)
-
-
-class _suppress:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> bool:
-        return True
 
 
 def signed(payload: str) -> dict[str, str]:
