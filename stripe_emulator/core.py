@@ -87,12 +87,14 @@ class Emulator:
         return int(time.time()) + self.clock_offset
 
     def advance(self, *, days: float = 0, seconds: int = 0) -> None:
-        """Move the clock on; balance transactions that became available turn available."""
+        """Move the clock on: balance transactions that became available turn available, and
+        Checkout Sessions past their expiry expire."""
         with self.step():
             clock = self.store.get(CLOCK_ID)
             self.clock_offset = (int(clock["offset"]) if clock else 0) + int(days * 86400) + seconds
             self.save({"id": CLOCK_ID, "object": "emulator.clock", "offset": self.clock_offset})
             self._balance_settle()
+            self._sessions_expire()
 
     @contextmanager
     def step(self) -> Iterator[None]:
@@ -205,6 +207,15 @@ class Emulator:
             else:
                 next_due = min(next_due, txn["available_on"])
         self._settled_count, self._next_due = count, next_due
+
+    def _sessions_expire(self) -> None:
+        """Checkout Sessions left open past `expires_at` expire (`checkout.session.expired`)."""
+        from stripe_emulator.api.checkout import checkout_session_expire
+
+        now = self.now()
+        for session in self.store.scan("checkout.session"):
+            if session["status"] == "open" and session["expires_at"] <= now:
+                checkout_session_expire(self, session_id=session["id"])
 
     def fx_rate(self, source: str, target: str) -> float:
         return 1.0 if source == target else FX_RATES[(source, target)]

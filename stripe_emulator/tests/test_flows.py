@@ -175,3 +175,16 @@ def test_a_charge_in_another_currency_settles_converted() -> None:
     assert txn["fee"] == 34 + 17
     assert txn["net"] == txn["amount"] - txn["fee"]
     assert set(emulator.balance()) == {"gbp"}
+
+
+def test_an_unpaid_checkout_session_expires_after_a_day() -> None:
+    emulator = Emulator()
+    session = checkout_session_new(emulator)
+    mark = emulator.events_mark()
+    emulator.advance(days=0.5)
+    assert emulator.get(session["id"])["status"] == "open"
+    emulator.advance(days=0.6)
+    assert emulator.get(session["id"])["status"] == "expired"
+    assert [e["type"] for e in emulator.events(since=mark)] == ["checkout.session.expired"]
+    paid = checkout.session_pay(emulator, session_id=session["id"], number=cards.SUCCESS)
+    assert paid.error == "This checkout is no longer open." and not paid.paid
