@@ -67,8 +67,9 @@ def site_policy() -> dict[str, list[str]]:
         "frame-src": ["'self'"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
-        # The hosted Checkout fallback is a form post answered by a redirect to Stripe.
-        "form-action": ["'self'", "https://checkout.stripe.com"],
+        # Two forms are answered by a redirect to Stripe (browsers apply form-action to it): the
+        # hosted Checkout fallback and the supporter's "Update payment method" (Billing Portal).
+        "form-action": ["'self'", "https://checkout.stripe.com", "https://billing.stripe.com"],
         "frame-ancestors": ["'none'"],
     }
     logo = urlsplit(str(getattr(settings, "BRAND", {}).get("logo", "")))

@@ -210,3 +210,15 @@ def test_a_logo_on_the_publishers_cdn_may_be_shown(client, settings):
     csp = policy(client.get("/demo/"))
 
     assert csp["img-src"] == ["'self'", "data:", "https://cdn.news.example.com"]
+
+
+@pytest.mark.django_db
+def test_forms_answered_by_a_redirect_to_stripe_may_go_there(client):
+    """Browsers apply form-action to the redirect a form post gets, not only to the post."""
+    form_action = policy(client.get("/support/account/"))["form-action"]
+
+    assert form_action == [
+        "'self'",
+        "https://checkout.stripe.com",  # the hosted Checkout fallback
+        "https://billing.stripe.com",  # "Update payment method": the Billing Portal
+    ]
