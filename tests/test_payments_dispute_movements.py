@@ -225,22 +225,18 @@ def test_a_prevented_dispute_is_closed_with_nothing_at_stake(client, campaign, f
     assert disputed.disputed_minor == 0
 
 
-def test_finance_sees_a_disputes_movements_and_their_payouts_in_the_admin(
-    client, campaign, fake_stripe
-):
-    disputed = paid(client, campaign, fake_stripe, "pi_shown", amount=2000, fee=60)
-    now = int(time.time())
-    withdrawal = dispute_entry(
-        "txn_dp_shown", "dp_" + disputed.stripe_charge_id, amount=-2000, fee=1500, created=now
-    )
-    opened = dispute_of(disputed, status="needs_response", movements=[withdrawal], created=now)
-    deliver(client, event("charge.dispute.created", opened, created=now))
-    payout_paid(client, fake_stripe, "po_shown", amount=1940, carried=[charge_entry(disputed)])
-    payout_paid(client, fake_stripe, "po_shown_2", amount=-3500, carried=[withdrawal])
+def test_finance_sees_a_disputes_movements_and_their_payouts_in_the_admin(client, emulated):
+    disputed = emulated_paid(emulated, amount=2500, email="shown@example.org")
+    emulated_paid(emulated, amount=2500, email="kept@example.org")
+    opened = disputes.dispute_open(emulated.emulator, charge_id=disputed.stripe_charge_id)
+    emulated.deliver(opened)
+    emulated.emulator.advance(days=2)
+    payout = emulated_payout(emulated)
+    [withdrawal] = opened[0]["data"]["object"]["balance_transactions"]
 
     client.force_login(staff_member(FINANCE))
     page = client.get(f"/admin/payments/dispute/{Dispute.objects.get().pk}/change/")
 
     assert page.status_code == 200
-    for shown in ("txn_dp_shown", "po_shown_2", "-€35.00"):  # money, not minor units
+    for shown in (withdrawal["id"], payout, "-€40.00"):  # the withdrawal's net, fee included
         assert shown in page.content.decode()
