@@ -24,6 +24,12 @@ def counted_campaign():
     )
 
 
+def payload_of(registry):
+    compiled = registry.current()
+    assert compiled is not None
+    return compiled.by_slug["counted"].payload
+
+
 def give(campaign, captured):
     contribution = ContributionFactory.create(campaign=campaign, status="pending")
     with captured(execute=True), transaction.atomic():
@@ -38,10 +44,10 @@ def test_a_gift_moves_the_counter_at_the_next_check(
     settings.CAMPAIGN_PROGRESS_SECONDS = 0
     settings.CAMPAIGN_RECOMPILE_SECONDS = 300
     registry = Registry()
-    before = registry.current().by_slug["counted"].payload
+    before = payload_of(registry)
 
     give(counted_campaign, django_capture_on_commit_callbacks)
-    after = registry.current().by_slug["counted"].payload
+    after = payload_of(registry)
 
     assert (before["supporters"], after["supporters"]) == (5000, 5001)
     assert after["goal"]["current"] == 5001
@@ -72,7 +78,10 @@ def test_a_preview_shows_the_live_goal(counted_campaign, django_capture_on_commi
     give(counted_campaign, django_capture_on_commit_callbacks)
     token = preview_token_make(campaign=counted_campaign, variant_key="control")
 
-    appeal = preview_decide(token=token, placements=("banner",))["banner"]
+    appeals = preview_decide(token=token, placements=("banner",))
+
+    assert appeals is not None
+    appeal = appeals["banner"]
 
     assert appeal["supporters"] == 5001
     assert appeal["goal"]["current"] == 5001

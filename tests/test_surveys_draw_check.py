@@ -126,7 +126,9 @@ def test_the_claim_form_asks_to_publish_the_name_as_the_entry_form_did(client, d
 
     page = client.get(f"/surveys/prize/claim/{token}/").content.decode()
 
-    box = re.search(r'<input[^>]*name="publish_name"[^>]*>', page).group(0)
+    found = re.search(r'<input[^>]*name="publish_name"[^>]*>', page)
+    assert found is not None
+    box = found.group(0)
     assert str(PUBLISH_WORDING) in page
     assert ("checked" in box) is agreed  # what they said when entering, asked the same way
     assert "Do not publish" not in page
