@@ -67,7 +67,8 @@ def test_demo_contribution_from_support_page_to_receipt_and_admin(
         }""",
         thanks_url,
     )
-    page.wait_for_function("window.received.length > 0")
+    # Polled from here: `wait_for_function` evaluates a string, which the page's CSP forbids.
+    wait_for(lambda: page.evaluate("window.received.length") > 0, what="the supporter message")
     assert page.evaluate("window.received") == [{"type": "reader-support:supporter"}]
 
     receipt = wait_for(lambda: receipt_on_disk(email), timeout=30, what="the receipt on disk")
