@@ -61,8 +61,12 @@ class Emulator:
         settlement_currencies: tuple[str, ...] = (),
         on_event: EventSink | None = None,
         id_tag: str = "",
+        store_errors: tuple[type[BaseException], ...] = (),
     ) -> None:
         self.store: Store = store if store is not None else MemoryStore()
+        # Errors of a store kept in the caller's own database (the demo's, in process): they
+        # are the caller's failures, raised to it, not answered as Stripe failing (a 500).
+        self.store_errors = store_errors
         self.webhook_secret = webhook_secret
         self.latency = latency
         self.default_currency = default_currency

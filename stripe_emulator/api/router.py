@@ -188,6 +188,8 @@ def dispatch(
         return Response(404, {"error": absent.body}, headers)
     except ApiError as error:
         return Response(error.status, {"error": error.body}, headers)
+    except emulator.store_errors:
+        raise
     except Exception as error:  # a bug of the emulator: answer as Stripe answers its own
         logger.exception("the emulator failed on %s %s", method, path)
         failure = ApiError(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
@@ -14,6 +15,7 @@ from stripe_emulator import Emulator, EmulatorHttpClient, deliveries, signature_
 from stripe_emulator.api import api_call
 from stripe_emulator.flows import cards, checkout
 from stripe_emulator.scenarios import checkout_session_new, one_off_paid
+from stripe_emulator.store import MemoryStore
 from stripe_emulator.wsgi import wsgi_app
 
 API_VERSION = "2026-10-28.endive"
@@ -166,3 +168,33 @@ def test_the_http_server_answers_the_stripe_library(server: tuple[Emulator, str]
     )
     with pytest.raises(stripe.AuthenticationError):
         live.v1.customers.list()
+
+
+class StoreFailed(Exception):
+    """What a store kept in the caller's own database raises when that database fails."""
+
+
+class FailingStore(MemoryStore):
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        raise StoreFailed("deadlock detected")
+        yield
+
+
+def test_a_failure_of_the_emulators_own_code_is_stripes_500() -> None:
+    client = _client(Emulator(store=FailingStore()))
+
+    with pytest.raises(stripe.APIError) as raised:
+        client.v1.payment_intents.retrieve("pi_any")
+
+    assert raised.value.http_status == 500
+
+
+def test_a_failure_of_a_store_in_the_callers_database_reaches_the_caller() -> None:
+    # In process, the demo keeps Stripe's state in our own database, inside our transaction:
+    # a deadlock there is ours, and the webhook worker must see it as one (and apply the event
+    # again at once), not as Stripe failing.
+    client = _client(Emulator(store=FailingStore(), store_errors=(StoreFailed,)))
+
+    with pytest.raises(StoreFailed):
+        client.v1.payment_intents.retrieve("pi_any")
