@@ -4,6 +4,7 @@ test account (their row ids overlap) never send the same key for different rows.
 import uuid
 
 import pytest
+from django.contrib.auth.models import User
 
 from payments.models import Contribution, Installation
 from payments.services import checkout_session_open, payment_refund, subscription_cancel
@@ -65,7 +66,8 @@ def test_refund_and_cancel_keys_carry_the_installation(client, campaign, fake_st
     )
     fake_stripe.created["/v1/refunds"] = stripe_object("refund", amount=1000, currency="eur")
     payment = contribution.payments.get()
-    payment_refund(payment=payment, amount_minor=None, reason="duplicate", staff_user_id=None)
+    staff = User.objects.create_user("finance-person")
+    payment_refund(payment=payment, amount_minor=None, reason="duplicate", staff_user_id=staff.pk)
 
     monthly = contribution_make(campaign, frequency="monthly", email="m@example.org")
     subscription_add(fake_stripe, monthly, sub_id="sub_keys")

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.core.mail import EmailMultiAlternatives
 from django.utils import timezone
 
 from branding.brand import brand_get
@@ -41,7 +42,9 @@ def test_changing_the_amount_and_cancelling_each_send_one_mail(
     changed = [m for m in mail.outbox if "is now €8.00" in m.subject]
     assert len(changed) == 1
     assert "is now €8.00 (it was €5.00)" in changed[0].body
-    html = changed[0].alternatives[0][0]
+    message = changed[0]
+    assert isinstance(message, EmailMultiAlternatives)
+    html = str(message.alternatives[0][0])
     assert brand_get().accent in html and brand_get().logo_absolute_url in html
 
     with django_capture_on_commit_callbacks(execute=True):

@@ -54,7 +54,9 @@ def monthly(transactional_db):
 
 
 def test_a_scheduled_cancellation_on_the_supporters_page(page, live_server, monthly):
-    _, token = sign_in_link_create(email="ada@example.org")
+    made = sign_in_link_create(email="ada@example.org")
+    assert made is not None
+    _, token = made
     page.goto(f"{live_server.url}/support/account/sign-in/{token}/")
     page.get_by_role("button").first.click()
     page.wait_for_url("**/support/account/")

@@ -178,7 +178,7 @@ def test_every_flow_ends_with_the_ledger_dashboard_and_payouts_matching_stripe(
     # 1. Every charge Stripe took is in the ledger once, with Stripe's own money.
     taken = [c for c in emulator.find("charge") if c["status"] == "succeeded"]
     recorded = Payment.objects.filter(status=Payment.Status.SUCCEEDED)
-    assert sorted(recorded.values_list("stripe_charge_id", flat=True)) == sorted(
+    assert sorted(str(i) for i in recorded.values_list("stripe_charge_id", flat=True)) == sorted(
         c["id"] for c in taken
     )
     for charge in taken:

@@ -441,6 +441,7 @@ def test_a_refund_is_recorded_once(emulated):
     emulated.give()
     payment = Payment.objects.get()
     mark = emulated.emulator.events_mark()
+    assert payment.stripe_charge_id is not None
     made = refunds.refund_create(emulated.emulator, charge_id=payment.stripe_charge_id, amount=400)
     events = emulated.emulator.events(since=mark)
     assert [e["type"] for e in events] == ["refund.created", "charge.refunded"]

@@ -8,6 +8,7 @@ XLSX files are opened with openpyxl: no cell may be a formula.
 import csv
 import datetime as dt
 import io
+from typing import Any
 
 import openpyxl
 import pytest
@@ -64,7 +65,7 @@ def hostile_ledger(db):
         )
 
 
-def _names_in_order(rows: list[dict[str, str]]) -> list[str]:
+def _names_in_order(rows: list[dict[Any, Any]]) -> list[str]:
     return [row["supporter name"] for row in sorted(rows, key=lambda row: int(row["payment id"]))]
 
 
