@@ -26,6 +26,7 @@ from django.db import IntegrityError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from payments.deadlocks import is_deadlock
 from payments.event_handlers import HANDLERS, EventNotApplicable, EventNotReady
 from payments.gateway import (
     GatewayError,
@@ -297,7 +298,6 @@ def webhook_event_process(*, event_pk: int) -> str:
 FINISHED = (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED)
 EVENT_FIELDS = ("type", "payload", "created", "status", "attempts")
 # PostgreSQL's code for a deadlock it broke by failing one of the statements.
-DEADLOCK_DETECTED = "40P01"
 
 
 @dataclass(frozen=True)
@@ -329,7 +329,7 @@ def _event_run(event: WebhookEvent) -> Outcome:
         logger.info("webhook event not applied yet", extra={"event": event.pk})
         return Outcome(event.pk, WebhookEvent.Status.FAILED, str(failure))
     except OperationalError as failure:
-        if _is_deadlock(failure) and event.attempts + 1 < settings.PAYMENTS_WEBHOOK_MAX_ATTEMPTS:
+        if is_deadlock(failure) and event.attempts + 1 < settings.PAYMENTS_WEBHOOK_MAX_ATTEMPTS:
             # Another worker's chunk locked the same rows in the opposite order and PostgreSQL
             # failed this event to free both. Left received, it is the oldest event, so the next
             # chunk applies it at once instead of the sweep a minute later.
@@ -345,10 +345,6 @@ def _event_failed(event: WebhookEvent, failure: Exception) -> Outcome:
     """Record an unexpected failure for the replay command; the worker goes on."""
     logger.exception("webhook event failed", extra={"event": event.pk})
     return Outcome(event.pk, WebhookEvent.Status.FAILED, f"{type(failure).__name__}: {failure}")
-
-
-def _is_deadlock(error: OperationalError) -> bool:
-    return getattr(error.__cause__, "sqlstate", None) == DEADLOCK_DETECTED
 
 
 def _events_finish(outcomes: list[Outcome]) -> None:

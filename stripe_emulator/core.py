@@ -62,11 +62,14 @@ class Emulator:
         on_event: EventSink | None = None,
         id_tag: str = "",
         store_errors: tuple[type[BaseException], ...] = (),
+        store_error_retryable: Callable[[BaseException], bool] = lambda error: False,
     ) -> None:
         self.store: Store = store if store is not None else MemoryStore()
         # Errors of a store kept in the caller's own database (the demo's, in process): they
         # are the caller's failures, raised to it, not answered as Stripe failing (a 500).
         self.store_errors = store_errors
+        # Whether such an error undid the whole step, so that running it again is safe.
+        self.store_error_retryable = store_error_retryable
         self.webhook_secret = webhook_secret
         self.latency = latency
         self.default_currency = default_currency

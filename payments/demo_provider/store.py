@@ -16,6 +16,7 @@ from django.db import DatabaseError, transaction
 from django.db.models import Q, TextField
 from django.db.models.functions import Cast
 
+from payments.deadlocks import is_deadlock
 from payments.gateway import GatewayError
 from payments.models import DemoObject
 from stripe_emulator import Emulator, event_payload, signature_header
@@ -79,6 +80,11 @@ def _deliver(event: Obj) -> None:
     transaction.on_commit(post)
 
 
+def _step_undone_whole(error: BaseException) -> bool:
+    """Say whether a deadlock undid the whole step (it was its own transaction), not a caller's."""
+    return is_deadlock(error) and not transaction.get_connection().in_atomic_block
+
+
 def demo_emulator() -> Emulator:
     """Return the demo's emulator (its state is in the database; cheap to make per use)."""
     emulator = Emulator(
@@ -86,9 +92,11 @@ def demo_emulator() -> Emulator:
         webhook_secret=settings.PAYMENTS_DEMO_WEBHOOK_SECRET,
         on_event=_deliver,
         id_tag="demo",
-        # Its state is in our database, in our transaction: a deadlock there is ours, so the
-        # webhook worker applies the event again at once (as for any deadlock between chunks).
+        # Its state is in our database, in our transaction: a deadlock there is ours. A step
+        # that was its own transaction runs again; one inside a webhook chunk reaches the worker
+        # as a deadlock, and the event is applied again by the next chunk.
         store_errors=(DatabaseError,),
+        store_error_retryable=_step_undone_whole,
     )
     if not DemoObject.objects.filter(object_type="billing_portal.configuration").exists():
         # What `stripe_setup` does for a real account: the Billing Portal's configuration.

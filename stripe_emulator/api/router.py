@@ -164,6 +164,24 @@ def dispatch(
         time.sleep(emulator.latency)  # outside the lock: concurrent callers wait in parallel
     method = method.upper()
     params = {**params_decode(query), **params_decode(body)}
+    for attempt in range(1, STORE_ATTEMPTS + 1):
+        try:
+            return _dispatch_once(emulator, method, path, params, idempotency_key)
+        except emulator.store_errors as error:
+            # A step undone whole by its store (a deadlock in the caller's database, when the
+            # step was its own transaction) is run again, as a client retries Stripe's 409s.
+            if attempt == STORE_ATTEMPTS or not emulator.store_error_retryable(error):
+                raise
+            logger.info("the emulator's store undid %s %s; running it again", method, path)
+    raise AssertionError("unreachable")
+
+
+STORE_ATTEMPTS = 3
+
+
+def _dispatch_once(
+    emulator: Emulator, method: str, path: str, params: Params, idempotency_key: str | None
+) -> Response:
     request_id = request_id_new()
     headers = {"Request-Id": request_id, "Stripe-Version": API_VERSION}
     try:

@@ -198,3 +198,30 @@ def test_a_failure_of_a_store_in_the_callers_database_reaches_the_caller() -> No
 
     with pytest.raises(StoreFailed):
         client.v1.payment_intents.retrieve("pi_any")
+
+
+class FailingOnce(MemoryStore):
+    """A store whose first step fails the way a deadlock undoes a whole transaction."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failures = 1
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        if self.failures:
+            self.failures -= 1
+            raise StoreFailed("deadlock detected")
+        with super().locked():
+            yield
+
+
+def test_a_step_the_store_says_may_run_again_is_run_again() -> None:
+    emulator = Emulator(
+        store=FailingOnce(), store_errors=(StoreFailed,), store_error_retryable=lambda e: True
+    )
+
+    customer = _client(emulator).v1.customers.create({"email": "a@example.org"})
+
+    assert customer.email == "a@example.org"
+    assert len(emulator.find("customer")) == 1
