@@ -42,43 +42,14 @@ def _setup() -> Any:
 
 def _seed(count: int) -> list[dict[str, Any]]:
     """Create contributions paid through the demo's Stripe emulator; return their sessions."""
-    from campaigns.models import Campaign
+    from bench.emulated_checkouts import checkouts_paid
     from payments.demo_provider.store import demo_emulator
-    from payments.models import Contribution, Supporter
-    from stripe_emulator.flows import cards, checkout
     from stripe_emulator.objects import public
-    from stripe_emulator.scenarios import checkout_session_new
 
-    campaign = Campaign.objects.create(
-        name="Bench", slug="bench", status="live", currency="EUR", amounts={"one_off": {}}
-    )
-    supporters = Supporter.objects.bulk_create(
-        Supporter(email=f"bench-{i}@example.org") for i in range(count)
-    )
-    contributions = Contribution.objects.bulk_create(
-        Contribution(
-            supporter=s,
-            frequency="one_off",
-            amount_minor=1000 + i,
-            currency="EUR",
-            campaign=campaign,
-            provider="demo",
-        )
-        for i, s in enumerate(supporters)
-    )
     emulator = demo_emulator()
     emulator.sinks.clear()  # the benchmark posts the events itself
-    sessions = []
-    for contribution in contributions:
-        session = checkout_session_new(
-            emulator,
-            amount=contribution.amount_minor,
-            contribution_id=contribution.pk,
-            email=contribution.supporter.email,
-        )
-        checkout.session_pay(emulator, session_id=session["id"], number=cards.SUCCESS)
-        sessions.append(public(emulator.get(session["id"])))
-    return sessions
+    paid = checkouts_paid(emulator, count=count, provider="demo")
+    return [public(emulator.get(checkout.session_id)) for checkout in paid]
 
 
 def _events(sessions: list[dict[str, Any]]) -> list[tuple[bytes, str]]:

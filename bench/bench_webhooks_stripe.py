@@ -135,41 +135,17 @@ def _seed_and_deliver(emulator: Any, count: int, copies: int, phase: str) -> tup
     ids and the gross expected."""
     from django.test import Client
 
-    from campaigns.models import Campaign
-    from payments.models import Contribution, Supporter
+    from bench.emulated_checkouts import checkouts_paid
     from stripe_emulator import deliveries
-    from stripe_emulator.flows import cards, checkout
-    from stripe_emulator.scenarios import checkout_session_new
 
-    campaign, _ = Campaign.objects.get_or_create(
-        slug="bench",
-        defaults={"name": "Bench", "status": "live", "currency": "EUR", "amounts": {}},
-    )
-    supporters = Supporter.objects.bulk_create(
-        Supporter(email=f"bench-{phase}-{i}@example.org") for i in range(count)
-    )
-    contributions = Contribution.objects.bulk_create(
-        Contribution(
-            supporter=s,
-            frequency="one_off",
-            amount_minor=1000 + i,
-            currency="EUR",
-            campaign=campaign,
-            provider="stripe",
-        )
-        for i, s in enumerate(supporters)
-    )
     emulator.latency = 0.0
-    completed = []
-    for contribution in contributions:
-        session = checkout_session_new(
-            emulator,
-            amount=contribution.amount_minor,
-            contribution_id=contribution.pk,
-            email=contribution.supporter.email,
-        )
-        outcome = checkout.session_pay(emulator, session_id=session["id"], number=cards.SUCCESS)
-        completed += [e for e in outcome.events if e["type"] == "checkout.session.completed"]
+    paid = checkouts_paid(emulator, count=count, provider="stripe", email_tag=f"{phase}-")
+    completed = [
+        event
+        for checkout in paid
+        for event in checkout.events
+        if event["type"] == "checkout.session.completed"
+    ]
     client = Client(HTTP_HOST="localhost")
     items = deliveries(completed, secret=SECRET) * copies
     started = time.perf_counter()
@@ -183,7 +159,7 @@ def _seed_and_deliver(emulator: Any, count: int, copies: int, phase: str) -> tup
         )
         assert response.status_code == 200, response.content
     print(f"  intake: {len(items) / (time.perf_counter() - started):8.0f} deliveries/s")
-    return [c.pk for c in contributions], sum(c.amount_minor for c in contributions)
+    return [c.contribution_id for c in paid], sum(c.amount_minor for c in paid)
 
 
 def _apply_with_worker(threads: int, count: int) -> float:

@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal, cast
@@ -117,12 +118,9 @@ class RateLimitedHttpClient(stripe.HTTPClient):
         *,
         _usage: Any = None,
     ) -> Any:
-        started = time.monotonic()
-        try:
-            stripe_call_wait(kind="read" if method.lower() == "get" else "write")
-            return self.inner.request(method, url, headers, post_data)
-        finally:
-            stripe_seconds_add(time.monotonic() - started)
+        return self._through_limit(
+            method, lambda: self.inner.request(method, url, headers, post_data)
+        )
 
     def request_stream(
         self,
@@ -133,10 +131,16 @@ class RateLimitedHttpClient(stripe.HTTPClient):
         *,
         _usage: Any = None,
     ) -> Any:
+        return self._through_limit(
+            method, lambda: self.inner.request_stream(method, url, headers, post_data)
+        )
+
+    def _through_limit(self, method: str, send: Callable[[], Any]) -> Any:
+        """Wait for a slot in the shared rate limit, then send; count the time spent on Stripe."""
         started = time.monotonic()
         try:
             stripe_call_wait(kind="read" if method.lower() == "get" else "write")
-            return self.inner.request_stream(method, url, headers, post_data)
+            return send()
         finally:
             stripe_seconds_add(time.monotonic() - started)
 
