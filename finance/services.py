@@ -235,6 +235,12 @@ def export_job_run(*, job_id: str) -> ExportJob | None:
 
     now = timezone.now()
     with transaction.atomic():
+        current = ExportJob.objects.select_for_update().get(pk=job.pk)
+        if current.status != ExportJob.Status.RUNNING or current.started_at != job.started_at:
+            # Someone's personal data was erased while this file was written (or the job was
+            # restarted): the file may hold it, and the job is written again.
+            default_storage.delete(name)
+            return current
         job.status = ExportJob.Status.DONE
         job.rows_done = job.rows_total = rows
         job.file_name = name

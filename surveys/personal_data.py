@@ -1,10 +1,10 @@
 """One place that knows every app holding personal data about an e-mail address.
 
 `manage.py personal_data <export|erase> <email>` walks `personal_data_sources()`. Surveys is
-built in. Contributions come from the payments app's `PAYMENTS_HOOK_MODULE`
-(`personal_data_export(*, email) -> dict`, `personal_data_erase(*, email) -> dict`), which also
-covers the stored Stripe events and the demo provider's objects. Finance records are anonymised,
-never deleted.
+built in. The other apps each offer a module with `personal_data_export(*, email) -> dict` and
+`personal_data_erase(*, email) -> dict`, used when the app is installed: payments
+(contributions, supporters, the stored Stripe events and the demo provider's objects;
+finance records are anonymised, never deleted) and finance (export files that name supporters).
 """
 
 import importlib
@@ -19,7 +19,8 @@ from surveys.services.personal_data import (
     surveys_personal_data_export,
 )
 
-PAYMENTS_HOOK_MODULE = "payments.personal_data"
+HOOK_MODULES = {"payments": "payments.personal_data", "finance": "finance.personal_data"}
+PAYMENTS_HOOK_MODULE = HOOK_MODULES["payments"]
 
 
 @dataclass(frozen=True)
@@ -29,13 +30,13 @@ class PersonalDataSource:
     erase: Callable[..., dict[str, Any]]
 
 
-def payments_source() -> PersonalDataSource | None:
-    """Return the contributions' source: the payments app's own module, when it is installed."""
-    if not apps.is_installed("payments"):
+def app_source(app: str) -> PersonalDataSource | None:
+    """Return an installed app's source, from its own module; None when it is not installed."""
+    if not apps.is_installed(app):
         return None
-    module = importlib.import_module(PAYMENTS_HOOK_MODULE)
+    module = importlib.import_module(HOOK_MODULES[app])
     return PersonalDataSource(
-        name="payments", export=module.personal_data_export, erase=module.personal_data_erase
+        name=app, export=module.personal_data_export, erase=module.personal_data_erase
     )
 
 
@@ -45,7 +46,8 @@ def personal_data_sources() -> list[PersonalDataSource]:
             name="surveys", export=surveys_personal_data_export, erase=surveys_personal_data_erase
         )
     ]
-    payments = payments_source()
-    if payments is not None:
-        sources.append(payments)
+    for app in HOOK_MODULES:
+        source = app_source(app)
+        if source is not None:
+            sources.append(source)
     return sources
