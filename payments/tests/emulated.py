@@ -2,7 +2,11 @@
 readers pay with Stripe's test cards, and Stripe's events reach the webhook intake signed, in the
 order (and with the duplicates) a test asks for, and are applied as a worker would.
 
-Use the `emulated` fixture (import it into the test module, like the other fixtures).
+Use the `emulated` fixture (import it into the test module, like the other fixtures). The
+emulator answers every Stripe call the service makes, and `emulated.http.requests` is its record
+of what was sent. Events come from the emulator's flows (`stripe_emulator.flows`); a test that
+needs an event Stripe never sends (a hostile body, a wrong signature, another API version) takes
+one from a flow, changes the one field it is about, and posts it with `signed_post`.
 """
 
 from __future__ import annotations
@@ -12,12 +16,44 @@ from typing import Any
 
 import pytest
 
-from payments.models import Contribution
+from payments.models import Contribution, WebhookEvent
 from payments.stripe_gateway import StripeGateway
 from payments.tests.fixtures import events_apply
-from payments.tests.stripe_fakes import WEBHOOK_SECRET
-from stripe_emulator import Emulator, EmulatorHttpClient, deliveries
+from payments.webhooks import webhook_event_process
+from stripe_emulator import (
+    Emulator,
+    EmulatorHttpClient,
+    deliveries,
+    event_payload,
+    signature_header,
+)
 from stripe_emulator.flows import cards, checkout
+from stripe_emulator.flows.checkout import Outcome
+from stripe_emulator.scenarios import checkout_session_new
+
+# The webhook signing secret of the test settings (the endpoint Stripe would sign for).
+WEBHOOK_SECRET = "whsec_test_" + "0" * 32
+
+
+def signed_post(
+    client: Any,
+    event: dict[str, Any],
+    *,
+    secret: str = WEBHOOK_SECRET,
+    timestamp: int | None = None,
+) -> Any:
+    """Post one event to the webhook intake, signed as Stripe signs it, and apply nothing.
+
+    The only place tests sign a body themselves: intake tests sign with another secret or at
+    another time, or post an emulator event with one field changed.
+    """
+    payload = event_payload(event)
+    return client.post(
+        "/stripe/webhook/",
+        data=payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=signature_header(payload=payload, secret=secret, timestamp=timestamp),
+    )
 
 
 @dataclass
@@ -38,6 +74,15 @@ class Emulated:
             )
             assert response.status_code == 200, response.content
         return events_apply()
+
+    def apply(self, event: dict[str, Any]) -> WebhookEvent:
+        """Post one event and apply it (whatever its outcome); return it as stored."""
+        response = signed_post(self.client, event)
+        assert response.status_code == 200, response.content
+        stored = WebhookEvent.objects.get(stripe_event_id=event["id"])
+        webhook_event_process(event_pk=stored.pk)
+        stored.refresh_from_db()
+        return stored
 
     def start(
         self, *, frequency: str = "one_off", amount: str = "1000", email: str = "ada@example.org"
@@ -65,17 +110,44 @@ class Emulated:
         self.pay(contribution)
         return contribution
 
+    def checkout_paid(
+        self, contribution: Contribution, *, number: str = cards.SUCCESS, settle: bool = True
+    ) -> Outcome:
+        """Pay `contribution` (made in the database, not on the support page) through a
+        Checkout Session opened for it as the service opens one; deliver nothing."""
+        session = checkout_session_new(
+            self.emulator,
+            mode="payment" if contribution.frequency == "one_off" else "subscription",
+            amount=contribution.charge_minor,
+            currency=contribution.currency.lower(),
+            email=contribution.supporter.email,
+            contribution_id=contribution.pk,
+        )
+        return checkout.session_pay(
+            self.emulator, session_id=session["id"], number=number, settle=settle
+        )
+
+    def event(self, events: list[dict[str, Any]], event_type: str) -> dict[str, Any]:
+        """Return the one event of `event_type` among `events`."""
+        [found] = [e for e in events if e["type"] == event_type]
+        return found
+
+
+def emulator_install(settings: Any, monkeypatch: pytest.MonkeyPatch) -> EmulatorHttpClient:
+    """Stripe mode with a test key; Stripe's API answered by a new emulator in this process."""
+    settings.PAYMENTS_DEMO = False
+    settings.STRIPE_SECRET_KEY = "sk_test_emulated"
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    settings.STRIPE_LIVEMODE = False
+    http = EmulatorHttpClient(Emulator(webhook_secret=WEBHOOK_SECRET))
+    monkeypatch.setattr(StripeGateway, "http_client", http)
+    return http
+
 
 @pytest.fixture(name="emulated")
 def emulated_fixture(
     client: Any, campaign: Any, settings: Any, monkeypatch: pytest.MonkeyPatch
 ) -> Emulated:
     """Stripe mode with a test key; Stripe's API answered by an emulator in this process."""
-    settings.PAYMENTS_DEMO = False
-    settings.STRIPE_SECRET_KEY = "sk_test_emulated"
-    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
-    settings.STRIPE_LIVEMODE = False
-    emulator = Emulator(webhook_secret=WEBHOOK_SECRET)
-    http = EmulatorHttpClient(emulator)
-    monkeypatch.setattr(StripeGateway, "http_client", http)
-    return Emulated(emulator=emulator, http=http, client=client)
+    http = emulator_install(settings, monkeypatch)
+    return Emulated(emulator=http.emulator, http=http, client=client)
