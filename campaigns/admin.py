@@ -1,9 +1,11 @@
 from typing import Any
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
+from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
@@ -11,7 +13,12 @@ from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 
 from campaigns import charts, selectors, stats
-from campaigns.admin_forms import CampaignAdminForm, amounts_field, default_field
+from campaigns.admin_forms import (
+    CampaignAdminForm,
+    VariantAdminForm,
+    amounts_field,
+    default_field,
+)
 from campaigns.models import Campaign, Frequency, KillSwitch, Variant
 from campaigns.services import (
     campaigns_version_bump,
@@ -25,10 +32,29 @@ def _percent(interval: stats.Interval) -> str:
     return f"{interval.value:.2%} ({interval.low:.2%}-{interval.high:.2%})"
 
 
-class VariantInline(admin.TabularInline[Variant, Campaign]):
+class VariantFormSet(BaseInlineFormSet[Variant, Campaign, forms.ModelForm[Variant]]):
+    """Gives each variant's form its campaign, whose currency the amounts rows are in."""
+
+    def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
+        return {**super().get_form_kwargs(index), "campaign": self.instance}
+
+
+class VariantInline(admin.StackedInline[Variant, Campaign]):
     model = Variant
+    form = VariantAdminForm
+    formset = VariantFormSet
     extra = 0
-    fields = ["key", "weight", "headline", "body", "cta_label", "counter_text", "amounts"]
+    fieldsets = [
+        (None, {"fields": [("key", "weight"), "headline", "body", "cta_label", "counter_text"]}),
+        (
+            "Amounts",
+            {
+                "fields": [(amounts_field(f), default_field(f)) for f in Frequency.values],
+                "description": "One row per frequency, in the campaign's currency. Leave every "
+                "row empty to use the campaign's amounts.",
+            },
+        ),
+    ]
 
 
 @admin.register(Campaign)
