@@ -82,7 +82,19 @@ class CampaignAdmin(admin.ModelAdmin[Campaign]):
                 ]
             },
         ),
-        ("Copy", {"fields": ["headline", "body", "cta_label", "counter_text", "survey"]}),
+        (
+            "Copy",
+            {
+                "fields": [
+                    "headline",
+                    "body",
+                    "why_it_matters",
+                    "cta_label",
+                    "counter_text",
+                    "survey",
+                ]
+            },
+        ),
         (
             "Amounts and goal",
             {

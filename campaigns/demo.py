@@ -7,6 +7,10 @@ from campaigns.services import campaigns_version_bump
 
 DEMO_SLUG = "support-us"
 DEMO_SURVEY_SLUG = "reader-survey"
+DEMO_WHY = (
+    "Our reporting is free for everyone to read, with no paywall. Readers' contributions pay "
+    "for the reporters, the fact-checking and the court and council meetings we sit through."
+)
 
 
 @transaction.atomic
@@ -38,6 +42,7 @@ def demo_seed() -> list[str]:
                 "We need your help now. Support from readers like you keeps the site open.\n\n"
                 "If you've seen value in our reporting, please contribute what you can."
             ),
+            "why_it_matters": DEMO_WHY,
             "cta_label": "Support us",
             "counter_text": (
                 "{supporters} readers like you have already stepped up with a monthly payment "

@@ -37,6 +37,10 @@ def csv_values(text: str) -> list[str]:
 
 COUNTER_PLACEHOLDER = "{supporters}"
 
+# The support page's "why it matters": two sentences, a few lines above the amounts on a phone,
+# so the amounts stay on the first screen.
+WHY_MAX_LENGTH = 240
+
 
 def validate_counter_text(text: str) -> None:
     """Require the live count's placeholder, so the counter never shows a number that is stale."""
@@ -140,6 +144,14 @@ class Campaign(models.Model):
 
     # Copy.
     headline = models.CharField(max_length=120, default="Support us")
+    why_it_matters = models.CharField(
+        "why it matters",
+        max_length=WHY_MAX_LENGTH,
+        blank=True,
+        help_text="One or two sentences above the amounts on the support page: what a reader's "
+        f"money does. At most {WHY_MAX_LENGTH} characters. Empty: the body's first paragraph, "
+        "shortened.",
+    )
     body = models.TextField(blank=True)
     cta_label = models.CharField("call to action", max_length=60, default="Contribute")
     counter_text = models.CharField(
@@ -211,6 +223,17 @@ class Campaign(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def why_text(self, *, body: str = "") -> str:
+        """Return the support page's "why it matters" copy: the campaign's own, else the first
+        paragraph of `body` (the appeal the reader saw) or of the campaign's body, shortened at
+        a word to the field's length."""
+        if self.why_it_matters.strip():
+            return self.why_it_matters.strip()
+        paragraph = (body.strip() or self.body.strip()).split("\n\n", 1)[0].strip()
+        if len(paragraph) <= WHY_MAX_LENGTH:
+            return paragraph
+        return paragraph[: WHY_MAX_LENGTH - 1].rsplit(None, 1)[0].rstrip(",;:") + "…"
 
     def clean(self) -> None:
         self.sections_include = ",".join(csv_values(self.sections_include))

@@ -122,7 +122,7 @@ def _support_context(campaign: Campaign, form: SupportForm, error: str = "") -> 
     variant = campaign.variants.filter(key=variant_key).first() if variant_key else None
     return {
         "campaign": campaign,
-        "why": (variant.body if variant else "") or campaign.body,
+        "why": campaign.why_text(body=variant.body if variant else ""),
         "form": form,
         "error_summary": _error_summary(form),
         "fee_examples": ", ".join(examples),
