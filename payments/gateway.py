@@ -106,6 +106,43 @@ class ChargeDetails:
     exchange_rate: Decimal | None = None
 
 
+def charge_details_from(intent: dict[str, Any]) -> ChargeDetails:
+    """Read a payment intent (an API answer as plain data, `latest_charge.balance_transaction`
+    expanded) into our result."""
+    charge = intent.get("latest_charge")
+    charge = charge if isinstance(charge, dict) else None
+    status: Literal["pending", "succeeded", "failed"] = "pending"
+    if intent.get("status") == "succeeded":
+        status = "succeeded"
+    elif intent.get("status") in ("canceled", "requires_payment_method") and charge is not None:
+        status = "failed"
+    balance = charge.get("balance_transaction") if charge is not None else None
+    settled = balance if isinstance(balance, dict) else None
+    method = (charge or {}).get("payment_method_details") or {}
+    presented = intent.get("presentment_details") or {}
+    rate = settled.get("exchange_rate") if settled is not None else None
+    return ChargeDetails(
+        payment_intent_id=str(intent["id"]),
+        status=status,
+        amount_minor=int(intent["amount"]),
+        currency=str(intent["currency"]).upper(),
+        charge_id=stripe_id(intent.get("latest_charge")),
+        balance_transaction_id=stripe_id(balance),
+        fee_minor=int(settled["fee"]) if settled is not None else None,
+        net_minor=int(settled["net"]) if settled is not None else None,
+        payment_method_type=str(method.get("type") or ""),
+        paid_at=stripe_time(charge.get("created")) if charge and status == "succeeded" else None,
+        failure_code=str((charge or {}).get("failure_code") or ""),
+        failure_message=str((charge or {}).get("failure_message") or ""),
+        customer_id=stripe_id(intent.get("customer")),
+        presentment_currency=str(presented.get("presentment_currency") or "").upper(),
+        settlement_amount_minor=int(settled["amount"]) if settled is not None else None,
+        settlement_currency=str(settled["currency"]).upper() if settled is not None else "",
+        # Through str, as Stripe's decimal was written: a float's own digits are not money's.
+        exchange_rate=Decimal(str(rate)) if rate else None,
+    )
+
+
 @dataclass(frozen=True)
 class RefundDetails:
     """A refund as it stands (Stripe's `status`: pending, requires_action, succeeded, failed,

@@ -236,3 +236,44 @@ def test_stripe_errors_become_gateway_errors(gateway, fake):
         gateway.payment_intent_details(payment_intent_id="pi_unknown")
 
     assert raised.value.transient is False
+
+
+def test_reads_go_through_the_library_as_plain_data_with_the_pinned_version(
+    gateway, fake, emulator
+):
+    charge = one_off_paid(emulator, amount=2500, currency="eur")
+    subscription = subscription_paid(emulator)
+
+    details = gateway.payment_intent_details(payment_intent_id=charge["payment_intent"])
+    state = gateway.subscription_retrieve(subscription_id=subscription["id"])
+
+    assert [(r["method"], r["path"]) for r in fake.requests] == [
+        ("GET", f"/v1/payment_intents/{charge['payment_intent']}"),
+        ("GET", f"/v1/subscriptions/{subscription['id']}"),
+    ]
+    assert all(r["headers"]["Stripe-Version"] == API_VERSION for r in fake.requests)
+    intent = emulator.get(charge["payment_intent"])
+    assert (details.amount_minor, details.customer_id) == (2500, intent["customer"])
+    assert details.paid_at is not None and details.settlement_currency == "EUR"
+    assert (state.id, state.status) == (subscription["id"], "active")
+
+
+def test_an_id_is_quoted_into_the_path(gateway, fake):
+    with pytest.raises(GatewayError):
+        gateway.refund_retrieve(refund_id="re_1/../../v1/balance")
+
+    assert fake.requests[0]["path"] == "/v1/refunds/re_1%2F..%2F..%2Fv1%2Fbalance"
+
+
+def test_the_proxy_for_stripe_is_read_once_from_the_environment(monkeypatch):
+    from payments.stripe_gateway import _ProxiesReadOnceClient
+
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.org:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    behind = _ProxiesReadOnceClient("https://api.stripe.com")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    bypassed = _ProxiesReadOnceClient("http://127.0.0.1:12111")
+
+    assert behind._proxy == {"https": "http://proxy.example.org:3128"}
+    assert not bypassed._proxy
