@@ -124,7 +124,12 @@ def _subscription_and_renewals(emulator: Emulator) -> None:
     api_call(
         emulator, "POST", f"/v1/subscriptions/{subscription['id']}", {"cancel_at_period_end": True}
     )
-    api_call(emulator, "DELETE", f"/v1/subscriptions/{subscription['id']}")
+    api_call(
+        emulator,
+        "DELETE",
+        f"/v1/subscriptions/{subscription['id']}",
+        {"cancellation_details": {"feedback": "too_expensive"}},
+    )
 
 
 def _failed_renewals(emulator: Emulator) -> None:

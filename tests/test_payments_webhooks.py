@@ -1,10 +1,9 @@
-"""Signed Stripe events posted to the webhook endpoint: made by the Stripe emulator's flows
-(`emulated`), or, for orderings and states a flow does not reach, built from Stripe's example
-objects.
+"""Signed Stripe events posted to the webhook endpoint, made by the Stripe emulator's flows
+(`emulated`): in Stripe's order, reordered, repeated, or (for the intake's refusals) with the one
+field a test is about changed.
 
 The endpoint stores; `webhook_event_process` (what the worker task calls) applies. Payment
-intents and subscriptions are re-read through the real stripe library, answered by the emulator
-or by a recording fake HTTP client.
+intents and subscriptions are re-read through the real stripe library, answered by the emulator.
 """
 
 import time
@@ -17,90 +16,59 @@ from django.core.management import call_command
 from payments import receipts
 from payments.models import Contribution, Dispute, Payment, Refund, Subscription, WebhookEvent
 from payments.tasks import webhook_events_sweep
-from payments.tests.emulated import emulated_fixture  # noqa: F401 - fixture
-from payments.tests.fixtures import (  # noqa: F401 - fixtures
-    campaign_fixture,
-    contribution_make,
-    fake_stripe_fixture,
-    intent_add,
-    mirrored_subscription,
-    subscription_add,
-)
-from payments.tests.stripe_fakes import event, post_event, stripe_object
-from payments.webhooks import WAKE_KEY, webhook_event_process
-from stripe_emulator.flows import cards, checkout, invoices, refunds
+from payments.tests.emulated import emulated_fixture, signed_post  # noqa: F401 - fixture
+from payments.tests.fixtures import campaign_fixture  # noqa: F401 - fixture
+from payments.webhooks import WAKE_KEY
+from stripe_emulator.api import api_call
+from stripe_emulator.flows import cards, checkout, disputes, invoices, payouts, refunds
+from stripe_emulator.scenarios import one_off_paid
 
 pytestmark = pytest.mark.django_db
 
 
-def deliver(client, data):
-    """Post an event and apply it as the worker would; return the stored event."""
-    response = post_event(client, data)
-    assert response.status_code == 200, response.content
-    stored = WebhookEvent.objects.get(stripe_event_id=data["id"])
-    webhook_event_process(event_pk=stored.pk)
-    stored.refresh_from_db()
-    return stored
-
-
-def session_completed(contribution, *, intent_id, payment_status="paid", mode="payment", **extra):
-    session = stripe_object(
-        "checkout.session",
-        mode=mode,
-        payment_status=payment_status,
-        status="complete",
-        payment_intent=intent_id,
-        client_reference_id=str(contribution.pk),
-        metadata={"contribution_id": str(contribution.pk)},
-        customer="cus_QXg1o8vcGmoR32",
-        amount_total=contribution.charge_minor,
-        currency="eur",
-    )
-    session.update(extra)
-    return session
+def some_event(emulated, **changed):
+    """An event Stripe sent (a charge's balance transaction attached), with `changed` fields."""
+    one_off_paid(emulated.emulator)
+    return {**emulated.emulator.events()[-1], **changed}
 
 
 # --- Intake --------------------------------------------------------------------------------------
 
 
-def test_a_bad_signature_is_refused_and_nothing_is_stored(client, fake_stripe):
-    response = post_event(
-        client, event("charge.refunded", stripe_object("charge")), secret="whsec_wrong"
-    )
+def test_a_bad_signature_is_refused_and_nothing_is_stored(client, emulated):
+    response = signed_post(client, some_event(emulated), secret="whsec_wrong")
 
     assert response.status_code == 400
     assert "signature" in response.json()["error"]
     assert not WebhookEvent.objects.exists()
 
 
-def test_a_missing_signature_is_refused(client, fake_stripe):
+def test_a_missing_signature_is_refused(client, emulated):
     response = client.post("/stripe/webhook/", data=b"{}", content_type="application/json")
 
     assert response.status_code == 400
     assert not WebhookEvent.objects.exists()
 
 
-def test_a_stale_signature_is_refused(client, fake_stripe):
+def test_a_stale_signature_is_refused(client, emulated):
     ten_minutes_ago = int(time.time()) - 600
 
-    response = post_event(
-        client, event("charge.refunded", stripe_object("charge")), timestamp=ten_minutes_ago
-    )
+    response = signed_post(client, some_event(emulated), timestamp=ten_minutes_ago)
 
     assert response.status_code == 400
     assert not WebhookEvent.objects.exists()
 
 
-def test_a_live_event_is_refused_in_test_mode(client, fake_stripe):
-    response = post_event(client, event("charge.refunded", stripe_object("charge"), livemode=True))
+def test_a_live_event_is_refused_in_test_mode(client, emulated):
+    response = signed_post(client, some_event(emulated, livemode=True))
 
     assert response.status_code == 400
     assert "live event" in response.json()["error"]
     assert not WebhookEvent.objects.exists()
 
 
-def test_a_signed_body_that_is_not_an_event_is_refused(client, fake_stripe):
-    response = post_event(client, {"hello": "world"})
+def test_a_signed_body_that_is_not_an_event_is_refused(client, emulated):
+    response = signed_post(client, {"hello": "world"})
 
     assert response.status_code == 400
     assert response.json()["error"] == "the body is not a Stripe event"
@@ -110,11 +78,11 @@ def test_only_post_is_allowed(client):
     assert client.get("/stripe/webhook/").status_code == 405
 
 
-def test_a_duplicate_delivery_is_stored_once_and_answered_200(client, fake_stripe):
-    data = event("payout.paid", stripe_object("payout", status="paid"))
+def test_a_duplicate_delivery_is_stored_once_and_answered_200(client, emulated):
+    data = some_event(emulated)
 
-    first = post_event(client, data)
-    second = post_event(client, data)
+    first = signed_post(client, data)
+    second = signed_post(client, data)
 
     assert first.status_code == second.status_code == 200
     assert first.json()["duplicate"] is False
@@ -122,12 +90,15 @@ def test_a_duplicate_delivery_is_stored_once_and_answered_200(client, fake_strip
     assert WebhookEvent.objects.count() == 1
 
 
-def test_an_unknown_event_type_is_stored_and_ignored(client, fake_stripe):
-    stored = deliver(client, event("plan.created", stripe_object("event")["data"]["object"]))
+def test_an_event_type_the_service_does_not_handle_is_stored_and_ignored(emulated):
+    one_off_paid(emulated.emulator)
+    [attached] = [e for e in emulated.emulator.events() if e["type"] == "payment_method.attached"]
+
+    stored = emulated.apply(attached)
 
     assert stored.status == WebhookEvent.Status.IGNORED
-    assert stored.payload["type"] == "plan.created"
-    assert fake_stripe.requests == []
+    assert stored.payload["type"] == "payment_method.attached"
+    assert emulated.http.requests == []  # nothing was asked of Stripe for it
 
 
 # --- One-off payments ----------------------------------------------------------------------------
@@ -220,24 +191,27 @@ def test_a_failed_sepa_debit_marks_the_contribution_failed_and_pays_nothing(emul
     assert not Payment.objects.filter(status=Payment.Status.SUCCEEDED).exists()
 
 
-def test_a_late_pending_event_does_not_undo_a_succeeded_payment(client, campaign, fake_stripe):
-    contribution = contribution_make(campaign)
-    intent_add(fake_stripe, intent_id="pi_late", status="succeeded")
-    success = event(
-        "checkout.session.async_payment_succeeded",
-        session_completed(contribution, intent_id="pi_late"),
+def test_a_late_pending_event_does_not_undo_a_succeeded_payment(emulated):
+    contribution = emulated.start()
+    unpaid = checkout.session_pay(
+        emulated.emulator,
+        session_id=str(contribution.stripe_checkout_session_id),
+        number=cards.SEPA_SUCCESS,
+    ).events
+    intent_id = emulated.event(unpaid, "payment_intent.processing")["data"]["object"]["id"]
+    processing = emulated.emulator.get(intent_id)
+    processing_charge = emulated.emulator.get(processing["latest_charge"])
+    cleared = checkout.sepa_settle(
+        emulated.emulator, session_id=str(contribution.stripe_checkout_session_id), fail=False
     )
-    deliver(client, success)
-    # The older "completed, unpaid" event arrives last; Stripe now says processing (stale view).
-    intent_add(fake_stripe, intent_id="pi_late", status="processing")
-    deliver(
-        client,
-        event(
-            "checkout.session.completed",
-            session_completed(contribution, intent_id="pi_late", payment_status="unpaid"),
-            created=success["created"] - 60,
-        ),
-    )
+    emulated.apply(emulated.event(cleared, "checkout.session.async_payment_succeeded"))
+    assert Payment.objects.get().status == Payment.Status.SUCCEEDED
+
+    # The older "completed, unpaid" event arrives last, and its handler's read of the intent
+    # is as stale as the event (read before the debit cleared, committed after the success).
+    emulated.emulator.save(processing)
+    emulated.emulator.save(processing_charge)
+    emulated.apply(emulated.event(unpaid, "checkout.session.completed"))
 
     assert Payment.objects.get().status == Payment.Status.SUCCEEDED
 
@@ -245,58 +219,25 @@ def test_a_late_pending_event_does_not_undo_a_succeeded_payment(client, campaign
 # --- Subscriptions -------------------------------------------------------------------------------
 
 
-def invoice_for(contribution, *, sub_id, invoice_id, billing_reason, status="paid", amount=500):
-    invoice = stripe_object(
-        "invoice",
-        id=invoice_id,
-        status=status,
-        billing_reason=billing_reason,
-        amount_due=amount,
-        amount_paid=amount if status == "paid" else 0,
-        amount_remaining=0 if status == "paid" else amount,
-        currency="eur",
-    )
-    invoice["parent"] = {
-        "type": "subscription_details",
-        "quote_details": None,
-        "subscription_details": {
-            "subscription": sub_id,
-            "metadata": {"contribution_id": str(contribution.pk)},
-        },
-    }
-    return invoice
+def monthly_subscription_id(emulated, contribution):
+    return str(emulated.emulator.get(str(contribution.stripe_checkout_session_id))["subscription"])
 
 
-def invoice_payment_add(fake, *, invoice_id, intent_id):
-    item = stripe_object(
-        "invoice_payment", id="inpay_" + invoice_id, invoice=invoice_id, is_default=True
-    )
-    item["payment"] = {"type": "payment_intent", "payment_intent": intent_id}
-    fake.lists["/v1/invoice_payments"] = [*fake.lists.get("/v1/invoice_payments", []), item]
-    # The fake answers the list for any invoice; keep one invoice per test.
-
-
-def test_a_renewal_before_the_subscription_is_known_ends_in_the_right_state(
-    client, campaign, fake_stripe
-):
-    contribution = contribution_make(campaign, frequency="monthly", amount_minor=500)
-    sub = subscription_add(fake_stripe, contribution)
-    intent_add(fake_stripe, intent_id="pi_renewal", amount=500, fee=33)
-    invoice_payment_add(fake_stripe, invoice_id="in_renewal", intent_id="pi_renewal")
+def test_a_renewal_before_the_subscription_is_known_ends_in_the_right_state(emulated):
+    contribution = emulated.start(frequency="monthly", amount="500")
+    first = checkout.session_pay(
+        emulated.emulator,
+        session_id=str(contribution.stripe_checkout_session_id),
+        number=cards.SUCCESS,
+    ).events
+    sub_id = monthly_subscription_id(emulated, contribution)
+    renewal = invoices.subscription_renew(emulated.emulator, subscription_id=sub_id)
+    renewal_paid = emulated.event(renewal, "invoice.paid")
+    invoice_id = renewal_paid["data"]["object"]["id"]
+    emulated.http.requests.clear()
 
     # invoice.paid arrives first: nothing is mirrored yet, so the subscription is read from Stripe.
-    deliver(
-        client,
-        event(
-            "invoice.paid",
-            invoice_for(
-                contribution,
-                sub_id=sub["id"],
-                invoice_id="in_renewal",
-                billing_reason="subscription_cycle",
-            ),
-        ),
-    )
+    emulated.apply(renewal_paid)
     subscription = Subscription.objects.get()
     assert subscription.contribution == contribution
     assert subscription.status == "active"
@@ -306,57 +247,38 @@ def test_a_renewal_before_the_subscription_is_known_ends_in_the_right_state(
     assert (payment.gross_minor, payment.fee_minor, payment.stripe_invoice_id) == (
         500,
         33,
-        "in_renewal",
+        invoice_id,
     )
-    assert fake_stripe.requests[1]["query"] == {"invoice": "in_renewal", "limit": "10"}
+    [listed] = [r for r in emulated.http.requests if r["path"] == "/v1/invoice_payments"]
+    assert listed["query"] == {"invoice": invoice_id, "limit": "10"}
 
     # Then the checkout and subscription events: nothing is counted twice.
-    deliver(
-        client,
-        event(
-            "checkout.session.completed",
-            session_completed(
-                contribution, intent_id=None, mode="subscription", subscription=sub["id"]
-            ),
-        ),
-    )
-    deliver(client, event("customer.subscription.created", sub))
-    deliver(
-        client,
-        event(
-            "invoice.paid",
-            invoice_for(
-                contribution,
-                sub_id=sub["id"],
-                invoice_id="in_renewal",
-                billing_reason="subscription_cycle",
-            ),
-        ),
-    )
+    emulated.apply(emulated.event(first, "checkout.session.completed"))
+    emulated.apply(emulated.event(first, "customer.subscription.created"))
+    emulated.deliver(renewal, order="shuffled", duplicates=2, seed=5)
 
     assert Subscription.objects.count() == 1
-    assert Payment.objects.count() == 1
+    assert Payment.objects.filter(kind=Payment.Kind.SUBSCRIPTION_RENEWAL).count() == 1
+    assert Payment.objects.filter(stripe_invoice_id=invoice_id).count() == 1
     contribution.refresh_from_db()
     assert contribution.status == Contribution.Status.ACTIVE
 
 
-def test_deleted_before_updated_ends_cancelled(client, campaign, fake_stripe):
-    contribution = contribution_make(campaign, frequency="monthly", amount_minor=500)
-    mirrored_subscription(contribution, "sub_order")
-    now = int(time.time())
-    deleted = subscription_add(fake_stripe, contribution, status="canceled", sub_id="sub_order")
-    deleted.update(canceled_at=now, ended_at=now)
-    deleted["cancellation_details"] = {
-        "comment": None,
-        "feedback": "too_expensive",
-        "reason": "cancellation_requested",
-    }
-    updated = stripe_object(
-        "subscription", id="sub_order", status="past_due", currency="eur", metadata={}
+def test_deleted_before_updated_ends_cancelled(emulated):
+    contribution = emulated.give(frequency="monthly", amount="500")
+    sub_id = monthly_subscription_id(emulated, contribution)
+    past_due = invoices.subscription_renew(emulated.emulator, subscription_id=sub_id, fail=True)
+    mark = emulated.emulator.events_mark()
+    api_call(
+        emulated.emulator,
+        "DELETE",
+        f"/v1/subscriptions/{sub_id}",
+        {"cancellation_details": {"feedback": "too_expensive"}},
     )
+    [deleted] = emulated.emulator.events(since=mark)
 
-    deliver(client, event("customer.subscription.deleted", deleted, created=now))
-    deliver(client, event("customer.subscription.updated", updated, created=now - 30))
+    emulated.apply(deleted)
+    emulated.apply(emulated.event(past_due, "customer.subscription.updated"))  # older, late
 
     subscription = Subscription.objects.get()
     assert subscription.status == "canceled"
@@ -366,19 +288,42 @@ def test_deleted_before_updated_ends_cancelled(client, campaign, fake_stripe):
     assert contribution.canceled_at is not None
 
 
-def test_an_older_update_does_not_overwrite_a_newer_one(client, campaign, fake_stripe):
-    contribution = contribution_make(campaign, frequency="monthly", amount_minor=500)
-    mirrored_subscription(contribution, "sub_updates")
-    now = int(time.time())
-    newer = subscription_add(
-        fake_stripe, contribution, status="active", amount=800, sub_id="sub_updates"
+def test_an_older_update_does_not_overwrite_a_newer_one(emulated):
+    contribution = emulated.give(frequency="monthly", amount="500")
+    sub_id = monthly_subscription_id(emulated, contribution)
+    older = emulated.event(
+        invoices.subscription_renew(emulated.emulator, subscription_id=sub_id, fail=True),
+        "customer.subscription.updated",
     )
-    older = subscription_add(
-        fake_stripe, contribution, status="past_due", amount=500, sub_id="sub_updates"
+    emulated.emulator.advance(seconds=10)
+    recovered = invoices.subscription_renew(emulated.emulator, subscription_id=sub_id)
+    item = emulated.emulator.get(sub_id)["items"]["data"][0]
+    mark = emulated.emulator.events_mark()
+    api_call(  # the supporter gives more from now on
+        emulated.emulator,
+        "POST",
+        f"/v1/subscriptions/{sub_id}",
+        {
+            "items": [
+                {
+                    "id": item["id"],
+                    "price_data": {
+                        "currency": "eur",
+                        "product": item["price"]["product"],
+                        "unit_amount": 800,
+                        "recurring": {"interval": "month"},
+                    },
+                }
+            ],
+            "proration_behavior": "none",
+        },
     )
+    newer = emulated.emulator.events(since=mark)
+    assert [e["type"] for e in newer] == ["price.created", "customer.subscription.updated"]
+    assert older["data"]["object"]["status"] == "past_due"
 
-    deliver(client, event("customer.subscription.updated", newer, created=now))
-    deliver(client, event("customer.subscription.updated", older, created=now - 10))
+    emulated.deliver([*recovered, *newer])
+    emulated.apply(older)
 
     subscription = Subscription.objects.get()
     assert (subscription.status, subscription.amount_minor) == ("active", 800)
@@ -409,34 +354,6 @@ def test_a_failed_renewal_tells_the_supporter_once(emulated):
 # --- Refunds, disputes, payouts ------------------------------------------------------------------
 
 
-def paid_one_off(client, campaign, fake_stripe, intent_id="pi_paid"):
-    contribution = contribution_make(campaign)
-    intent_add(fake_stripe, intent_id=intent_id, amount=1000, fee=40)
-    deliver(
-        client,
-        event("checkout.session.completed", session_completed(contribution, intent_id=intent_id)),
-    )
-    return Payment.objects.get(stripe_payment_intent_id=intent_id)
-
-
-def charge_refunded_event(payment, *, amount_refunded, refunds, fake_stripe):
-    """Stripe's charge.refunded for `payment`: the charge without its refunds (API 2022-11-15 on),
-    which the handler lists from Stripe (`GET /v1/refunds?charge=`)."""
-    charge = stripe_object(
-        "charge",
-        id=payment.stripe_charge_id,
-        amount=1000,
-        amount_refunded=amount_refunded,
-        refunded=amount_refunded == 1000,
-        payment_intent=payment.stripe_payment_intent_id,
-    )
-    del charge["refunds"]
-    fake_stripe.lists["/v1/refunds"] = refunds
-    for refund in refunds:
-        fake_stripe.add(refund)
-    return event("charge.refunded", charge)
-
-
 def test_a_refund_is_recorded_once(emulated):
     emulated.give()
     payment = Payment.objects.get()
@@ -463,21 +380,24 @@ def test_a_refund_is_recorded_once(emulated):
     assert listed and listed[0]["query"]["charge"] == payment.stripe_charge_id
 
 
-def test_a_refund_before_its_payment_is_applied_later_by_the_sweep(
-    client, campaign, fake_stripe, settings
-):
+def test_a_refund_before_its_payment_is_applied_later_by_the_sweep(emulated, settings):
     settings.PAYMENTS_WEBHOOK_SWEEP_AFTER_SECONDS = 0
-    charge = stripe_object("charge", id="ch_for_pi_early", amount=1000, amount_refunded=1000)
-    charge["payment_intent"] = "pi_early"
-    del charge["refunds"]
-    fake_stripe.lists["/v1/refunds"] = [
-        stripe_object("refund", amount=1000, currency="eur", charge="ch_for_pi_early")
-    ]
-    early = deliver(client, event("charge.refunded", charge))
+    contribution = emulated.start()
+    paid = checkout.session_pay(
+        emulated.emulator,
+        session_id=str(contribution.stripe_checkout_session_id),
+        number=cards.SUCCESS,
+    ).events
+    charge_id = emulated.event(paid, "charge.succeeded")["data"]["object"]["id"]
+    mark = emulated.emulator.events_mark()
+    refunds.refund_create(emulated.emulator, charge_id=charge_id)
+    refunded = emulated.event(emulated.emulator.events(since=mark), "charge.refunded")
+
+    early = emulated.apply(refunded)  # Stripe's refund overtakes the checkout's events
     assert early.status == WebhookEvent.Status.FAILED
     assert "no payment recorded yet" in early.last_error
 
-    paid_one_off(client, campaign, fake_stripe, intent_id="pi_early")
+    emulated.deliver(paid)
     webhook_events_sweep()
 
     early.refresh_from_db()
@@ -485,23 +405,20 @@ def test_a_refund_before_its_payment_is_applied_later_by_the_sweep(
     assert Payment.objects.get().refunded_minor == 1000
 
 
-def test_a_dispute_opened_then_lost_is_recorded_with_its_dates(client, campaign, fake_stripe):
-    payment = paid_one_off(client, campaign, fake_stripe)
-    now = int(time.time())
-    dispute = stripe_object(
-        "dispute", charge=payment.stripe_charge_id, currency="eur", amount=1000, created=now
-    )
-    dispute["balance_transactions"] = [
-        stripe_object("balance_transaction", amount=-1000, fee=1500, net=-2500, currency="eur")
-    ]
-    deliver(client, event("charge.dispute.created", dispute, created=now))
-    closed = dict(dispute, status="lost")
-    deliver(client, event("charge.dispute.closed", closed, created=now + 86400))
+def test_a_dispute_opened_then_lost_is_recorded_with_its_dates(emulated):
+    payment = emulated.give().payments.get()
+    stripe = emulated.emulator
+    opened = disputes.dispute_open(stripe, charge_id=str(payment.stripe_charge_id))
+    dispute_id = opened[0]["data"]["object"]["id"]
+    stripe.advance(seconds=3600)
+    under_review = disputes.dispute_evidence_submit(stripe, dispute_id=dispute_id)
+    stripe.advance(days=1)
+    closed = disputes.dispute_close(stripe, dispute_id=dispute_id, won=False)
+
+    emulated.apply(emulated.event(opened, "charge.dispute.created"))
+    emulated.apply(emulated.event(closed, "charge.dispute.closed"))
     # A late "updated" from before the close changes nothing.
-    deliver(
-        client,
-        event("charge.dispute.updated", dict(dispute, status="under_review"), created=now + 3600),
-    )
+    emulated.apply(emulated.event(under_review, "charge.dispute.updated"))
 
     row = Dispute.objects.get()
     assert row.status == "lost"
@@ -511,50 +428,59 @@ def test_a_dispute_opened_then_lost_is_recorded_with_its_dates(client, campaign,
     assert payment.disputed_minor == 1000
 
 
-def test_a_won_dispute_gives_the_money_back(client, campaign, fake_stripe):
-    payment = paid_one_off(client, campaign, fake_stripe)
-    dispute = stripe_object("dispute", charge=payment.stripe_charge_id, currency="eur")
-    deliver(client, event("charge.dispute.created", dispute))
-    deliver(
-        client,
-        event("charge.dispute.closed", dict(dispute, status="won"), created=int(time.time()) + 5),
+def test_a_won_dispute_gives_the_money_back(emulated):
+    payment = emulated.give().payments.get()
+    opened = disputes.dispute_open(emulated.emulator, charge_id=str(payment.stripe_charge_id))
+    emulated.deliver(opened)
+    payment.refresh_from_db()
+    assert payment.disputed_minor == 1000
+    emulated.emulator.advance(seconds=5)
+
+    emulated.deliver(
+        disputes.dispute_close(
+            emulated.emulator, dispute_id=opened[0]["data"]["object"]["id"], won=True
+        )
     )
 
     payment.refresh_from_db()
     assert payment.disputed_minor == 0
 
 
-def test_a_paid_payout_is_mirrored_and_tags_the_payments_it_carried(client, campaign, fake_stripe):
-    payment = paid_one_off(client, campaign, fake_stripe)
-    entry = stripe_object("balance_transaction", source=payment.stripe_charge_id)
-    entry["id"] = payment.stripe_balance_transaction_id
-    fake_stripe.lists["/v1/balance_transactions"] = [entry]
-    payout = stripe_object("payout", status="paid", currency="eur", amount=960)
+def test_a_paid_payout_is_mirrored_and_tags_the_payments_it_carried(emulated):
+    payment = emulated.give().payments.get()
+    emulated.emulator.advance(days=2)
+    created = payouts.payout_run(emulated.emulator)
+    payout_id = created[0]["data"]["object"]["id"]
+    emulated.http.requests.clear()
 
-    deliver(client, event("payout.paid", payout))
+    emulated.deliver(created + payouts.payout_paid(emulated.emulator, payout_id=payout_id))
 
     payment.refresh_from_db()
-    assert payment.stripe_payout_id == "po_1Pgc79B7WZ01zgkWu1KToYf4"
-    assert fake_stripe.requests[-1]["query"] == {
-        "payout": "po_1Pgc79B7WZ01zgkWu1KToYf4",
-        "limit": "100",
-    }
+    assert payment.stripe_payout_id == payout_id
+    [listed] = [r for r in emulated.http.requests if r["path"] == "/v1/balance_transactions"]
+    assert listed["query"] == {"payout": payout_id, "limit": "100"}
 
 
 # --- Sweep and replay ----------------------------------------------------------------------------
 
 
+def checkout_completed(emulated):
+    """A one-off checkout paid at Stripe: its checkout.session.completed, not delivered yet."""
+    contribution = emulated.start()
+    paid = checkout.session_pay(
+        emulated.emulator,
+        session_id=str(contribution.stripe_checkout_session_id),
+        number=cards.SUCCESS,
+    ).events
+    return emulated.event(paid, "checkout.session.completed")
+
+
 def test_an_event_stored_while_the_broker_was_down_is_applied_by_the_sweep(
-    client, campaign, fake_stripe, settings
+    client, emulated, settings
 ):
     settings.PAYMENTS_WEBHOOK_SWEEP_AFTER_SECONDS = 0
-    contribution = contribution_make(campaign)
-    intent_add(fake_stripe, intent_id="pi_swept")
     # Posted, stored, but never picked up by a worker (no on-commit enqueue ran in this test).
-    post_event(
-        client,
-        event("checkout.session.completed", session_completed(contribution, intent_id="pi_swept")),
-    )
+    signed_post(client, checkout_completed(emulated))
     assert WebhookEvent.objects.get().status == WebhookEvent.Status.RECEIVED
 
     assert webhook_events_sweep() == 1
@@ -563,20 +489,28 @@ def test_an_event_stored_while_the_broker_was_down_is_applied_by_the_sweep(
     assert Payment.objects.get().status == Payment.Status.SUCCEEDED
 
 
-def test_replay_command_applies_one_event_or_all_failed_ones(client, campaign, fake_stripe, capsys):
-    contribution = contribution_make(campaign)
-    data = event(
-        "checkout.session.completed", session_completed(contribution, intent_id="pi_replay")
-    )
-    failed = deliver(client, data)  # Stripe does not know pi_replay yet: fails
+def test_replay_command_applies_one_event_or_all_failed_ones(emulated, capsys):
+    contribution = emulated.start()
+    paid = checkout.session_pay(
+        emulated.emulator,
+        session_id=str(contribution.stripe_checkout_session_id),
+        number=cards.SUCCESS,
+    ).events
+    charge_id = emulated.event(paid, "charge.succeeded")["data"]["object"]["id"]
+    mark = emulated.emulator.events_mark()
+    refunds.refund_create(emulated.emulator, charge_id=charge_id, amount=300)
+    data = emulated.event(emulated.emulator.events(since=mark), "charge.refunded")
+    failed = emulated.apply(data)  # no payment recorded for the charge yet: fails
     assert failed.status == WebhookEvent.Status.FAILED
 
-    intent_add(fake_stripe, intent_id="pi_replay")
+    emulated.deliver(paid)
     call_command("replay_webhooks", "--failed")
     assert f"{data['id']}: processed" in capsys.readouterr().out
     call_command("replay_webhooks", data["id"])  # again, by id: idempotent
 
     assert Payment.objects.count() == 1
+    assert Refund.objects.get().amount_minor == 300
+    assert Payment.objects.get().refunded_minor == 300
 
 
 def test_replay_command_explains_bad_arguments():
@@ -588,7 +522,7 @@ def test_replay_command_explains_bad_arguments():
         call_command("replay_webhooks", "evt_missing")
 
 
-def test_a_body_that_is_not_utf8_is_refused_not_crashed(client, fake_stripe):
+def test_a_body_that_is_not_utf8_is_refused_not_crashed(client, emulated):
     response = client.post(
         "/stripe/webhook/",
         data=b"\xff\xfe{",
@@ -599,18 +533,19 @@ def test_a_body_that_is_not_utf8_is_refused_not_crashed(client, fake_stripe):
     assert response.status_code == 400
 
 
-def test_cancellation_after_stripe_gives_up_on_payment_is_recorded(client, campaign, fake_stripe):
-    contribution = contribution_make(campaign, frequency="monthly", amount_minor=500)
-    mirrored_subscription(contribution, "sub_gave_up")
-    gave_up = subscription_add(fake_stripe, contribution, status="canceled", sub_id="sub_gave_up")
-    gave_up["canceled_at"] = gave_up["ended_at"] = int(time.time())
-    gave_up["cancellation_details"] = {
-        "comment": None,
-        "feedback": None,
-        "reason": "payment_failed",
-    }
+def test_cancellation_after_stripe_gives_up_on_payment_is_recorded(emulated):
+    contribution = emulated.give(frequency="monthly", amount="500")
+    sub_id = monthly_subscription_id(emulated, contribution)
+    retries = [
+        event
+        for _ in range(invoices.MAX_ATTEMPTS)
+        for event in invoices.subscription_renew(
+            emulated.emulator, subscription_id=sub_id, fail=True
+        )
+    ]
+    gave_up = emulated.event(retries, "customer.subscription.deleted")
 
-    deliver(client, event("customer.subscription.deleted", gave_up))
+    emulated.apply(gave_up)
 
     subscription = Subscription.objects.get()
     assert (subscription.status, subscription.stripe_cancellation_reason) == (
@@ -621,12 +556,12 @@ def test_cancellation_after_stripe_gives_up_on_payment_is_recorded(client, campa
     assert contribution.status == Contribution.Status.CANCELED
 
 
-def test_the_sweep_requeues_a_receipt_a_lost_task_never_sent(client, campaign, fake_stripe):
+def test_the_sweep_requeues_a_receipt_a_lost_task_never_sent(emulated):
     from datetime import timedelta
 
     from django.utils import timezone
 
-    payment = paid_one_off(client, campaign, fake_stripe)
+    payment = emulated.give().payments.get()
     assert receipts.receipts_missing_enqueue() == 0  # too recent: its own task is on the way
     Payment.objects.filter(pk=payment.pk).update(paid_at=timezone.now() - timedelta(minutes=10))
 
@@ -637,11 +572,13 @@ def test_the_sweep_requeues_a_receipt_a_lost_task_never_sent(client, campaign, f
 
 
 def test_a_broker_outage_at_intake_still_answers_200_and_keeps_the_event(
-    client, campaign, fake_stripe, monkeypatch, django_capture_on_commit_callbacks
+    client, emulated, monkeypatch, django_capture_on_commit_callbacks
 ):
     from kombu.exceptions import OperationalError
 
     from payments import tasks
+
+    completed = checkout_completed(emulated)
 
     def broker_down(*args, **kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
@@ -649,20 +586,16 @@ def test_a_broker_outage_at_intake_still_answers_200_and_keeps_the_event(
     # The outage is simulated at the broker client: stopping the shared Redis would hit other tests.
     monkeypatch.setattr(tasks.webhook_events_apply_pending, "apply_async", broker_down)
     cache.delete(WAKE_KEY)  # no batch task queued: this event must try to enqueue one
-    contribution = contribution_make(campaign)
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = post_event(
-            client,
-            event("checkout.session.completed", session_completed(contribution, intent_id="pi_x")),
-        )
+        response = signed_post(client, completed)
 
     assert response.status_code == 200
     assert WebhookEvent.objects.get().status == WebhookEvent.Status.RECEIVED
     assert cache.get(WAKE_KEY) is None  # the next event tries again
 
 
-def test_a_signed_event_with_an_impossible_time_is_refused(client, fake_stripe):
-    response = post_event(client, event("payout.paid", stripe_object("payout"), created=10**20))
+def test_a_signed_event_with_an_impossible_time_is_refused(client, emulated):
+    response = signed_post(client, some_event(emulated, created=10**20))
 
     assert response.status_code == 400

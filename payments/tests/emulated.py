@@ -128,9 +128,10 @@ class Emulated:
         )
 
     def event(self, events: list[dict[str, Any]], event_type: str) -> dict[str, Any]:
-        """Return the one event of `event_type` among `events`."""
-        [found] = [e for e in events if e["type"] == event_type]
-        return found
+        """Return the last event of `event_type` among `events` (Stripe's latest word on it)."""
+        found = [e for e in events if e["type"] == event_type]
+        assert found, f"no {event_type} among {[e['type'] for e in events]}"
+        return found[-1]
 
 
 def emulator_install(settings: Any, monkeypatch: pytest.MonkeyPatch) -> EmulatorHttpClient:

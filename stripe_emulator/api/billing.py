@@ -136,10 +136,11 @@ def subscription_cancel(emulator: Emulator, params: Params, subscription_id: str
             "A canceled subscription can only update its cancellation_details and metadata. "
             f"({subscription_id} is canceled.)",
         )
-    comment = (params.get("cancellation_details") or {}).get("comment") or None
+    details = params.get("cancellation_details") or {}
     return subscription_end(
         emulator,
         subscription_id=subscription_id,
         reason="cancellation_requested",
-        comment=comment,
+        comment=details.get("comment") or None,
+        feedback=details.get("feedback") or None,
     )

@@ -343,15 +343,25 @@ def _subscription_status(emulator: Emulator, invoice: Obj, status: str) -> None:
 
 
 def subscription_end(
-    emulator: Emulator, *, subscription_id: str, reason: str, comment: str | None = None
+    emulator: Emulator,
+    *,
+    subscription_id: str,
+    reason: str,
+    comment: str | None = None,
+    feedback: str | None = None,
 ) -> Obj:
-    """Cancel a subscription now (`customer.subscription.deleted`)."""
+    """Cancel a subscription now (`customer.subscription.deleted`), with the reader's reason
+    (`feedback`, one of Stripe's choices) when the cancellation came with one."""
     subscription = emulator.get(subscription_id, "subscription")
     if subscription["status"] == "canceled":
         return subscription
     now = emulator.now()
     subscription.update(status="canceled", canceled_at=now, ended_at=now)
-    subscription["cancellation_details"] = {"comment": comment, "feedback": None, "reason": reason}
+    subscription["cancellation_details"] = {
+        "comment": comment,
+        "feedback": feedback,
+        "reason": reason,
+    }
     emulator.save(subscription)
     emulator.emit("customer.subscription.deleted", subscription)
     return subscription
