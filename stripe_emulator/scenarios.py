@@ -92,6 +92,36 @@ def _one_off(emulator: Emulator) -> None:
     assert paid.paid, paid.error
 
 
+def _adaptive_pricing(emulator: Emulator) -> None:
+    """A reader in the UK pays a EUR price in GBP (Adaptive Pricing on), and one in USD."""
+    for local in ("gbp", "usd"):
+        session = api_call(
+            emulator,
+            "POST",
+            "/v1/checkout/sessions",
+            {
+                "mode": "payment",
+                "ui_mode": "embedded_page",
+                "return_url": "https://news.example.com/thanks",
+                "adaptive_pricing": {"enabled": True},
+                "line_items": [
+                    {
+                        "quantity": 1,
+                        "price_data": {
+                            "currency": "eur",
+                            "unit_amount": 1000,
+                            "product_data": {"name": "Contribution"},
+                        },
+                    }
+                ],
+            },
+        )
+        paid = checkout.session_pay(
+            emulator, session_id=session["id"], number=cards.SUCCESS, local_currency=local
+        )
+        assert paid.paid, paid.error
+
+
 def _late_balance(emulator: Emulator) -> None:
     session = checkout_session_new(emulator)
     checkout.session_pay(emulator, session_id=session["id"], number=cards.SUCCESS, settle=False)
@@ -198,6 +228,8 @@ def _disputes(emulator: Emulator) -> None:
     inquiry = next(d for d in emulator.find("dispute") if d["status"].startswith("warning"))
     disputes.dispute_evidence_submit(emulator, dispute_id=inquiry["id"])
     disputes.dispute_close(emulator, dispute_id=inquiry["id"], won=True)
+    blocked = one_off_paid(emulator)
+    disputes.dispute_open(emulator, charge_id=blocked["id"], prevented=True)
     escalated = one_off_paid(emulator)
     disputes.dispute_open(emulator, charge_id=escalated["id"], inquiry=True)
     disputes.dispute_escalate(
@@ -308,13 +340,14 @@ def _api_setup_and_reads(emulator: Emulator) -> None:
 SCENARIOS: dict[str, Callable[[Emulator], None]] = {
     "one-off card (declined, 3-D Secure, paid)": _one_off,
     "one-off card, balance transaction later": _late_balance,
+    "one-off card in the reader's own currency (Adaptive Pricing)": _adaptive_pricing,
     "subscription checkout, renewal, amount change, cancellation": _subscription_and_renewals,
     "failed renewals, retries, past due, canceled; recovery": _failed_renewals,
     "refund partial, full, and one that fails later": _refunds,
     "SEPA Direct Debit pending, then succeeded or failed; SEPA refund": _sepa,
     "checkout session expired": _expire,
     "API set-up and reads": _api_setup_and_reads,
-    "dispute inquiry, lost, won, escalated; disputed test cards": _disputes,
+    "dispute inquiry, lost, won, escalated, prevented; disputed test cards": _disputes,
     "payout with charges, refund, Billing fee and dispute; reconciled; failed": _payouts,
     "charge settled in another currency": _another_currency,
 }

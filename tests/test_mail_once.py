@@ -17,10 +17,8 @@ from django.utils import timezone
 
 from payments import receipts
 from payments.models import Payment, ReceiptSend
-from payments.tests.fixtures import (  # noqa: F401 - fixtures
-    campaign_fixture,
-    fake_stripe_fixture,
-)
+from payments.tests.emulated import emulated_fixture  # noqa: F401 - fixture
+from payments.tests.fixtures import campaign_fixture  # noqa: F401 - fixture
 from payments.webhooks import webhook_events_apply_pending
 from tests.test_payments_batches import enqueued, post_paid  # noqa: F401 - fixture
 
@@ -56,8 +54,8 @@ class DatabaseDiesAfterHandOver(EmailBackend):
 
 
 @pytest.fixture
-def paid(client, campaign, fake_stripe, enqueued):  # noqa: F811
-    post_paid(client, campaign, fake_stripe, 1)
+def paid(emulated, campaign, enqueued):  # noqa: F811
+    post_paid(emulated, campaign, 1)
     webhook_events_apply_pending(limit=10, seconds=10)
     return Payment.objects.get()
 

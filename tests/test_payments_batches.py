@@ -15,15 +15,10 @@ from django.db import connection
 
 from payments import event_handlers, receipts, tasks
 from payments.models import Payment, ReceiptSend, WebhookEvent
-from payments.tests.fixtures import (  # noqa: F401 - fixtures
-    campaign_fixture,
-    contribution_make,
-    fake_stripe_fixture,
-    intent_add,
-)
-from payments.tests.stripe_fakes import event, post_event
+from payments.tests.emulated import emulated_fixture, signed_post  # noqa: F401 - fixture
+from payments.tests.fixtures import campaign_fixture, contribution_make  # noqa: F401 - fixtures
 from payments.webhooks import WAKE_KEY, _chunk_size_next, webhook_events_apply_pending
-from tests.test_payments_webhooks import session_completed
+from stripe_emulator.flows import refunds
 
 pytestmark = pytest.mark.django_db
 
@@ -43,24 +38,36 @@ def enqueued(monkeypatch):
     cache.delete(WAKE_KEY)
 
 
-def post_paid(client, campaign, fake_stripe, n, *, known=True):
-    """Post a checkout.session.completed for a new contribution; return the stored event."""
+def posted(emulated, event):
+    assert signed_post(emulated.client, event).status_code == 200
+    return WebhookEvent.objects.get(stripe_event_id=event["id"])
+
+
+def post_paid(emulated, campaign, n):
+    """Post the checkout.session.completed of a new contribution paid at Stripe; return the
+    stored event."""
     contribution = contribution_make(campaign, email=f"reader{n}@example.org")
-    intent_id = f"pi_batch_{n}"
-    if known:
-        intent_add(fake_stripe, intent_id=intent_id, amount=1000, fee=40)
-    session = session_completed(contribution, intent_id=intent_id, id=f"cs_batch_{n}")
-    data = event("checkout.session.completed", session)
-    assert post_event(client, data).status_code == 200
-    return WebhookEvent.objects.get(stripe_event_id=data["id"])
+    paid = emulated.checkout_paid(contribution).events
+    return posted(emulated, emulated.event(paid, "checkout.session.completed"))
+
+
+def post_refund_of_an_unknown_payment(emulated, campaign, n):
+    """Post the charge.refunded of a payment whose own events have not arrived (it fails: no
+    payment recorded for the charge); return the stored event."""
+    contribution = contribution_make(campaign, email=f"reader{n}@example.org")
+    paid = emulated.checkout_paid(contribution).events
+    charge_id = emulated.event(paid, "charge.succeeded")["data"]["object"]["id"]
+    mark = emulated.emulator.events_mark()
+    refunds.refund_create(emulated.emulator, charge_id=charge_id)
+    return posted(emulated, emulated.event(emulated.emulator.events(since=mark), "charge.refunded"))
 
 
 def test_a_burst_of_events_wakes_one_batch_task_and_the_task_lets_the_next_one_wake_again(
-    client, campaign, fake_stripe, enqueued, django_capture_on_commit_callbacks
+    emulated, campaign, enqueued, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         for n in range(3):
-            post_paid(client, campaign, fake_stripe, n)
+            post_paid(emulated, campaign, n)
     assert len(enqueued["batches"]) == 1
 
     # The task finds a backlog behind its first chunk: it wakes one more task to share it.
@@ -69,18 +76,18 @@ def test_a_burst_of_events_wakes_one_batch_task_and_the_task_lets_the_next_one_w
     # That task finds nothing left; an event stored after it started wakes a new one.
     assert webhook_events_apply_pending(limit=100, seconds=30) == 0
     with django_capture_on_commit_callbacks(execute=True):
-        post_paid(client, campaign, fake_stripe, 3)
+        post_paid(emulated, campaign, 3)
 
     assert len(enqueued["batches"]) == 3
 
 
 @pytest.mark.django_db(transaction=True)  # commits for real: on-commit callbacks run in place
 def test_a_batch_applies_each_event_once_and_a_failure_neither_stops_it_nor_comes_back(
-    client, campaign, fake_stripe, enqueued
+    emulated, campaign, enqueued
 ):
-    first = post_paid(client, campaign, fake_stripe, 1)
-    unknown = post_paid(client, campaign, fake_stripe, 2, known=False)  # Stripe: no such intent
-    last = post_paid(client, campaign, fake_stripe, 3)
+    first = post_paid(emulated, campaign, 1)
+    unknown = post_refund_of_an_unknown_payment(emulated, campaign, 2)
+    last = post_paid(emulated, campaign, 3)
 
     assert webhook_events_apply_pending(limit=100, seconds=30) == 3
 
@@ -103,16 +110,16 @@ def test_a_batch_applies_each_event_once_and_a_failure_neither_stops_it_nor_come
 @pytest.mark.postgres  # SQLite answers a division by zero with NULL, not an error
 @pytest.mark.django_db(transaction=True)
 def test_a_database_error_in_one_event_of_a_chunk_undoes_only_that_event(
-    client, campaign, fake_stripe, enqueued, monkeypatch
+    emulated, campaign, enqueued, monkeypatch
 ):
     def payment_then_database_error(obj, created):
         event_handlers.checkout_session_changed(obj, created)  # writes a payment, then fails
         with connection.cursor() as cursor:
             cursor.execute("SELECT 1 / 0")
 
-    first = post_paid(client, campaign, fake_stripe, 1)
-    broken = post_paid(client, campaign, fake_stripe, 2)
-    last = post_paid(client, campaign, fake_stripe, 3)
+    first = post_paid(emulated, campaign, 1)
+    broken = post_paid(emulated, campaign, 2)
+    last = post_paid(emulated, campaign, 3)
     broken_session = broken.payload["data"]["object"]["id"]
     real = event_handlers.checkout_session_changed
     monkeypatch.setitem(
@@ -133,20 +140,23 @@ def test_a_database_error_in_one_event_of_a_chunk_undoes_only_that_event(
     assert "division by zero" in broken.last_error
     # The failed event's payment was rolled back with it, and so was its receipt.
     paid = Payment.objects.values_list("contribution__stripe_checkout_session_id", flat=True)
-    assert list(paid.order_by("pk")) == ["cs_batch_1", "cs_batch_3"]
+    assert list(paid.order_by("pk")) == [
+        first.payload["data"]["object"]["id"],
+        last.payload["data"]["object"]["id"],
+    ]
     assert sum(len(chunk) for chunk in enqueued["receipts"]) == 2
 
 
 @pytest.mark.django_db(transaction=True)  # commits for real: on-commit callbacks run in place
 def test_receipts_are_queued_as_each_chunk_commits_not_at_the_end_of_the_batch(
-    client, campaign, fake_stripe, enqueued, settings, monkeypatch
+    emulated, campaign, enqueued, settings, monkeypatch
 ):
     """A worker killed in its second chunk must not take the first chunk's receipts with it."""
     from payments import webhooks
 
     settings.PAYMENTS_WEBHOOK_CHUNK_SIZE = 1
     for n in range(3):
-        post_paid(client, campaign, fake_stripe, n)
+        post_paid(emulated, campaign, n)
     queued_before_chunk: list[int] = []
     real_chunk = webhooks._events_apply_chunk
 
@@ -162,11 +172,9 @@ def test_receipts_are_queued_as_each_chunk_commits_not_at_the_end_of_the_batch(
     assert queued_before_chunk == [0, 1, 2, 3]
 
 
-def test_a_batch_stops_at_its_limit_and_wakes_a_task_for_the_rest(
-    client, campaign, fake_stripe, enqueued
-):
+def test_a_batch_stops_at_its_limit_and_wakes_a_task_for_the_rest(emulated, campaign, enqueued):
     for n in range(3):
-        post_paid(client, campaign, fake_stripe, n)
+        post_paid(emulated, campaign, n)
 
     assert webhook_events_apply_pending(limit=2, seconds=30) == 2
 
@@ -175,10 +183,10 @@ def test_a_batch_stops_at_its_limit_and_wakes_a_task_for_the_rest(
 
 
 def test_receipts_of_a_batch_are_sent_once_each_and_a_mail_outage_leaves_them_for_the_retry(
-    client, campaign, fake_stripe, settings
+    emulated, campaign, settings
 ):
     for n in range(2):
-        post_paid(client, campaign, fake_stripe, n)
+        post_paid(emulated, campaign, n)
     webhook_events_apply_pending(limit=100, seconds=30)
     pks = list(Payment.objects.values_list("pk", flat=True))
     # A mail server that refuses connections (nothing listens on port 1).
@@ -232,9 +240,9 @@ class SmtpSession(socketserver.StreamRequestHandler):
                 self.wfile.write(b"250 ok\r\n")
 
 
-def test_a_batch_of_receipts_goes_through_one_smtp_session(client, campaign, fake_stripe, settings):
+def test_a_batch_of_receipts_goes_through_one_smtp_session(emulated, campaign, settings):
     for n in range(3):
-        post_paid(client, campaign, fake_stripe, n)
+        post_paid(emulated, campaign, n)
     webhook_events_apply_pending(limit=100, seconds=30)
     pks = list(Payment.objects.values_list("pk", flat=True))
     sink = SmtpSink()
@@ -256,10 +264,10 @@ def test_a_batch_of_receipts_goes_through_one_smtp_session(client, campaign, fak
 
 
 def test_receipts_are_read_for_a_whole_batch_in_one_query(
-    client, campaign, fake_stripe, django_assert_max_num_queries
+    emulated, campaign, django_assert_max_num_queries
 ):
     for n in range(5):
-        post_paid(client, campaign, fake_stripe, n)
+        post_paid(emulated, campaign, n)
     webhook_events_apply_pending(limit=100, seconds=30)
     pks = list(Payment.objects.values_list("pk", flat=True))
 

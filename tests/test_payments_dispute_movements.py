@@ -3,11 +3,8 @@
 Stripe withdraws the disputed amount and its dispute fee when a dispute opens and, if the
 publisher wins, reinstates the amount (sometimes the fee too) later; each is a balance transaction
 of its own, often paid out in a different payout. The Stripe emulator plays the disputes and
-payouts (`emulated`); the states its flows do not reach (a prevented dispute) are built from
-Stripe's example objects.
+payouts (`emulated`).
 """
-
-import time
 
 import pytest
 from django.forms.models import model_to_dict
@@ -15,81 +12,13 @@ from django.forms.models import model_to_dict
 from finance.reconciliation import payout_movements, payouts_reconciled
 from payments.models import Dispute, DisputeMovement, Payment, Payout, WebhookEvent
 from payments.tests.emulated import emulated_fixture  # noqa: F401 - fixture
-from payments.tests.fixtures import (  # noqa: F401 - fixtures
-    campaign_fixture,
-    contribution_make,
-    fake_stripe_fixture,
-    intent_add,
-)
-from payments.tests.stripe_fakes import event, stripe_object
+from payments.tests.fixtures import campaign_fixture  # noqa: F401 - fixture
 from staff.roles import FINANCE
 from staff.tests.helpers import staff_member
 from stripe_emulator.flows import disputes, payouts
-from tests.test_payments_webhooks import deliver, session_completed
 
 pytestmark = pytest.mark.django_db
 DAY = 86400
-
-
-def paid(client, campaign, fake_stripe, intent_id, *, amount, fee):
-    """A one-off payment recorded through its checkout event."""
-    contribution = contribution_make(campaign, amount_minor=amount)
-    intent_add(fake_stripe, intent_id=intent_id, amount=amount, fee=fee)
-    session = session_completed(contribution, intent_id=intent_id, id=f"cs_{intent_id}")
-    deliver(client, event("checkout.session.completed", session))
-    return Payment.objects.get(stripe_payment_intent_id=intent_id)
-
-
-def charge_entry(payment):
-    """The payment's balance transaction, as Stripe lists it in a payout."""
-    return stripe_object(
-        "balance_transaction",
-        id=payment.stripe_balance_transaction_id,
-        type="charge",
-        source=payment.stripe_charge_id,
-        amount=payment.gross_minor,
-        fee=payment.fee_minor,
-        net=payment.net_minor,
-        currency="eur",
-    )
-
-
-def dispute_entry(txn_id, dispute_id, *, amount, fee, created):
-    """A balance transaction of a dispute: a withdrawal (negative) or a reinstatement."""
-    return stripe_object(
-        "balance_transaction",
-        id=txn_id,
-        type="adjustment",
-        reporting_category="dispute" if amount < 0 else "dispute_reversal",
-        description="Chargeback withdrawal" if amount < 0 else "Chargeback reversal",
-        source=dispute_id,
-        amount=amount,
-        fee=fee,
-        net=amount - fee,
-        currency="eur",
-        created=created,
-    )
-
-
-def dispute_of(payment, *, status, movements, created):
-    return stripe_object(
-        "dispute",
-        id="dp_" + payment.stripe_charge_id,
-        charge=payment.stripe_charge_id,
-        amount=payment.gross_minor,
-        currency="eur",
-        created=created,
-        status=status,
-        reason="fraudulent",
-        balance_transactions=movements,
-    )
-
-
-def payout_paid(client, fake_stripe, payout_id, *, amount, carried):
-    """Deliver `payout.paid`; Stripe lists `carried` as the payout's balance transactions."""
-    fake_stripe.lists["/v1/balance_transactions"] = carried
-    payout = stripe_object("payout", id=payout_id, status="paid", currency="eur", amount=amount)
-    deliver(client, event("payout.paid", payout))
 
 
 def reconciled(payout_id):
@@ -210,13 +139,15 @@ def test_a_lost_dispute_reconciles_and_stays_at_stake(emulated):
     assert disputed.disputed_minor == 2500
 
 
-def test_a_prevented_dispute_is_closed_with_nothing_at_stake(client, campaign, fake_stripe):
-    disputed = paid(client, campaign, fake_stripe, "pi_prevented", amount=1000, fee=40)
-    now = int(time.time())
+def test_a_prevented_dispute_is_closed_with_nothing_at_stake(emulated):
+    disputed = emulated_paid(emulated, amount=1000, email="prevented@example.org")
     # Stopped before it became a chargeback: Stripe withdrew nothing.
-    prevented = dispute_of(disputed, status="prevented", movements=[], created=now)
+    opened = disputes.dispute_open(
+        emulated.emulator, charge_id=disputed.stripe_charge_id, prevented=True
+    )
+    assert [e["type"] for e in opened] == ["charge.dispute.created"]
 
-    deliver(client, event("charge.dispute.created", prevented, created=now))
+    emulated.deliver(opened)
 
     row = Dispute.objects.get()
     assert (row.status, row.fee_minor, row.closed_at is not None) == ("prevented", 0, True)

@@ -111,15 +111,22 @@ class Emulated:
         return contribution
 
     def checkout_paid(
-        self, contribution: Contribution, *, number: str = cards.SUCCESS, settle: bool = True
+        self,
+        contribution: Contribution,
+        *,
+        number: str = cards.SUCCESS,
+        settle: bool = True,
+        amount: int | None = None,
+        currency: str | None = None,
     ) -> Outcome:
         """Pay `contribution` (made in the database, not on the support page) through a
-        Checkout Session opened for it as the service opens one; deliver nothing."""
+        Checkout Session opened for it as the service opens one (in its amount and currency
+        unless told otherwise); deliver nothing."""
         session = checkout_session_new(
             self.emulator,
             mode="payment" if contribution.frequency == "one_off" else "subscription",
-            amount=contribution.charge_minor,
-            currency=contribution.currency.lower(),
+            amount=amount if amount is not None else contribution.charge_minor,
+            currency=currency or contribution.currency.lower(),
             email=contribution.supporter.email,
             contribution_id=contribution.pk,
         )

@@ -47,11 +47,15 @@ def session_pay(
     email: str | None = None,
     settle: bool = True,
     authenticated: bool = False,
+    local_currency: str | None = None,
 ) -> Outcome:
     """Pay an open session with a test card number or IBAN (see `flows.cards`).
 
     A declined card leaves the session open (the reader may try another card). The 3-D Secure
-    card returns `needs_authentication` until called again with `authenticated=True`.
+    card returns `needs_authentication` until called again with `authenticated=True`. A reader
+    whose own currency is `local_currency` is shown and pays the price in it when the session
+    has Adaptive Pricing on: the payment then carries `presentment_details`, and the amount and
+    currency stay the session's (a one-off payment).
     """
     mark = emulator.events_mark()
     outcome = Outcome()
@@ -65,7 +69,15 @@ def session_pay(
         elif method.number == AUTHENTICATE and not authenticated:
             outcome.needs_authentication = True
         elif session["mode"] == "payment":
-            _pay_once(emulator, session, method, email=email, settle=settle, outcome=outcome)
+            _pay_once(
+                emulator,
+                session,
+                method,
+                email=email,
+                settle=settle,
+                outcome=outcome,
+                local_currency=local_currency,
+            )
         else:
             _pay_subscription(
                 emulator, session, method, email=email, settle=settle, outcome=outcome
@@ -126,6 +138,7 @@ def _pay_once(
     email: str | None,
     settle: bool,
     outcome: Outcome,
+    local_currency: str | None = None,
 ) -> None:
     email = _email(session, email)
     intent_id = session.get("payment_intent")
@@ -145,6 +158,14 @@ def _pay_once(
         )
         session["payment_intent"] = intent["id"]
         emulator.save(session)
+    adaptive = (session.get("adaptive_pricing") or {}).get("enabled")
+    if adaptive and local_currency and local_currency != intent["currency"]:
+        rate = emulator.fx_rate(intent["currency"], local_currency)
+        intent["presentment_details"] = {
+            "presentment_amount": round(intent["amount"] * rate),
+            "presentment_currency": local_currency,
+        }
+        emulator.save(intent)
     payment_method = payment_method_create(emulator, method=method, email=email)
     charge = payment_attempt(
         emulator, intent=intent, payment_method=payment_method, method=method, settle=False

@@ -8,6 +8,7 @@ Chargeback: charge.dispute.created (`needs_response`, its withdrawal balance tra
 charge.dispute.created (`warning_needs_response`), charge.dispute.updated
 (`warning_under_review`), charge.dispute.closed (`warning_closed`); or escalated into a
 chargeback (charge.dispute.updated to `needs_response`, charge.dispute.funds_withdrawn).
+Prevented (blocked by Stripe's dispute prevention): charge.dispute.created (`prevented`), no money.
 """
 
 from __future__ import annotations
@@ -50,17 +51,27 @@ def _withdraw(emulator: Emulator, dispute: Obj, *, announce: bool = True) -> Non
 
 
 def dispute_open(
-    emulator: Emulator, *, charge_id: str, reason: str = "fraudulent", inquiry: bool = False
+    emulator: Emulator,
+    *,
+    charge_id: str,
+    reason: str = "fraudulent",
+    inquiry: bool = False,
+    prevented: bool = False,
 ) -> list[Obj]:
-    """The cardholder's bank disputes a charge; return the events."""
+    """The cardholder's bank disputes a charge; return the events.
+
+    `prevented`: Stripe's dispute prevention blocked it before it became a chargeback (API
+    2025-08-27 on: status `prevented`, case type `block`); nothing is withdrawn.
+    """
     mark = emulator.events_mark()
     with emulator.step():
         charge = emulator.get(charge_id, "charge")
+        case_type = "block" if prevented else "inquiry" if inquiry else "chargeback"
         details = copy.deepcopy(
             {
                 "card": {
                     "brand": charge["payment_method_details"].get("card", {}).get("brand", "visa"),
-                    "case_type": "inquiry" if inquiry else "chargeback",
+                    "case_type": case_type,
                     "network": "visa",
                     "network_reason_code": "10.4" if reason == "fraudulent" else "13.1",
                 },
@@ -73,11 +84,17 @@ def dispute_open(
             balance_transactions=[],
             charge=charge["id"],
             currency=charge["currency"],
-            is_charge_refundable=inquiry,
+            is_charge_refundable=inquiry or prevented,
             payment_intent=charge["payment_intent"],
             payment_method_details=details,
             reason=reason,
-            status="warning_needs_response" if inquiry else "needs_response",
+            status=(
+                "prevented"
+                if prevented
+                else "warning_needs_response"
+                if inquiry
+                else "needs_response"
+            ),
         )
         dispute["evidence_details"].update(
             due_by=emulator.now() + RESPONSE_DAYS * DAY,
@@ -88,10 +105,11 @@ def dispute_open(
         emulator.save(dispute)
         charge["disputed"] = True
         emulator.save(charge)
-        if not inquiry:  # withdrawn as the dispute opens: its first event already shows it
+        withdrawn = not inquiry and not prevented
+        if withdrawn:  # withdrawn as the dispute opens: its first event already shows it
             _withdraw(emulator, dispute, announce=False)
         emulator.emit("charge.dispute.created", dispute)
-        if not inquiry:
+        if withdrawn:
             emulator.emit("charge.dispute.funds_withdrawn", dispute)
     return emulator.events(since=mark)
 

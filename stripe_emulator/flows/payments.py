@@ -172,6 +172,8 @@ def payment_attempt(
         status="failed" if failing else "pending" if pending else "succeeded",
     )
     charge["metadata"] = dict(intent["metadata"])
+    if intent.get("presentment_details"):  # Adaptive Pricing: what the reader saw and paid
+        charge["presentment_details"] = dict(intent["presentment_details"])
     charge["billing_details"]["email"] = payment_method["billing_details"]["email"]
     charge["receipt_url"] = f"https://pay.stripe.com/receipts/payment/{charge['id'][3:]}"
     emulator.save(charge)
