@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import zoneinfo
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -27,8 +28,43 @@ FREQUENCY_WORDS = {"one_off": "one-off", "monthly": "monthly", "annual": "annual
 # after the fact surprises more than it helps, and staff can still send one (a resend).
 RECEIPT_LATE_LIMIT = timedelta(days=7)
 
-# Payments whose receipts are due, collected by `receipts_batched` (None outside such a block).
-_receipts_due: ContextVar[list[int] | None] = ContextVar("receipts_due", default=None)
+
+class _ReceiptsDue:
+    """Payments whose receipts are due, gathered by `receipts_batched` (from several threads,
+    when the block's threads share it) and enqueued as one task, every `send_every` payments
+    if that is given, else at the end."""
+
+    def __init__(self, *, paid_since: datetime | None, send_every: int | None) -> None:
+        self.paid_since = paid_since
+        self.send_every = send_every
+        self.payment_pks: list[int] = []
+        self.lock = threading.Lock()
+
+    def add(self, payment_pk: int) -> None:
+        with self.lock:
+            self.payment_pks.append(payment_pk)
+            if self.send_every is None or len(self.payment_pks) < self.send_every:
+                return
+            due, self.payment_pks = self.payment_pks, []
+        self._enqueue(due)
+
+    def enqueue_rest(self) -> None:
+        with self.lock:
+            due, self.payment_pks = self.payment_pks, []
+        self._enqueue(due)
+
+    def _enqueue(self, due: list[int]) -> None:
+        if due and self.paid_since is not None:
+            recent = Payment.objects.filter(pk__in=due, paid_at__gte=self.paid_since)
+            due = list(recent.values_list("pk", flat=True))
+        if due:
+            from payments.tasks import receipts_send
+
+            receipts_send.delay(due)
+
+
+# The block of `receipts_batched` the current code runs in (None outside such a block).
+_receipts_due: ContextVar[_ReceiptsDue | None] = ContextVar("receipts_due", default=None)
 
 
 def receipt_enqueue(*, payment_pk: int) -> None:
@@ -38,7 +74,7 @@ def receipt_enqueue(*, payment_pk: int) -> None:
     """
     due = _receipts_due.get()
     if due is not None:
-        due.append(payment_pk)
+        due.add(payment_pk)
         return
     from payments.tasks import receipt_send as receipt_send_task
 
@@ -46,26 +82,24 @@ def receipt_enqueue(*, payment_pk: int) -> None:
 
 
 @contextmanager
-def receipts_batched(*, paid_since: datetime | None = None) -> Iterator[None]:
-    """Enqueue the receipts due after the commits inside the block as one task, at its end.
+def receipts_batched(
+    *, paid_since: datetime | None = None, send_every: int | None = None
+) -> Iterator[None]:
+    """Enqueue the receipts due after the commits inside the block as one task, at its end
+    (and, with `send_every`, one each time that many are due: a long block sends as it goes).
 
-    Even when the block fails, the payments committed before the failure get their receipts. If
-    the broker is down, the sweep's `receipts_missing_enqueue` finds them later. With
-    `paid_since`, only the payments paid since then get theirs.
+    Threads started inside the block in a copy of its context (`contextvars.copy_context`)
+    share it. Even when the block fails, the payments committed before the failure get their
+    receipts. If the broker is down, the sweep's `receipts_missing_enqueue` finds them later.
+    With `paid_since`, only the payments paid since then get theirs.
     """
-    due: list[int] = []
+    due = _ReceiptsDue(paid_since=paid_since, send_every=send_every)
     token = _receipts_due.set(due)
     try:
         yield
     finally:
         _receipts_due.reset(token)
-        if due and paid_since is not None:
-            recent = Payment.objects.filter(pk__in=due, paid_at__gte=paid_since)
-            due = list(recent.values_list("pk", flat=True))
-        if due:
-            from payments.tasks import receipts_send
-
-            receipts_send.delay(due)
+        due.enqueue_rest()
 
 
 def _message(

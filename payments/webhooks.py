@@ -158,7 +158,8 @@ def webhook_events_apply_pending(*, limit: int, seconds: float) -> int:
     read takes 200-400 ms) are applied side by side by PAYMENTS_WEBHOOK_THREADS threads, each
     claiming its own. Stops after `limit` events or `seconds`, whichever comes first, and then
     wakes another task for the rest. The receipts of each chunk are enqueued as one task as soon
-    as the chunk commits: a worker killed later in the batch must not leave them to the sweep.
+    as the chunk commits (side by side, where a chunk is one event, as soon as a chunk's worth
+    of them is due): a worker killed later in the batch must not leave them to the sweep.
     """
     with contextlib.suppress(Exception):  # the cache is down: the flag expires on its own
         cache.delete(WAKE_KEY)  # from now on, newly stored events wake another task
@@ -194,7 +195,9 @@ def _events_apply_side_by_side(*, limit: int, deadline: float) -> tuple[int, boo
 
     Waiting for Stripe leaves the process idle: threads overlap those waits, and the shared rate
     limit (`payments.stripe_rate`) keeps all of them under Stripe's limit. Each thread runs in a
-    copy of the caller's context.
+    copy of the caller's context. Their receipts are gathered and enqueued a chunk's worth
+    (PAYMENTS_WEBHOOK_CHUNK_SIZE) at a time, not one task per event: Celery would otherwise
+    run hundreds of one-receipt tasks between two batches.
     """
     lock = threading.Lock()
     left, applied, exhausted = limit, 0, False
@@ -209,7 +212,7 @@ def _events_apply_side_by_side(*, limit: int, deadline: float) -> tuple[int, boo
                     if take <= 0 or exhausted:
                         return
                     left -= take
-                claimed, took = _events_apply_chunk_receipted(size=take)
+                claimed, took = _events_apply_chunk_timed(size=take)
                 with lock:
                     left += take - claimed
                     applied += claimed
@@ -221,7 +224,10 @@ def _events_apply_side_by_side(*, limit: int, deadline: float) -> tuple[int, boo
             connection.close()  # this thread's own connection
 
     threads = settings.PAYMENTS_WEBHOOK_THREADS
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="webhook-events") as pool:
+    with (
+        receipts_batched(send_every=settings.PAYMENTS_WEBHOOK_CHUNK_SIZE),
+        ThreadPoolExecutor(max_workers=threads, thread_name_prefix="webhook-events") as pool,
+    ):
         runs = [pool.submit(contextvars.copy_context().run, run) for _ in range(threads)]
         for finished in runs:
             finished.result()  # a thread's failure fails the task, as it would in series
@@ -235,9 +241,14 @@ def _events_apply_chunk_receipted(*, size: int) -> tuple[int, float]:
     which says nothing about how long the next chunk's events will hold their locks).
     """
     with receipts_batched():
-        started = time.monotonic()
-        claimed = _events_apply_chunk(size=size)
-        return claimed, time.monotonic() - started
+        return _events_apply_chunk_timed(size=size)
+
+
+def _events_apply_chunk_timed(*, size: int) -> tuple[int, float]:
+    """Apply a chunk; return how many events it claimed and how long that took."""
+    started = time.monotonic()
+    claimed = _events_apply_chunk(size=size)
+    return claimed, time.monotonic() - started
 
 
 def _chunk_size_next(*, seconds_per_event: float) -> int:
