@@ -13,11 +13,11 @@ from django.conf import settings
 from django.core import signing
 from django.core.files import File
 from django.core.files.storage import default_storage
-from django.core.mail import EmailMessage, send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from branding.mail import mail_compose, site_link
 from finance import pg_copy
 from finance.exports import CHUNK_SIZE, csv_lines, xlsx_write
 from finance.filters import ReportFilters
@@ -294,17 +294,17 @@ def _export_job_notify(job: ExportJob) -> None:
     email = job.requested_by.email
     if not email:
         return
-    hours = settings.FINANCE_EXPORT_LINK_HOURS
-    send_mail(
+    context = {
+        "rows": job.rows_done,
+        "hours": settings.FINANCE_EXPORT_LINK_HOURS,
+        "link": export_link_url(job=job),
+    }
+    mail_compose(
+        template="finance/email/export_ready",
         subject=f"Your export is ready: {job}",
-        message=(
-            f"The export you asked for is ready ({job.rows_done} rows).\n\n"
-            f"Download it within {hours} hours (sign in to the admin first):\n"
-            f"{export_link_url(job=job)}\n"
-        ),
-        from_email=None,
-        recipient_list=[email],
-    )
+        to=[email],
+        context=context,
+    ).send()
 
 
 def export_files_expire(*, now: dt.datetime | None = None) -> int:
@@ -353,22 +353,31 @@ def monthly_report_send(*, month: dt.date) -> MonthlyReportSend | None:
 
     next_month = (month + dt.timedelta(days=32)).replace(day=1)
     filters = ReportFilters(since=month, until=next_month - dt.timedelta(days=1))
-    message = EmailMessage(
-        subject=f"Contributions report for {month:%B %Y}",
-        to=recipients,
-    )
     with tempfile.TemporaryDirectory() as tmp:
         counts = {}
+        attachments = []
         for kind in (ExportKind.SUMMARY, ExportKind.PAYMENTS):
             path = os.path.join(tmp, f"{kind}.csv")
             counts[kind] = export_file_write(
                 path=path, kind=kind, fmt=ExportFormat.CSV, filters=filters
             )
             with open(path, "rb") as handle:
-                message.attach(f"{kind}-{month:%Y-%m}.csv", handle.read(), "text/csv")
-        summaries = monthly_summary(filters=filters)
-        message.body = _monthly_body(month, summaries, counts[ExportKind.PAYMENTS])
-        message.send()
+                attachments.append((f"{kind}-{month:%Y-%m}.csv", handle.read(), "text/csv"))
+    message = mail_compose(
+        template="finance/email/monthly_report",
+        subject=f"Contributions report for {month:%B %Y}",
+        to=recipients,
+        context={
+            "month": month,
+            "time_zone": settings.PUBLISHER_TIME_ZONE,
+            "rows": _monthly_rows(month, monthly_summary(filters=filters)),
+            "payment_rows": counts[ExportKind.PAYMENTS],
+            "dashboard_link": site_link(reverse("admin:finance_financedashboard_changelist")),
+        },
+    )
+    for attachment in attachments:
+        message.attach(*attachment)
+    message.send()
 
     MonthlyReportSend.objects.filter(pk=send.pk).update(
         sent_at=timezone.now(), payment_rows=counts[ExportKind.PAYMENTS]
@@ -386,23 +395,30 @@ def monthly_report_send(*, month: dt.date) -> MonthlyReportSend | None:
     return send
 
 
-def _monthly_body(month: dt.date, summaries: Sequence[Any], payments: int) -> str:
+def _monthly_rows(month: dt.date, summaries: Sequence[Any]) -> list[dict[str, object]]:
+    """Return the month's figures per currency, money as text in major units and its currency."""
     from finance.exports import minor_to_major_text
 
-    lines = [f"Contributions for {month:%B %Y} ({settings.PUBLISHER_TIME_ZONE} time).", ""]
+    rows: list[dict[str, object]] = []
     for s in summaries:
         if s.month != month:
             continue
         money = lambda v, c=s.currency: f"{minor_to_major_text(v, c)} {c}"  # noqa: E731
-        lines += [
-            f"{s.currency}: gross {money(s.gross)}, Stripe fees {money(s.fees)}, "
-            f"net {money(s.net)}, refunds {money(s.refunds)}, lost disputes {money(s.disputes)}",
-            f"  {s.payments} payments ({s.one_off_payments} one-off, "
-            f"{s.recurring_payments} recurring), {s.new_supporters} new supporters, "
-            f"{s.active_monthly_supporters} active monthly supporters, "
-            f"MRR {money(s.mrr)}, {s.churned_supporters} churned",
-        ]
-    if len(lines) == 2:
-        lines.append("No contributions this month.")
-    lines += ["", f"Attached: the monthly summary and the {payments} payments (CSV, UTF-8)."]
-    return "\n".join(lines)
+        rows.append(
+            {
+                "currency": s.currency,
+                "gross": money(s.gross),
+                "fees": money(s.fees),
+                "net": money(s.net),
+                "refunds": money(s.refunds),
+                "disputes": money(s.disputes),
+                "payments": s.payments,
+                "one_off": s.one_off_payments,
+                "recurring": s.recurring_payments,
+                "new_supporters": s.new_supporters,
+                "active_monthly": s.active_monthly_supporters,
+                "mrr": money(s.mrr),
+                "churned": s.churned_supporters,
+            }
+        )
+    return rows

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from antiabuse import client_ip
 from antiabuse.ratelimit import EmailRateLimit, RateLimit
 from antiabuse.reader_urls import reader_url_clean
+from branding.mail import site_link
 from config.queueing import task_enqueue
 from payments.forms import AmountChangeForm, CancelForm, NameForm, SignInRequestForm
 from payments.gateway import GatewayError
@@ -75,7 +76,9 @@ def account(request: HttpRequest) -> HttpResponse:
                 created = sign_in_link_create(email=email)
                 if created is not None:
                     supporter, token = created
-                    url = request.build_absolute_uri(reverse("payments:sign-in", args=[token]))
+                    # SITE_URL, not the Host this request came to: behind a proxy that is an
+                    # inner name, and a link in a mail must lead to the public site.
+                    url = site_link(reverse("payments:sign-in", args=[token]))
                     _sign_in_email_enqueue(supporter_pk=supporter.pk, url=url)
             sent = True  # the same answer whether or not the address is known
         else:

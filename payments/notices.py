@@ -7,10 +7,11 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
-from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from branding.brand import brand_get
+from branding.mail import mail_compose, site_link
 from config.mail_once import SendSlot, mail_send_once, message_id
 from payments.models import Subscription, SupporterNotice
 from payments.money import money_format
@@ -50,7 +51,6 @@ def _message(subscription: Subscription, kind: str, key: str) -> EmailMultiAlter
     publisher = brand_get().name
     frequency = FREQUENCY_BY_INTERVAL.get(subscription.interval, "recurring")
     context = {
-        "brand": brand_get(),
         "publisher": publisher,
         "supporter": supporter,
         "name": contribution.name or supporter.name,
@@ -59,22 +59,18 @@ def _message(subscription: Subscription, kind: str, key: str) -> EmailMultiAlter
         "previous_amount": "",
         "date": _local_date(subscription.current_period_end),
         "ended": _local_date(subscription.ended_at or subscription.canceled_at),
-        "manage_url": settings.SITE_URL + "/support/account/",
+        "manage_url": site_link(reverse("payments:account")),
     }
     if kind == Kind.AMOUNT_CHANGE and key:
         past = subscription.past_amounts.filter(pk=int(key)).first()
         if past is not None:
             context["previous_amount"] = money_format(past.amount_minor, subscription.currency)
-    template = TEMPLATES[Kind(kind)]
-    message = EmailMultiAlternatives(
+    return mail_compose(
+        template=f"payments/email/{TEMPLATES[Kind(kind)]}",
         subject=SUBJECTS[Kind(kind)].format(**context),
-        body=render_to_string(f"payments/email/{template}.txt", context),
         to=[supporter.email],
+        context=context,
     )
-    message.attach_alternative(
-        render_to_string(f"payments/email/{template}.html", context), "text/html"
-    )
-    return message
 
 
 def notice_send(*, subscription_pk: int, kind: str, key: str = "") -> bool:

@@ -13,10 +13,11 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.db import connection
-from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 
 from branding.brand import brand_get
+from branding.mail import mail_compose, site_link
 from config.mail_once import SendSlot, mail_send_once, message_id
 from payments.models import Payment, ReceiptSend, Supporter
 from payments.money import money_format
@@ -120,21 +121,16 @@ def _message(
         "amount": money_format(payment.gross_minor, payment.currency),
         "date": local.strftime("%-d %B %Y"),
         "frequency": FREQUENCY_WORDS.get(contribution.frequency, contribution.frequency),
-        "brand": brand_get(),
-        "publisher": settings.PAYMENTS_PUBLISHER_NAME,
         "not_charity": settings.PAYMENTS_RECEIPT_NOT_CHARITY_TEXT,
-        "manage_url": settings.SITE_URL.rstrip("/") + "/support/account/",
+        "manage_url": site_link(reverse("payments:account")),
     }
-    message = EmailMultiAlternatives(
+    return mail_compose(
+        template=f"payments/email/{template}",
         subject=subject,
-        body=render_to_string(f"payments/email/{template}.txt", context),
         to=[contribution.supporter.email],
+        context=context,
         connection=mail_connection,
     )
-    message.attach_alternative(
-        render_to_string(f"payments/email/{template}.html", context), "text/html"
-    )
-    return message
 
 
 class MessagesNotSent(OSError):
@@ -330,14 +326,10 @@ def sign_in_email_send(*, supporter_pk: int, url: str) -> None:
     supporter = Supporter.objects.filter(pk=supporter_pk).first()
     if supporter is None:
         return
-    context = {
-        "url": url,
-        "publisher": settings.PAYMENTS_PUBLISHER_NAME,
-        "minutes": settings.PAYMENTS_SIGN_IN_LINK_MINUTES,
-    }
-    message = EmailMultiAlternatives(
-        subject=f"Your sign-in link for {settings.PAYMENTS_PUBLISHER_NAME}",
-        body=render_to_string("payments/email/sign_in.txt", context),
+    context = {"url": url, "minutes": settings.PAYMENTS_SIGN_IN_LINK_MINUTES}
+    mail_compose(
+        template="payments/email/sign_in",
+        subject=f"Your sign-in link for {brand_get().name}",
         to=[supporter.email],
-    )
-    message.send()
+        context=context,
+    ).send()

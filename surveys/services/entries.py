@@ -5,15 +5,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMessage, send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Q
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from antiabuse.email_address import email_domain, email_normalise
+from branding.mail import mail_compose, site_link
 from config.mail_once import SendSlot, mail_send_once, message_id
 from config.queueing import task_enqueue_on_commit
 from surveys.models import ConsentRecord, DrawPlacement, Entry, PrizeDraw, SurveyDraft
@@ -207,10 +206,6 @@ def entry_disqualify(*, entry_id: int, reason: str, actor: str) -> Entry:
     return entry
 
 
-def _absolute(path: str) -> str:
-    return settings.SITE_URL.rstrip("/") + path
-
-
 def entry_confirmation_mail_send(*, entry_id: int) -> bool:
     """Send the confirmation link to a pending entry; return whether a mail went out."""
     entry = Entry.objects.select_related("draw__survey").get(pk=entry_id)
@@ -220,16 +215,16 @@ def entry_confirmation_mail_send(*, entry_id: int) -> bool:
     draw = entry.draw
     context = {
         "draw": draw,
-        "link": _absolute(reverse("surveys:entry-confirm", args=[token])),
+        "link": site_link(reverse("surveys:entry-confirm", args=[token])),
         "entry_id": entry.public_id,
-        "draw_link": _absolute(reverse("surveys:draw-detail", args=[draw.survey.slug, draw.pk])),
+        "draw_link": site_link(reverse("surveys:draw-detail", args=[draw.survey.slug, draw.pk])),
     }
-    send_mail(
+    mail_compose(
+        template="surveys/email/confirm_entry",
         subject=_("Please confirm your entry: %(title)s") % {"title": entry.draw.title},
-        message=render_to_string("surveys/email/confirm_entry.txt", context),
-        from_email=None,
-        recipient_list=[entry.email],
-    )
+        to=[entry.email],
+        context=context,
+    ).send()
     return True
 
 
@@ -242,16 +237,16 @@ def entry_duplicate_notice_mail_send(*, entry_id: int) -> bool:
         "draw": entry.draw,
         "entry": entry,
         "confirmed": entry.status == Entry.Status.CONFIRMED,
-        "draw_link": _absolute(
+        "draw_link": site_link(
             reverse("surveys:draw-detail", args=[entry.draw.survey.slug, entry.draw_id])
         ),
     }
-    send_mail(
+    mail_compose(
+        template="surveys/email/duplicate_entry",
         subject=_("You are already in the draw: %(title)s") % {"title": entry.draw.title},
-        message=render_to_string("surveys/email/duplicate_entry.txt", context),
-        from_email=None,
-        recipient_list=[entry.email],
-    )
+        to=[entry.email],
+        context=context,
+    ).send()
     return True
 
 
@@ -272,7 +267,7 @@ def placement_notification_mail_send(*, placement_id: int, reminder: bool = Fals
         "placement": placement,
         "draw": placement.draw,
         "reminder": reminder,
-        "link": _absolute(reverse("surveys:claim", args=[token])),
+        "link": site_link(reverse("surveys:claim", args=[token])),
     }
     subject = (
         _("Reminder: claim your prize from %(title)s")
@@ -280,10 +275,11 @@ def placement_notification_mail_send(*, placement_id: int, reminder: bool = Fals
         else _("You won a prize: %(title)s")
     ) % {"title": placement.draw.title}
     kind = "claim-reminder" if reminder else "claim-notice"
-    message = EmailMessage(
+    message = mail_compose(
+        template="surveys/email/claim_prize",
         subject=subject,
-        body=render_to_string("surveys/email/claim_prize.txt", context),
         to=[placement.entry.email],
+        context=context,
         headers={"Message-ID": message_id(kind=kind, key=placement.pk)},
     )
     slot = SendSlot(
