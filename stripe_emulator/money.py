@@ -27,6 +27,7 @@ REPORTING_CATEGORIES = {
     "adjustment": "dispute",
     "payout": "payout",
     "stripe_fee": "fee",
+    "stripe_fx_fee": "fee",
     "payout_failure": "payout_reversal",
     "payment_failure_refund": "payment_failure_refund",
 }

@@ -258,8 +258,13 @@ def _payouts(emulator: Emulator) -> None:
     )
     assert sum(t["net"] for t in listed["data"] if t["type"] != "payout") == payout["amount"]
     assert payouts.payout_run(emulator) == []  # nothing left to pay out
+    payouts.fx_fee_charge(emulator, amount=12)
     payouts.payout_fail(emulator, payout_id=payout["id"])
     payouts.payout_run(emulator)  # the returned money goes out again
+    one_off_paid(emulator, amount=5000)
+    emulator.advance(days=2)
+    manual = payouts.payout_manual(emulator, amount=3000)
+    payouts.payout_paid(emulator, payout_id=manual[0]["data"]["object"]["id"])
 
 
 def _another_currency(emulator: Emulator) -> None:
@@ -348,6 +353,6 @@ SCENARIOS: dict[str, Callable[[Emulator], None]] = {
     "checkout session expired": _expire,
     "API set-up and reads": _api_setup_and_reads,
     "dispute inquiry, lost, won, escalated, prevented; disputed test cards": _disputes,
-    "payout with charges, refund, Billing fee and dispute; reconciled; failed": _payouts,
+    "payout with charges, refund, fees and dispute; reconciled; failed; manual": _payouts,
     "charge settled in another currency": _another_currency,
 }

@@ -6,7 +6,9 @@ movements, fees...) and adds its own `payout` transaction. Events: payout.create
 reconciliation `in_progress`), payout.updated (`in_transit`), payout.paid, then
 payout.reconciliation_completed, after which `GET /v1/balance_transactions?payout=` lists them.
 A payout that fails after it was paid (`payout_fail`): payout.failed, and a `payout_failure`
-transaction gives the money back to the balance (the next payout carries it).
+transaction gives the money back to the balance (the next payout carries it). A manual payout
+(`payout_manual`) is not automatic and never reconciled. `fx_fee_charge` and `billing_fee_charge`
+take Stripe's fees that belong to no payment.
 """
 
 from __future__ import annotations
@@ -31,6 +33,57 @@ def billing_fee_charge(
             source=None,
             description=f"Billing - Usage Fee {period}".strip(),
         )
+
+
+def fx_fee_charge(emulator: Emulator, *, amount: int, currency: str | None = None) -> Obj:
+    """Take a currency conversion fee from the balance on its own (`stripe_fx_fee`, as Stripe
+    does for conversions outside a charge); return its balance transaction."""
+    with emulator.step():
+        return balance_transaction_create(
+            emulator,
+            amount=-amount,
+            currency=currency or emulator.default_currency,
+            txn_type="stripe_fx_fee",
+            source=None,
+            description="Currency conversion fee",
+        )
+
+
+def payout_manual(emulator: Emulator, *, amount: int, currency: str | None = None) -> list[Obj]:
+    """Someone pays `amount` out by hand (Dashboard or `POST /v1/payouts`): not automatic, so
+    Stripe keeps no record of what it carried (reconciliation `not_applicable`); return the
+    events (payout.created). `payout_paid` then takes it to the bank."""
+    mark = emulator.events_mark()
+    with emulator.step():
+        currency = currency or emulator.default_currency
+        payout = emulator.create(
+            "payout",
+            amount=amount,
+            arrival_date=emulator.now() + DAY,
+            automatic=False,
+            balance_transaction=None,
+            currency=currency,
+            description="Manual payout",
+            method="standard",
+            reconciliation_status="not_applicable",
+            source_type="card",
+            status="pending",
+            type="bank_account",
+        )
+        txn = balance_transaction_create(
+            emulator,
+            amount=-amount,
+            currency=currency,
+            txn_type="payout",
+            source=payout["id"],
+            description="Manual payout",
+        )
+        txn["_payout"] = payout["id"]
+        emulator.save(txn)
+        payout["balance_transaction"] = txn["id"]
+        emulator.save(payout)
+        emulator.emit("payout.created", payout)
+    return emulator.events(since=mark)
 
 
 def payout_run(emulator: Emulator, *, currency: str | None = None) -> list[Obj]:
@@ -82,7 +135,8 @@ def payout_run(emulator: Emulator, *, currency: str | None = None) -> list[Obj]:
 
 
 def payout_paid(emulator: Emulator, *, payout_id: str) -> list[Obj]:
-    """The payout travels and arrives; Stripe then completes its reconciliation."""
+    """The payout travels and arrives; Stripe then completes its reconciliation (automatic
+    payouts only: a manual one has none)."""
     mark = emulator.events_mark()
     with emulator.step():
         payout = emulator.get(payout_id, "payout")
@@ -94,9 +148,10 @@ def payout_paid(emulator: Emulator, *, payout_id: str) -> list[Obj]:
                 emulator.emit(event, payout, previous=previous)
             else:
                 emulator.emit(event, payout)
-        payout["reconciliation_status"] = "completed"
-        emulator.save(payout)
-        emulator.emit("payout.reconciliation_completed", payout)
+        if payout["automatic"]:
+            payout["reconciliation_status"] = "completed"
+            emulator.save(payout)
+            emulator.emit("payout.reconciliation_completed", payout)
     return emulator.events(since=mark)
 
 
