@@ -89,6 +89,17 @@ def _plain_static_files(settings):
 
 
 @pytest.fixture(autouse=True)
+def _webhook_worker_fresh():
+    """Each test's webhook batches start as a fresh worker process's: not knowing whether
+    events wait for Stripe (an earlier test's slow emulator must not send them side by side)."""
+    from payments.webhooks import STRIPE_WAITS
+
+    STRIPE_WAITS.forget()
+    yield
+    STRIPE_WAITS.forget()
+
+
+@pytest.fixture(autouse=True)
 def _no_rate_limit_counts():
     """Start each test with no rate-limit counts, whatever an earlier test or test run left.
 

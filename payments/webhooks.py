@@ -164,6 +164,14 @@ def webhook_events_apply_pending(*, limit: int, seconds: float) -> int:
     with contextlib.suppress(Exception):  # the cache is down: the flag expires on its own
         cache.delete(WAKE_KEY)  # from now on, newly stored events wake another task
     deadline = time.monotonic() + seconds
+    if STRIPE_WAITS.seen_recently() and settings.PAYMENTS_WEBHOOK_THREADS > 1:
+        if not _events_waiting():
+            return 0
+        webhook_events_wake()  # a backlog: another worker process can share it at once
+        applied, exhausted = _events_apply_side_by_side(limit=limit, deadline=deadline)
+        if not exhausted:
+            webhook_events_wake()  # stopped early: there may be more
+        return applied
     applied, size = 0, 1
     while applied < limit and time.monotonic() < deadline:
         in_stripe = stripe_seconds_spent()
@@ -178,6 +186,7 @@ def webhook_events_apply_pending(*, limit: int, seconds: float) -> int:
         if waiting >= settings.PAYMENTS_WEBHOOK_SLOW_SECONDS and (
             settings.PAYMENTS_WEBHOOK_THREADS > 1
         ):
+            STRIPE_WAITS.seen()
             more, exhausted = _events_apply_side_by_side(limit=limit - applied, deadline=deadline)
             applied += more
             if exhausted:
@@ -186,6 +195,31 @@ def webhook_events_apply_pending(*, limit: int, seconds: float) -> int:
         size = _chunk_size_next(seconds_per_event=per_event)
     webhook_events_wake()  # stopped early: there may be more
     return applied
+
+
+class _StripeWaitsSeen:
+    """When this process last found events waiting for Stripe. A batch task soon after goes
+    side by side from its first event instead of applying one alone to find out again: on a
+    renewal day the tasks follow each other every few seconds, and that lone event (a Stripe
+    read long) left the other threads idle at every task's start. Found out again once the
+    memory is REMEMBERED_SECONDS old."""
+
+    REMEMBERED_SECONDS = 30.0
+
+    def __init__(self) -> None:
+        self.at: float | None = None
+
+    def seen(self) -> None:
+        self.at = time.monotonic()
+
+    def seen_recently(self) -> bool:
+        return self.at is not None and time.monotonic() - self.at < self.REMEMBERED_SECONDS
+
+    def forget(self) -> None:
+        self.at = None
+
+
+STRIPE_WAITS = _StripeWaitsSeen()
 
 
 def _events_apply_side_by_side(*, limit: int, deadline: float) -> tuple[int, bool]:

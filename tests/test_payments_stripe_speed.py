@@ -7,7 +7,7 @@ import time
 import pytest
 
 from campaigns.models import Campaign
-from payments import stripe_rate, tasks
+from payments import stripe_rate, tasks, webhooks
 from payments.models import Contribution, Payment, Supporter, WebhookEvent
 from payments.stripe_gateway import StripeGateway
 from payments.stripe_rate import stripe_call_reserve, stripe_call_wait
@@ -55,15 +55,9 @@ class InFlight(EmulatorHttpClient):
                 self.now -= 1
 
 
-@pytest.mark.postgres
-def test_events_waiting_for_stripe_are_applied_side_by_side_each_once(
-    client, slow_stripe, settings, django_capture_on_commit_callbacks, monkeypatch
-):
-    settings.PAYMENTS_WEBHOOK_THREADS = 6
-    settings.PAYMENTS_WEBHOOK_CHUNK_SIZE = 5
-    receipts: list[list[int]] = []
-    monkeypatch.setattr(tasks.receipts_send, "delay", receipts.append)
-    slow_stripe, http = slow_stripe
+def _checkouts_received(client, emulator, capture_on_commit) -> None:
+    """Pay EVENTS one-off checkouts in the emulator and post their completed events to the
+    intake, each several times (stored once each, applied later)."""
     campaign = Campaign.objects.create(
         name="Speed", slug="speed", status="live", currency="EUR", amounts=AMOUNTS
     )
@@ -78,11 +72,11 @@ def test_events_waiting_for_stripe_are_applied_side_by_side_each_once(
             campaign=campaign,
         )
         session = checkout_session_new(
-            slow_stripe, amount=1000 + i, contribution_id=contribution.pk, email=supporter.email
+            emulator, amount=1000 + i, contribution_id=contribution.pk, email=supporter.email
         )
-        outcome = checkout.session_pay(slow_stripe, session_id=session["id"], number=cards.SUCCESS)
+        outcome = checkout.session_pay(emulator, session_id=session["id"], number=cards.SUCCESS)
         completed += [e for e in outcome.events if e["type"] == "checkout.session.completed"]
-    with django_capture_on_commit_callbacks():  # the intake's wake-up is not sent anywhere
+    with capture_on_commit():  # the intake's wake-up is not sent anywhere
         for item in deliveries(completed, secret=WEBHOOK_SECRET, duplicates=4, seed=1):
             response = client.post(
                 "/stripe/webhook/",
@@ -91,6 +85,18 @@ def test_events_waiting_for_stripe_are_applied_side_by_side_each_once(
                 HTTP_STRIPE_SIGNATURE=item.signature,
             )
             assert response.status_code == 200
+
+
+@pytest.mark.postgres
+def test_events_waiting_for_stripe_are_applied_side_by_side_each_once(
+    client, slow_stripe, settings, django_capture_on_commit_callbacks, monkeypatch
+):
+    settings.PAYMENTS_WEBHOOK_THREADS = 6
+    settings.PAYMENTS_WEBHOOK_CHUNK_SIZE = 5
+    receipts: list[list[int]] = []
+    monkeypatch.setattr(tasks.receipts_send, "delay", receipts.append)
+    slow_stripe, http = slow_stripe
+    _checkouts_received(client, slow_stripe, django_capture_on_commit_callbacks)
 
     slow_stripe.latency = LATENCY
     applied = webhook_events_apply_pending(limit=1000, seconds=60)
@@ -195,3 +201,34 @@ def test_stripe_writes_have_a_schedule_of_their_own(settings):
     assert third is not None and write is not None
     assert third.wait >= 0.9  # the third read waits for the next second
     assert write.wait < 0.1  # the first write does not wait behind the reads
+
+
+@pytest.mark.postgres
+def test_a_batch_soon_after_one_that_waited_for_stripe_starts_side_by_side(
+    client, slow_stripe, settings, django_capture_on_commit_callbacks, monkeypatch
+):
+    settings.PAYMENTS_WEBHOOK_THREADS = 6
+    slow_stripe, http = slow_stripe
+    _checkouts_received(client, slow_stripe, django_capture_on_commit_callbacks)
+    slow_stripe.latency = LATENCY
+    woken = []
+    monkeypatch.setattr(webhooks, "webhook_events_wake", lambda: woken.append(1))
+    assert webhook_events_apply_pending(limit=1, seconds=60) == 1  # found out: events wait
+    alone: list[int] = []
+    applied_alone = webhooks._events_apply_chunk_receipted
+
+    def apply_alone(*, size: int) -> tuple[int, float]:
+        alone.append(size)
+        return applied_alone(size=size)
+
+    monkeypatch.setattr(webhooks, "_events_apply_chunk_receipted", apply_alone)
+    http.most = 0
+    woken.clear()
+
+    assert webhook_events_apply_pending(limit=1000, seconds=60) == EVENTS - 1
+
+    assert alone == []  # no event applied alone first
+    assert http.most >= 3, http.most
+    assert woken == [1]  # another worker process was asked to share the backlog at once
+    assert Payment.objects.count() == EVENTS
+    assert webhook_events_apply_pending(limit=1000, seconds=60) == 0  # nothing left
