@@ -40,6 +40,9 @@ def appeal(transactional_db):
         status="live",
         currency="EUR",
         amounts=AMOUNTS,
+        body="Our reporters cover every council meeting.\n\nNobody else does.",
+        why_it_matters="Your contribution pays for a reporter at every council meeting, "
+        "so the decisions made there are reported, checked and explained.",
     )
 
 
@@ -57,6 +60,7 @@ def branded(page) -> None:
 def test_support_checkout_and_thank_you_pages(page, live_server, appeal):
     page.goto(f"{live_server.url}/support/keep-local-news-open/")
     branded(page)
+    assert page.locator(".rs-why").inner_text().startswith("Your contribution pays")
     check_page(page, "support")
 
     page.get_by_role(

@@ -2,6 +2,7 @@
 answer the survey, enter the draw, confirm from the e-mail, run the draw, claim as the winner."""
 
 import email
+import email.policy
 import re
 import time
 import uuid
@@ -38,9 +39,9 @@ def mail_to(address: str, containing: str, since: float) -> str | None:
         for raw in path.read_text().split("-" * 79):
             if address not in raw:
                 continue
-            message = email.message_from_string(raw.strip())
-            body = message.get_payload(decode=True)
-            text = body.decode() if isinstance(body, bytes) else str(message.get_payload())
+            message = email.message_from_string(raw.strip(), policy=email.policy.default)
+            plain = message.get_body(preferencelist=("plain",))  # the text part of text + HTML
+            text = plain.get_content() if plain is not None else ""
             if containing in text:
                 return text
     return None
