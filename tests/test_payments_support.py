@@ -5,7 +5,9 @@ import re
 import pytest
 
 from payments.models import Contribution, DemoObject, Payment, Supporter, WebhookEvent
-from payments.tests.fixtures import campaign_fixture, fake_stripe_fixture  # noqa: F401
+from payments.stripe_gateway import StripeGateway
+from payments.tests.emulated import WEBHOOK_SECRET, emulated_fixture  # noqa: F401 - fixture
+from payments.tests.fixtures import campaign_fixture  # noqa: F401 - fixture
 from payments.webhooks import webhook_event_process
 
 pytestmark = pytest.mark.django_db
@@ -305,52 +307,47 @@ def test_a_required_challenge_that_was_not_solved_is_refused(client, campaign, s
     assert not Contribution.objects.exists()
 
 
-def test_in_stripe_mode_the_checkout_is_embedded_in_our_page(client, campaign, fake_stripe):
-    from payments.tests.stripe_fakes import stripe_object
-
-    fake_stripe.created["/v1/checkout/sessions"] = stripe_object(
-        "checkout.session",
-        id="cs_test_embedded",
-        client_secret="cs_test_embedded_secret_x",
-        url=None,
-    )
-
+def test_in_stripe_mode_the_checkout_is_embedded_in_our_page(client, emulated):
     response = client.post("/support/keep-local-news-open/", form())
 
     assert response.status_code == 200
     html = response.content.decode()
-    assert 'data-client-secret="cs_test_embedded_secret_x"' in html
-    assert "js.stripe.com" in html
     contribution = Contribution.objects.get()
+    session = emulated.emulator.get(str(contribution.stripe_checkout_session_id))
+    assert session["ui_mode"] == "embedded_page"
+    assert f'data-client-secret="{session["client_secret"]}"' in html
+    assert "js.stripe.com" in html
     assert contribution.provider == "stripe"
-    assert contribution.stripe_checkout_session_id == "cs_test_embedded"
-    (session,) = [r for r in fake_stripe.requests if r["path"] == "/v1/checkout/sessions"]
-    sent = session["params"]
-    assert sent["ui_mode"] == "embedded_page"
-    assert sent["line_items[0][price_data][unit_amount]"] == "1000"
-    assert sent["return_url"].startswith("http://testserver/support/thanks/?session_id=")
+    (sent,) = [r for r in emulated.http.requests if r["path"] == "/v1/checkout/sessions"]
+    params = sent["params"]
+    assert params["ui_mode"] == "embedded_page"
+    assert params["line_items[0][price_data][unit_amount]"] == "1000"
+    assert params["return_url"].startswith("http://testserver/support/thanks/?session_id=")
 
 
-def test_stripe_being_down_is_explained_and_nothing_is_charged(client, campaign, fake_stripe):
-    response = client.post("/support/keep-local-news-open/", form())  # the fake answers 404
+def test_stripe_being_down_is_explained_and_nothing_is_charged(
+    client, campaign, settings, monkeypatch
+):
+    settings.PAYMENTS_DEMO = False
+    settings.STRIPE_SECRET_KEY = "sk_test_unreachable"
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    settings.STRIPE_API_BASE = "http://127.0.0.1:25999"  # nothing listens: Stripe is unreachable
+    monkeypatch.setattr(StripeGateway, "http_client", None)  # the library's own HTTP client
+
+    response = client.post("/support/keep-local-news-open/", form())
 
     assert response.status_code == 503
     assert "Nothing was charged" in response.content.decode()
 
 
-def test_an_abandoned_checkout_expires(client, campaign, fake_stripe):
-    from payments.tests.stripe_fakes import event, post_event, stripe_object
+def test_an_abandoned_checkout_expires(emulated):
+    contribution = emulated.start()
+    mark = emulated.emulator.events_mark()
 
-    contribution = start(client)
-    session = stripe_object(
-        "checkout.session",
-        status="expired",
-        client_reference_id=str(contribution.pk),
-        metadata={"contribution_id": str(contribution.pk)},
-    )
-    post_event(client, event("checkout.session.expired", session))
-    apply_all_events()
+    emulated.emulator.advance(days=1, seconds=1)  # Checkout Sessions expire after 24 hours
+    expired = emulated.emulator.events(since=mark)
 
+    assert emulated.deliver(expired) == ["checkout.session.expired"]
     contribution.refresh_from_db()
     assert contribution.status == Contribution.Status.EXPIRED
 
@@ -411,38 +408,26 @@ def test_the_thank_you_page_looks_again_while_the_payment_is_being_confirmed(cli
     assert client.get("/support/thanks/status/?session_id=cs_nope").status_code == 404
 
 
-def test_the_embedded_checkout_falls_back_to_stripes_hosted_page(client, campaign, fake_stripe):
-    from payments.tests.stripe_fakes import stripe_object
-
-    fake_stripe.created["/v1/checkout/sessions"] = stripe_object(
-        "checkout.session", id="cs_test_embedded", client_secret="secret_x", url=None
-    )
+def test_the_embedded_checkout_falls_back_to_stripes_hosted_page(client, emulated):
     page = client.post("/support/keep-local-news-open/", form()).content.decode()
     fallback = re.search(r'action="(/support/checkout/[^"]+/hosted/)"', page)
     assert fallback is not None
-    fake_stripe.created["/v1/checkout/sessions"] = stripe_object(
-        "checkout.session", id="cs_test_hosted"
-    )
-    # Stripe's answers about the embedded session: still open, then expired on request.
-    fake_stripe.add(
-        stripe_object(
-            "checkout.session", id="cs_test_embedded", ui_mode="embedded_page", status="open"
-        )
-    )
-    fake_stripe.created["/v1/checkout/sessions/cs_test_embedded/expire"] = stripe_object(
-        "checkout.session", id="cs_test_embedded", ui_mode="embedded_page", status="expired"
-    )
+    embedded = str(Contribution.objects.get().stripe_checkout_session_id)
+    emulated.http.requests.clear()
 
     response = client.post(fallback.group(1))
 
     assert response.status_code == 302
-    expired = [r for r in fake_stripe.requests if r["path"].endswith("/expire")]
-    assert [r["path"] for r in expired] == ["/v1/checkout/sessions/cs_test_embedded/expire"]
-    assert response["Location"].startswith("https://checkout.stripe.com/pay/")
-    hosted = fake_stripe.requests[-1]
+    expired = [r for r in emulated.http.requests if r["path"].endswith("/expire")]
+    assert [r["path"] for r in expired] == [f"/v1/checkout/sessions/{embedded}/expire"]
+    assert emulated.emulator.get(embedded)["status"] == "expired"
+    hosted = emulated.http.requests[-1]
     assert hosted["path"] == "/v1/checkout/sessions"
     assert hosted["params"]["ui_mode"] == "hosted_page"
     assert hosted["params"]["success_url"].startswith("http://testserver/support/thanks/")
     assert hosted["headers"]["Idempotency-Key"].endswith("-hosted_page")
-    assert Contribution.objects.get().stripe_checkout_session_id == "cs_test_hosted"
+    session = emulated.emulator.get(str(Contribution.objects.get().stripe_checkout_session_id))
+    assert session["ui_mode"] == "hosted_page" and session["id"] != embedded
+    assert response["Location"] == session["url"]
+    assert response["Location"].startswith("https://checkout.stripe.com/")
     assert client.post("/support/checkout/forged/hosted/").status_code == 404

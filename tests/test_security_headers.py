@@ -8,7 +8,8 @@ import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
 
-from payments.tests.fixtures import campaign_fixture, fake_stripe_fixture  # noqa: F401
+from payments.tests.emulated import emulated_fixture  # noqa: F401 - fixture
+from payments.tests.fixtures import campaign_fixture  # noqa: F401 - fixture
 from surveys.tests.factories import draw_create, survey_create
 from tests.test_settings import manage
 
@@ -89,12 +90,7 @@ def test_every_page_type_carries_the_policies(pages):
 
 
 @pytest.mark.django_db
-def test_the_embedded_checkout_may_load_stripe_and_nothing_else_does(client, campaign, fake_stripe):
-    from payments.tests.stripe_fakes import stripe_object
-
-    fake_stripe.created["/v1/checkout/sessions"] = stripe_object(
-        "checkout.session", id="cs_test_embedded", client_secret="secret_x", url=None
-    )
+def test_the_embedded_checkout_may_load_stripe_and_nothing_else_does(client, emulated):
     checkout = client.post(
         "/support/keep-local-news-open/",
         {"frequency": "one_off", "amount": "1000", "email": "a@example.org", "website": ""},
