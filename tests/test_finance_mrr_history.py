@@ -19,7 +19,6 @@ MRR      2333   4483   4583   5083
 
 import dataclasses
 import datetime as dt
-import time
 
 import pytest
 
@@ -32,17 +31,10 @@ from payments.models import (
     Payment,
     Subscription,
     SubscriptionPastAmount,
-    WebhookEvent,
 )
-from payments.tests.fixtures import (  # noqa: F401 - fixtures
-    campaign_fixture,
-    contribution_make,
-    fake_stripe_fixture,
-    mirrored_subscription,
-    subscription_add,
-)
-from payments.tests.stripe_fakes import event, post_event
-from payments.webhooks import webhook_event_process
+from payments.tests.emulated import emulated_fixture  # noqa: F401 - fixture
+from payments.tests.fixtures import campaign_fixture  # noqa: F401 - fixture
+from stripe_emulator.api import api_call
 from tests.finance_factories import SupporterFactory, give
 from tests.test_finance_reports import APR, FEB, JAN, MAR, PERIOD, at
 
@@ -186,14 +178,33 @@ def test_the_ledger_keeps_each_replaced_amount_once_and_in_order(supporters):
 
 
 @pytest.mark.django_db
-def test_a_stripe_update_keeps_the_amount_it_replaced(client, campaign, fake_stripe):
-    contribution = contribution_make(campaign, frequency="monthly", amount_minor=500)
-    mirrored_subscription(contribution, "sub_raised")
-    now = int(time.time())
-    raised = subscription_add(fake_stripe, contribution, amount=800, sub_id="sub_raised")
-    data = event("customer.subscription.updated", raised, created=now)
-    assert post_event(client, data).status_code == 200
-    webhook_event_process(event_pk=WebhookEvent.objects.get(stripe_event_id=data["id"]).pk)
+def test_a_stripe_update_keeps_the_amount_it_replaced(emulated):
+    contribution = emulated.give(frequency="monthly", amount="500")
+    sub_id = emulated.emulator.get(str(contribution.stripe_checkout_session_id))["subscription"]
+    item = emulated.emulator.get(sub_id)["items"]["data"][0]
+    mark = emulated.emulator.events_mark()
+    api_call(  # raised to 8.00 a month in Stripe's Dashboard
+        emulated.emulator,
+        "POST",
+        f"/v1/subscriptions/{sub_id}",
+        {
+            "items": [
+                {
+                    "id": item["id"],
+                    "price_data": {
+                        "currency": "eur",
+                        "product": item["price"]["product"],
+                        "unit_amount": 800,
+                        "recurring": {"interval": "month"},
+                    },
+                }
+            ],
+            "proration_behavior": "none",
+        },
+    )
+    raised = emulated.emulator.events(since=mark)
+    now = emulated.event(raised, "customer.subscription.updated")["created"]
+    emulated.deliver(raised)
 
     subscription = Subscription.objects.get()
     assert subscription.amount_minor == 800

@@ -15,7 +15,6 @@ from payments.tests.fixtures import (  # noqa: F401
     contribution_make,
     demo_give,
     events_apply,
-    fake_stripe_fixture,
 )
 from staff.roles import EDITORIAL, FINANCE, SUPPORT
 from staff.tests.helpers import staff_member

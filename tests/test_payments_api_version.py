@@ -10,46 +10,36 @@ from django.core.management import call_command
 from payments.models import WebhookEvent
 from payments.stripe_gateway import API_VERSION
 from payments.tasks import webhook_events_sweep
-from payments.tests.fixtures import (  # noqa: F401 - fixtures
-    campaign_fixture,
-    contribution_make,
-    fake_stripe_fixture,
-    intent_add,
-)
-from payments.tests.stripe_fakes import event, post_event, stripe_object
+from payments.tests.emulated import emulated_fixture, signed_post  # noqa: F401 - fixture
+from payments.tests.fixtures import campaign_fixture  # noqa: F401 - fixture
 from payments.webhooks import webhook_events_due
+from stripe_emulator.flows import cards, checkout
 
 pytestmark = pytest.mark.django_db
 
 
-def completed(contribution, intent_id):
-    return stripe_object(
-        "checkout.session",
-        mode="payment",
-        payment_status="paid",
-        status="complete",
-        payment_intent=intent_id,
-        client_reference_id=str(contribution.pk),
-        metadata={"contribution_id": str(contribution.pk)},
-        currency="eur",
-    )
+def completed(emulated):
+    """A reader's paid checkout: its contribution and checkout.session.completed (not sent)."""
+    contribution = emulated.start()
+    paid = checkout.session_pay(
+        emulated.emulator,
+        session_id=str(contribution.stripe_checkout_session_id),
+        number=cards.SUCCESS,
+    ).events
+    return contribution, emulated.event(paid, "checkout.session.completed")
 
 
 def test_an_event_of_another_api_version_is_held_not_applied(
-    client, campaign, fake_stripe, settings, caplog, django_capture_on_commit_callbacks
+    client, emulated, settings, caplog, django_capture_on_commit_callbacks
 ):
     settings.PAYMENTS_WEBHOOK_SWEEP_AFTER_SECONDS = 0
-    contribution = contribution_make(campaign)
-    intent_add(fake_stripe, intent_id="pi_old_shape")
-    old = event(
-        "checkout.session.completed",
-        completed(contribution, "pi_old_shape"),
-        api_version="2024-06-20",
-    )
+    contribution, pinned = completed(emulated)
+    # An endpoint still on an older version gets the same event in that version's shape.
+    old = {**pinned, "api_version": "2024-06-20"}
 
     with caplog.at_level(logging.ERROR), django_capture_on_commit_callbacks() as wakes:
-        response = post_event(client, old)
-        again = post_event(client, old)
+        response = signed_post(client, old)
+        again = signed_post(client, old)
     assert (response.status_code, again.status_code) == (200, 200)
     assert wakes == []  # no worker is woken for it
 
@@ -72,9 +62,8 @@ def test_an_event_of_another_api_version_is_held_not_applied(
     assert contribution.payments.count() == 1
 
 
-def test_an_event_of_the_pinned_version_is_applied_as_before(client, campaign, fake_stripe):
-    contribution = contribution_make(campaign)
-    intent_add(fake_stripe, intent_id="pi_pinned")
-    post_event(client, event("checkout.session.completed", completed(contribution, "pi_pinned")))
+def test_an_event_of_the_pinned_version_is_applied_as_before(client, emulated):
+    _, pinned = completed(emulated)
+    signed_post(client, pinned)
     stored = WebhookEvent.objects.get()
     assert (stored.status, stored.api_version) == (WebhookEvent.Status.RECEIVED, API_VERSION)

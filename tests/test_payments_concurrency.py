@@ -10,13 +10,10 @@ from django.test import Client
 
 from payments import receipts
 from payments.models import Payment, ReceiptSend, WebhookEvent
-from payments.tests.fixtures import (  # noqa: F401 - fixtures
-    contribution_make,
-    fake_stripe_fixture,
-    intent_add,
-)
-from payments.tests.stripe_fakes import event, post_event, stripe_object
+from payments.tests.emulated import Emulated, emulator_install, signed_post
+from payments.tests.fixtures import contribution_make
 from payments.webhooks import webhook_event_process, webhook_events_apply_pending
+from stripe_emulator.flows import cards, checkout
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
@@ -55,27 +52,24 @@ def live_campaign(transactional_db):
     )
 
 
-def completed(contribution, intent_id, event_type="checkout.session.completed"):
-    session = stripe_object(
-        "checkout.session",
-        mode="payment",
-        payment_status="paid",
-        status="complete",
-        payment_intent=intent_id,
-        client_reference_id=str(contribution.pk),
-        metadata={"contribution_id": str(contribution.pk)},
-    )
-    return event(event_type, session)
+@pytest.fixture
+def emulated(live_campaign, settings, monkeypatch):
+    """Stripe's API answered by the emulator, which every thread shares (as they share Stripe)."""
+    http = emulator_install(settings, monkeypatch)
+    return Emulated(emulator=http.emulator, http=http, client=Client())
+
+
+def completed(emulated, contribution):
+    """The checkout.session.completed of `contribution`, paid at Stripe (not delivered)."""
+    return emulated.event(emulated.checkout_paid(contribution).events, "checkout.session.completed")
 
 
 def test_the_same_event_posted_and_applied_many_times_at_once_pays_and_receipts_once(
-    live_campaign, fake_stripe
+    live_campaign, emulated
 ):
-    contribution = contribution_make(live_campaign)
-    intent_add(fake_stripe, intent_id="pi_race")
-    data = completed(contribution, "pi_race")
+    data = completed(emulated, contribution_make(live_campaign))
 
-    responses = at_once(lambda i: post_event(Client(), data).status_code)
+    responses = at_once(lambda i: signed_post(Client(), data).status_code)
     assert responses == [200] * THREADS
     stored = WebhookEvent.objects.get()
 
@@ -91,43 +85,40 @@ def test_the_same_event_posted_and_applied_many_times_at_once_pays_and_receipts_
     assert stored.attempts == 1
 
 
-def test_different_events_about_one_payment_at_once_record_it_once(live_campaign, fake_stripe):
-    contribution = contribution_make(live_campaign)
-    intent_add(fake_stripe, intent_id="pi_twins")
-    events = [
-        completed(contribution, "pi_twins"),
-        completed(contribution, "pi_twins", "checkout.session.async_payment_succeeded"),
-    ] * (THREADS // 2)
-    # Each posted once (distinct ids), then all applied at the same moment.
+def test_different_events_about_one_payment_at_once_record_it_once(live_campaign, emulated):
+    # SEPA Direct Debits: each payment is told twice, as its session completes (processing) and
+    # as the debit clears; the two events of four payments are applied all at the same moment.
+    events = []
+    for n in range(THREADS // 2):
+        contribution = contribution_make(live_campaign, email=f"reader{n}@example.org")
+        paid = emulated.checkout_paid(contribution, number=cards.SEPA_SUCCESS).events
+        session_id = emulated.event(paid, "checkout.session.completed")["data"]["object"]["id"]
+        cleared = checkout.sepa_settle(emulated.emulator, session_id=session_id, fail=False)
+        events += [
+            emulated.event(paid, "checkout.session.completed"),
+            emulated.event(cleared, "checkout.session.async_payment_succeeded"),
+        ]
     for data in events:
-        assert post_event(Client(), data).status_code == 200
+        assert signed_post(Client(), data).status_code == 200
     pks = list(WebhookEvent.objects.order_by("pk").values_list("pk", flat=True))
 
     statuses = at_once(lambda i: webhook_event_process(event_pk=pks[i]), count=len(pks))
 
     assert statuses == ["processed"] * len(pks)
-    assert Payment.objects.count() == 1
-    assert Payment.objects.get().status == Payment.Status.SUCCEEDED
+    assert Payment.objects.count() == THREADS // 2
+    assert set(Payment.objects.values_list("status", flat=True)) == {Payment.Status.SUCCEEDED}
 
 
-def completed_for(contribution, n):
-    """A distinct checkout session per contribution (session ids are unique in the ledger)."""
-    data = completed(contribution, f"pi_batch_{n}")
-    data["data"]["object"]["id"] = f"cs_batch_{n}"
-    return data
-
-
-def post_paid_events(live_campaign, fake_stripe, count):
+def post_paid_events(live_campaign, emulated, count):
     for n in range(count):
         contribution = contribution_make(live_campaign, email=f"reader{n}@example.org")
-        intent_add(fake_stripe, intent_id=f"pi_batch_{n}")
-        assert post_event(Client(), completed_for(contribution, n)).status_code == 200
+        assert signed_post(Client(), completed(emulated, contribution)).status_code == 200
 
 
 def test_two_batch_workers_at_once_share_the_backlog_and_apply_each_event_once(
-    live_campaign, fake_stripe
+    live_campaign, emulated
 ):
-    post_paid_events(live_campaign, fake_stripe, 12)
+    post_paid_events(live_campaign, emulated, 12)
 
     applied = at_once(lambda i: webhook_events_apply_pending(limit=100, seconds=30), count=2)
 
@@ -136,8 +127,8 @@ def test_two_batch_workers_at_once_share_the_backlog_and_apply_each_event_once(
     assert Payment.objects.count() == 12
 
 
-def test_a_batch_skips_an_event_another_worker_holds_and_takes_it_later(live_campaign, fake_stripe):
-    post_paid_events(live_campaign, fake_stripe, 3)
+def test_a_batch_skips_an_event_another_worker_holds_and_takes_it_later(live_campaign, emulated):
+    post_paid_events(live_campaign, emulated, 3)
     oldest = WebhookEvent.objects.order_by("received_at").first()
     assert oldest is not None
     locked, release = threading.Event(), threading.Event()
@@ -167,12 +158,10 @@ def test_a_batch_skips_an_event_another_worker_holds_and_takes_it_later(live_cam
     assert set(WebhookEvent.objects.values_list("status", "attempts")) == {("processed", 1)}
 
 
-def test_an_event_failed_by_a_deadlock_is_applied_again_by_the_next_chunk(
-    live_campaign, fake_stripe
-):
+def test_an_event_failed_by_a_deadlock_is_applied_again_by_the_next_chunk(live_campaign, emulated):
     from payments.models import Contribution
 
-    post_paid_events(live_campaign, fake_stripe, 3)
+    post_paid_events(live_campaign, emulated, 3)
     # A batch applies its first event alone (to time it); the other two share the next chunk.
     _, first, second = Contribution.objects.order_by("pk")
     holding, release = threading.Event(), threading.Event()

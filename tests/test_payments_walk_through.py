@@ -25,7 +25,7 @@ from finance.selectors import monthly_summary
 from payments.models import Contribution, Payment, Payout, WebhookEvent
 from payments.tests.emulated import Emulated, emulated_fixture  # noqa: F401 - fixture
 from payments.tests.fixtures import AMOUNTS, campaign_fixture  # noqa: F401 - fixture
-from payments.tests.stripe_fakes import WEBHOOK_SECRET
+from payments.tests.emulated import WEBHOOK_SECRET
 from payments.webhooks import (
     webhook_event_process,
     webhook_events_apply_pending,

@@ -13,7 +13,9 @@ from django.utils import timezone
 
 from payments.models import Contribution, WebhookEvent
 from payments.tests.fixtures import campaign_fixture, events_apply  # noqa: F401 - fixture
-from payments.tests.stripe_fakes import event, stripe_object
+from stripe_emulator import Emulator
+from stripe_emulator.flows import cards, checkout
+from stripe_emulator.scenarios import checkout_session_new
 from surveys.models import Answer, Entry
 from surveys.tests.factories import draw_create, survey_create
 
@@ -85,17 +87,17 @@ def answer_and_enter(client, email, django_capture_on_commit_callbacks):
 
 
 def stripe_event_with_address(email, name):
-    """A stored checkout.session.completed as Stripe sends it in production, built from Stripe's
-    example object: `customer_email` and `customer_details` carry the reader (the demo's
-    sessions name a customer instead)."""
+    """A stored checkout.session.completed as Stripe sends it in production, made by the Stripe
+    emulator: `customer_email` and `customer_details` carry the reader (the demo's sessions
+    name a customer instead)."""
     contribution = Contribution.objects.get(supporter__email=email)
-    session = stripe_object(
-        "checkout.session",
-        id=contribution.stripe_checkout_session_id,
-        customer_email=email,
-        customer_details={"email": email, "name": name, "phone": None, "address": None},
-    )
-    data = event("checkout.session.completed", session)
+    stripe = Emulator()
+    session = checkout_session_new(stripe, email=email, contribution_id=contribution.pk)
+    paid = checkout.session_pay(
+        stripe, session_id=session["id"], number=cards.SUCCESS, name=name
+    ).events
+    [data] = [e for e in paid if e["type"] == "checkout.session.completed"]
+    assert data["data"]["object"]["customer_details"]["name"] == name
     WebhookEvent.objects.create(
         stripe_event_id=data["id"],
         type=data["type"],

@@ -7,8 +7,13 @@ from django.urls import get_resolver
 
 from payments.models import WebhookEvent
 from payments.stripe_gateway import webhook_signature_header
-from payments.tests.fixtures import campaign_fixture, fake_stripe_fixture  # noqa: F401 - fixture
-from payments.tests.stripe_fakes import WEBHOOK_SECRET, event, post_event, stripe_object
+from payments.tests.emulated import (  # noqa: F401 - fixture
+    WEBHOOK_SECRET,
+    emulated_fixture,
+    signed_post,
+)
+from payments.tests.fixtures import campaign_fixture  # noqa: F401 - fixture
+from stripe_emulator.scenarios import one_off_paid
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
@@ -54,7 +59,13 @@ def test_every_url_parameter_is_checked_by_a_strict_converter():
     assert loose == []
 
 
-def test_a_deeply_nested_signed_body_is_refused_with_400(client, fake_stripe):
+def some_event(emulated):
+    """An event Stripe sent (a charge's balance transaction attached)."""
+    one_off_paid(emulated.emulator)
+    return emulated.emulator.events()[-1]
+
+
+def test_a_deeply_nested_signed_body_is_refused_with_400(client, emulated):
     payload = b'{"a":' * 100_000 + b"1" + b"}" * 100_000
     signature = webhook_signature_header(payload=payload, secret=WEBHOOK_SECRET)
 
@@ -70,23 +81,19 @@ def test_a_deeply_nested_signed_body_is_refused_with_400(client, fake_stripe):
     assert not WebhookEvent.objects.exists()
 
 
-def test_a_signature_from_an_hour_ahead_is_refused(client, fake_stripe):
+def test_a_signature_from_an_hour_ahead_is_refused(client, emulated):
     an_hour_ahead = int(time.time()) + 3600
 
-    response = post_event(
-        client, event("payout.paid", stripe_object("payout")), timestamp=an_hour_ahead
-    )
+    response = signed_post(client, some_event(emulated), timestamp=an_hour_ahead)
 
     assert response.status_code == 400
     assert "future" in response.json()["error"]
     assert not WebhookEvent.objects.exists()
 
 
-def test_a_signature_a_few_seconds_ahead_is_accepted(client, fake_stripe):
+def test_a_signature_a_few_seconds_ahead_is_accepted(client, emulated):
     """Clocks drift: Stripe's signing time may be slightly ahead of ours."""
-    response = post_event(
-        client, event("payout.paid", stripe_object("payout")), timestamp=int(time.time()) + 5
-    )
+    response = signed_post(client, some_event(emulated), timestamp=int(time.time()) + 5)
 
     assert response.status_code == 200
 

@@ -9,9 +9,7 @@ import pytest
 from django.conf import settings
 
 from campaigns.models import Campaign
-from payments.models import Contribution, Subscription, Supporter
-from payments.stripe_gateway import StripeGateway
-from payments.tests.stripe_fakes import WEBHOOK_SECRET, FakeStripeHttp, stripe_object
+from payments.models import Contribution, Supporter
 
 AMOUNTS = {
     "one_off": {"presets": [500, 1000, 2500], "default": 1000},
@@ -28,21 +26,6 @@ def campaign_fixture(db: None) -> Campaign:
         currency="EUR",
         amounts=AMOUNTS,
     )
-
-
-@pytest.fixture(name="fake_stripe")
-def fake_stripe_fixture(settings: Any, monkeypatch: pytest.MonkeyPatch) -> FakeStripeHttp:
-    """Stripe mode with a test key, and Stripe's network replaced by a recording fake."""
-    settings.PAYMENTS_DEMO = False
-    settings.STRIPE_SECRET_KEY = "sk_test_fake"
-    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
-    settings.STRIPE_LIVEMODE = False
-    fake = FakeStripeHttp()
-    # The supporter's customer and the campaign's product, made before the first checkout.
-    fake.created["/v1/customers"] = stripe_object("customer")
-    fake.created["/v1/products"] = stripe_object("product")
-    monkeypatch.setattr(StripeGateway, "http_client", fake)
-    return fake
 
 
 def contribution_make(
@@ -62,77 +45,6 @@ def contribution_make(
         variant_key="b",
         placement="epic",
         article_url="https://news.example.com/story",
-    )
-
-
-def intent_add(
-    fake: FakeStripeHttp,
-    *,
-    amount: int = 1000,
-    status: str = "succeeded",
-    fee: int = 40,
-    method: str = "card",
-    intent_id: str | None = None,
-) -> dict[str, Any]:
-    """Register a payment intent with its expanded latest charge and balance transaction."""
-    charge = stripe_object("charge", amount=amount, currency="eur", amount_refunded=0)
-    charge["id"] = "ch_" + (intent_id or "x")[3:]
-    intent = stripe_object(
-        "payment_intent",
-        id=intent_id or "pi_test_" + str(len(fake.objects)),
-        amount=amount,
-        currency="eur",
-        status=status,
-        customer="cus_QXg1o8vcGmoR32",
-    )
-    charge["id"] = "ch_for_" + intent["id"]
-    charge["payment_intent"] = intent["id"]
-    charge["payment_method_details"] = {"type": method}
-    if status == "succeeded":
-        balance = stripe_object(
-            "balance_transaction", amount=amount, fee=fee, net=amount - fee, currency="eur"
-        )
-        balance["id"] = "txn_for_" + intent["id"]
-        balance["source"] = charge["id"]
-        charge["balance_transaction"] = balance
-    else:
-        charge["balance_transaction"] = None
-        charge["status"] = "pending"
-        charge["paid"] = False
-    intent["latest_charge"] = charge
-    return fake.add(intent)
-
-
-def subscription_add(
-    fake: FakeStripeHttp,
-    contribution: Contribution,
-    *,
-    status: str = "active",
-    amount: int = 500,
-    sub_id: str = "sub_1Pgc6rB7WZ01zgkWNy0Cn5nw",
-) -> dict[str, Any]:
-    subscription = stripe_object(
-        "subscription",
-        id=sub_id,
-        status=status,
-        currency="eur",
-        metadata={"contribution_id": str(contribution.pk)},
-        cancel_at_period_end=False,
-        canceled_at=None,
-        ended_at=None,
-    )
-    subscription["items"]["data"][0]["price"]["unit_amount"] = amount
-    subscription["items"]["data"][0]["price"]["currency"] = "eur"
-    return fake.add(subscription)
-
-
-def mirrored_subscription(contribution: Contribution, sub_id: str) -> Subscription:
-    return Subscription.objects.create(
-        contribution=contribution,
-        stripe_subscription_id=sub_id,
-        status="active",
-        amount_minor=500,
-        currency="EUR",
     )
 
 

@@ -48,6 +48,7 @@ def session_pay(
     settle: bool = True,
     authenticated: bool = False,
     local_currency: str | None = None,
+    name: str = "Ada Reader",
 ) -> Outcome:
     """Pay an open session with a test card number or IBAN (see `flows.cards`).
 
@@ -55,13 +56,15 @@ def session_pay(
     card returns `needs_authentication` until called again with `authenticated=True`. A reader
     whose own currency is `local_currency` is shown and pays the price in it when the session
     has Adaptive Pricing on: the payment then carries `presentment_details`, and the amount and
-    currency stay the session's (a one-off payment).
+    currency stay the session's (a one-off payment). `name` is the name the reader types on
+    Checkout (the session's `customer_details.name`).
     """
     mark = emulator.events_mark()
     outcome = Outcome()
     with emulator.step():
         session = emulator.get(session_id, "checkout.session")
         method = method_lookup(number)
+        session["_payer_name"] = name
         if session["status"] != "open":
             outcome.error = "This checkout is no longer open."
         elif method is None:
@@ -113,7 +116,7 @@ def _complete(emulator: Emulator, session: Obj, *, email: str | None, paid: bool
             "state": None,
         },
         "email": email,
-        "name": "Ada Reader",
+        "name": session.get("_payer_name", "Ada Reader"),
         "phone": None,
         "tax_exempt": "none",
         "tax_ids": [],
