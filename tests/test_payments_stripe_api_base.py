@@ -17,8 +17,8 @@ from django.conf import settings
 from payments.gateway import CheckoutRequest
 from payments.models import Payment, WebhookEvent
 from payments.stripe_gateway import StripeGateway
-from payments.tests.fixtures import campaign_fixture, contribution_make, events_apply  # noqa: F401
 from payments.tests.emulated import WEBHOOK_SECRET
+from payments.tests.fixtures import campaign_fixture, contribution_make, events_apply  # noqa: F401
 from tests.conftest import wait_for
 from tests.test_payments_settings import PRODUCTION, settings_value
 

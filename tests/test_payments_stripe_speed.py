@@ -11,8 +11,8 @@ from payments import stripe_rate, tasks, webhooks
 from payments.models import Contribution, Payment, Supporter, WebhookEvent
 from payments.stripe_gateway import StripeGateway
 from payments.stripe_rate import stripe_call_reserve, stripe_call_wait
-from payments.tests.fixtures import AMOUNTS
 from payments.tests.emulated import WEBHOOK_SECRET
+from payments.tests.fixtures import AMOUNTS
 from payments.webhooks import webhook_events_apply_pending
 from stripe_emulator import Emulator, EmulatorHttpClient, deliveries
 from stripe_emulator.flows import cards, checkout

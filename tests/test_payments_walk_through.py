@@ -23,9 +23,8 @@ from finance.filters import ReportFilters
 from finance.reconciliation import State, payout_state, payouts_reconciled
 from finance.selectors import monthly_summary
 from payments.models import Contribution, Payment, Payout, WebhookEvent
-from payments.tests.emulated import Emulated, emulated_fixture  # noqa: F401 - fixture
+from payments.tests.emulated import WEBHOOK_SECRET, Emulated, emulated_fixture  # noqa: F401 - fixture
 from payments.tests.fixtures import AMOUNTS, campaign_fixture  # noqa: F401 - fixture
-from payments.tests.emulated import WEBHOOK_SECRET
 from payments.webhooks import (
     webhook_event_process,
     webhook_events_apply_pending,
