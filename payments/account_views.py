@@ -200,7 +200,11 @@ def amount_change(request: HttpRequest, contribution_id: int) -> HttpResponse:
     return render(
         request,
         "payments/account_amount.html",
-        {"form": form, "contribution": contribution},
+        {
+            "form": form,
+            "contribution": contribution,
+            "current": money_format(subscription.amount_minor, subscription.currency),
+        },
         status=400 if form.errors else 200,
     )
 

@@ -165,7 +165,7 @@ class SignInRequestForm(HoneypotMixin, forms.Form):
 
 class AmountChangeForm(forms.Form):
     amount = forms.CharField(
-        label="New monthly amount",
+        label="New amount",  # the page names the frequency: monthly or annual
         max_length=20,
         error_messages={"required": "Please enter the new amount."},
     )

@@ -207,3 +207,31 @@ def test_the_account_page_does_not_query_per_contribution(
         page = client.get("/support/account/")
 
     assert page.content.decode().count("Resend receipt") == 6
+
+
+def test_the_amount_page_names_the_frequency_and_ties_its_error_to_the_field(client, campaign):
+    contribution = contribution_make(campaign, frequency="annual", amount_minor=6000)
+    Contribution.objects.filter(pk=contribution.pk).update(status=Contribution.Status.ACTIVE)
+    Subscription.objects.create(
+        contribution=contribution,
+        stripe_subscription_id="sub_annual_amount",
+        status="active",
+        amount_minor=6000,
+        currency="EUR",
+        interval="year",
+    )
+    signed_in(client, contribution.supporter)
+    url = f"/support/account/contributions/{contribution.pk}/amount/"
+
+    shown = client.get(url).content.decode()
+    refused = client.post(url, {"amount": ""})
+
+    assert "New annual amount (EUR)" in shown and "monthly" not in shown  # it said "monthly"
+    assert "Now €60.00." in shown
+    assert refused.status_code == 400
+    found = re.search(r'<input[^>]*name="amount"[^>]*>', refused.content.decode())
+    assert found is not None
+    field = found.group(0)
+    assert 'aria-invalid="true"' in field
+    assert 'aria-describedby="err-amount amount-help"' in field
+    assert 'id="err-amount">Please enter the new amount.<' in refused.content.decode()

@@ -41,8 +41,11 @@ def test_the_button_says_how_much_and_how_often(page, live_server, appeal):
     assert give.inner_text() == "Give €5.41 monthly"
     assert total.inner_text() == "You will pay €5.41 monthly: €5.00 and €0.41 for the card fees."
 
+    other_amount = page.get_by_label("Other amount (€)")
+    assert not other_amount.is_visible()  # asked only once "Other" is picked
     page.locator(".rs-frequency-panel:not([hidden])").get_by_label("Other", exact=True).check()
-    page.get_by_label("Other amount (€)").fill("1e3")  # not a thousand euros
+    assert other_amount.is_visible()
+    other_amount.fill("1e3")  # not a thousand euros
     assert give.inner_text() == "Continue to payment"
     page.get_by_label("Other amount (€)").fill("12,50")
     # The same gross-up as the server's.

@@ -23,7 +23,7 @@ from surveys.tests.factories import (
     survey_create,
 )
 from surveys.tokens import claim_token, confirmation_token
-from tests.axe import check_page
+from tests.axe import check_page, screenshot
 
 pytestmark = [
     pytest.mark.browser,
@@ -163,7 +163,15 @@ def test_survey_entry_confirmation_claim_and_draw_pages(page, live_server):
     check_page(page, "draw-winners")
 
 
-def test_the_demo_article_page(page, live_server, appeal):
+def test_the_demo_article_page_with_its_banner_and_epic(page, live_server, appeal):
     User.objects.all().delete()
+    Campaign.objects.filter(pk=appeal.pk).update(
+        headline="Support local reporting",
+        counter_text="{supporters} readers like you have already stepped up",
+        show_in_banner_and_epic=True,  # both placements in one view, to look at both
+    )
     page.goto(f"{live_server.url}/demo/")
+    for placement in ("banner", "epic"):
+        page.locator(f"[data-reader-support-host] section.is-{placement}").wait_for()
     check_page(page, "demo-article")
+    screenshot(page, "demo-article-phone-first-screen", full_page=False)  # check_page ends on it

@@ -33,6 +33,20 @@
     if (!match) return 0;
     return parseInt(match[1], 10) * 100 + parseInt(((match[2] || "") + "00").slice(0, 2), 10);
   }
+  // "Other amount" only once "Other" is picked (or while it shows an error): a box to type in
+  // below the presets read as a second, required question. Without this script it stays shown.
+  var customField = form.querySelector("[data-rs-custom]");
+  var customInput = form.querySelector("[name=custom_amount]");
+  // Focus is not moved there: a keyboard reader arrowing through the amounts would be pulled
+  // out of the group.
+  function showCustom() {
+    if (!customField) return;
+    var picked = form.querySelector(".rs-frequency-panel:not([hidden]) input[name=amount]:checked");
+    var wanted = (picked && picked.value === "custom") ||
+      customInput.getAttribute("aria-invalid") === "true";
+    customField.hidden = !wanted;
+    customInput.disabled = !wanted;
+  }
   function update() {
     var frequency = form.querySelector("input[name=frequency]:checked");
     form.querySelectorAll(".rs-frequency-panel").forEach(function (panel) {
@@ -45,6 +59,7 @@
         if (suggested) suggested.checked = true;
       }
     });
+    showCustom();
     var amount = chosenAmount();
     var cover = form.querySelector("[name=cover_fees]");
     var extra = amount > 0 && cover && cover.checked ? fee(amount) : 0;
