@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import zoneinfo
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -30,42 +29,8 @@ FREQUENCY_WORDS = {"one_off": "one-off", "monthly": "monthly", "annual": "annual
 RECEIPT_LATE_LIMIT = timedelta(days=7)
 
 
-class _ReceiptsDue:
-    """Payments whose receipts are due, gathered by `receipts_batched` (from several threads,
-    when the block's threads share it) and enqueued as one task, every `send_every` payments
-    if that is given, else at the end."""
-
-    def __init__(self, *, paid_since: datetime | None, send_every: int | None) -> None:
-        self.paid_since = paid_since
-        self.send_every = send_every
-        self.payment_pks: list[int] = []
-        self.lock = threading.Lock()
-
-    def add(self, payment_pk: int) -> None:
-        with self.lock:
-            self.payment_pks.append(payment_pk)
-            if self.send_every is None or len(self.payment_pks) < self.send_every:
-                return
-            due, self.payment_pks = self.payment_pks, []
-        self._enqueue(due)
-
-    def enqueue_rest(self) -> None:
-        with self.lock:
-            due, self.payment_pks = self.payment_pks, []
-        self._enqueue(due)
-
-    def _enqueue(self, due: list[int]) -> None:
-        if due and self.paid_since is not None:
-            recent = Payment.objects.filter(pk__in=due, paid_at__gte=self.paid_since)
-            due = list(recent.values_list("pk", flat=True))
-        if due:
-            from payments.tasks import receipts_send
-
-            receipts_send.delay(due)
-
-
-# The block of `receipts_batched` the current code runs in (None outside such a block).
-_receipts_due: ContextVar[_ReceiptsDue | None] = ContextVar("receipts_due", default=None)
+# Payments whose receipts are due, collected by `receipts_batched` (None outside such a block).
+_receipts_due: ContextVar[list[int] | None] = ContextVar("receipts_due", default=None)
 
 
 def receipt_enqueue(*, payment_pk: int) -> None:
@@ -75,7 +40,7 @@ def receipt_enqueue(*, payment_pk: int) -> None:
     """
     due = _receipts_due.get()
     if due is not None:
-        due.add(payment_pk)
+        due.append(payment_pk)  # one step under the GIL: threads may share the list
         return
     from payments.tasks import receipt_send as receipt_send_task
 
@@ -83,24 +48,27 @@ def receipt_enqueue(*, payment_pk: int) -> None:
 
 
 @contextmanager
-def receipts_batched(
-    *, paid_since: datetime | None = None, send_every: int | None = None
-) -> Iterator[None]:
-    """Enqueue the receipts due after the commits inside the block as one task, at its end
-    (and, with `send_every`, one each time that many are due: a long block sends as it goes).
+def receipts_batched(*, paid_since: datetime | None = None) -> Iterator[None]:
+    """Enqueue the receipts due after the commits inside the block as one task, at its end.
 
     Threads started inside the block in a copy of its context (`contextvars.copy_context`)
     share it. Even when the block fails, the payments committed before the failure get their
     receipts. If the broker is down, the sweep's `receipts_missing_enqueue` finds them later.
     With `paid_since`, only the payments paid since then get theirs.
     """
-    due = _ReceiptsDue(paid_since=paid_since, send_every=send_every)
+    due: list[int] = []
     token = _receipts_due.set(due)
     try:
         yield
     finally:
         _receipts_due.reset(token)
-        due.enqueue_rest()
+        if due and paid_since is not None:
+            recent = Payment.objects.filter(pk__in=due, paid_at__gte=paid_since)
+            due = list(recent.values_list("pk", flat=True))
+        if due:
+            from payments.tasks import receipts_send
+
+            receipts_send.delay(due)
 
 
 def _message(

@@ -158,20 +158,18 @@ def webhook_events_apply_pending(*, limit: int, seconds: float) -> int:
     read takes 200-400 ms) are applied side by side by PAYMENTS_WEBHOOK_THREADS threads, each
     claiming its own. Stops after `limit` events or `seconds`, whichever comes first, and then
     wakes another task for the rest. The receipts of each chunk are enqueued as one task as soon
-    as the chunk commits (side by side, where a chunk is one event, as soon as a chunk's worth
-    of them is due): a worker killed later in the batch must not leave them to the sweep.
+    as the chunk commits: a worker killed later in the batch must not leave them to the sweep
+    (side by side, those of the whole run: see `_events_apply_side_by_side_then_wake`).
     """
     with contextlib.suppress(Exception):  # the cache is down: the flag expires on its own
         cache.delete(WAKE_KEY)  # from now on, newly stored events wake another task
     deadline = time.monotonic() + seconds
-    if STRIPE_WAITS.seen_recently() and settings.PAYMENTS_WEBHOOK_THREADS > 1:
+    threads = settings.PAYMENTS_WEBHOOK_THREADS > 1
+    if threads and STRIPE_WAITS.seen_recently():
         if not _events_waiting():
             return 0
         webhook_events_wake()  # a backlog: another worker process can share it at once
-        applied, exhausted = _events_apply_side_by_side(limit=limit, deadline=deadline)
-        if not exhausted:
-            webhook_events_wake()  # stopped early: there may be more
-        return applied
+        return _events_apply_side_by_side_then_wake(limit=limit, deadline=deadline)
     applied, size = 0, 1
     while applied < limit and time.monotonic() < deadline:
         in_stripe = stripe_seconds_spent()
@@ -183,17 +181,28 @@ def webhook_events_apply_pending(*, limit: int, seconds: float) -> int:
         applied += claimed
         per_event = took / claimed
         waiting = (stripe_seconds_spent() - in_stripe) / claimed
-        if waiting >= settings.PAYMENTS_WEBHOOK_SLOW_SECONDS and (
-            settings.PAYMENTS_WEBHOOK_THREADS > 1
-        ):
+        if threads and waiting >= settings.PAYMENTS_WEBHOOK_SLOW_SECONDS:
             STRIPE_WAITS.seen()
-            more, exhausted = _events_apply_side_by_side(limit=limit - applied, deadline=deadline)
-            applied += more
-            if exhausted:
-                return applied
-            break
+            more = _events_apply_side_by_side_then_wake(limit=limit - applied, deadline=deadline)
+            return applied + more
         size = _chunk_size_next(seconds_per_event=per_event)
     webhook_events_wake()  # stopped early: there may be more
+    return applied
+
+
+def _events_apply_side_by_side_then_wake(*, limit: int, deadline: float) -> int:
+    """Apply events side by side (`_events_apply_side_by_side`); unless none was left, wake
+    the next batch task; then enqueue the run's receipts as one task. Return how many.
+
+    The order matters: a worker process takes tasks in the order they were queued, and one that
+    took a run's receipts before the next batch left Stripe's rate unused for a second or more
+    (with one receipts task per event, both processes did). A worker killed during a run leaves
+    that run's receipts (PAYMENTS_WEBHOOK_BATCH_SECONDS' worth at most) to the sweep.
+    """
+    with receipts_batched():
+        applied, exhausted = _events_apply_side_by_side(limit=limit, deadline=deadline)
+        if not exhausted:
+            webhook_events_wake()  # stopped early: there may be more
     return applied
 
 
@@ -229,9 +238,7 @@ def _events_apply_side_by_side(*, limit: int, deadline: float) -> tuple[int, boo
 
     Waiting for Stripe leaves the process idle: threads overlap those waits, and the shared rate
     limit (`payments.stripe_rate`) keeps all of them under Stripe's limit. Each thread runs in a
-    copy of the caller's context. Their receipts are gathered and enqueued a chunk's worth
-    (PAYMENTS_WEBHOOK_CHUNK_SIZE) at a time, not one task per event: Celery would otherwise
-    run hundreds of one-receipt tasks between two batches.
+    copy of the caller's context, so their receipts join the caller's `receipts_batched`.
     """
     lock = threading.Lock()
     left, applied, exhausted = limit, 0, False
@@ -258,10 +265,7 @@ def _events_apply_side_by_side(*, limit: int, deadline: float) -> tuple[int, boo
             connection.close()  # this thread's own connection
 
     threads = settings.PAYMENTS_WEBHOOK_THREADS
-    with (
-        receipts_batched(send_every=settings.PAYMENTS_WEBHOOK_CHUNK_SIZE),
-        ThreadPoolExecutor(max_workers=threads, thread_name_prefix="webhook-events") as pool,
-    ):
+    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="webhook-events") as pool:
         runs = [pool.submit(contextvars.copy_context().run, run) for _ in range(threads)]
         for finished in runs:
             finished.result()  # a thread's failure fails the task, as it would in series

@@ -92,7 +92,6 @@ def test_events_waiting_for_stripe_are_applied_side_by_side_each_once(
     client, slow_stripe, settings, django_capture_on_commit_callbacks, monkeypatch
 ):
     settings.PAYMENTS_WEBHOOK_THREADS = 6
-    settings.PAYMENTS_WEBHOOK_CHUNK_SIZE = 5
     receipts: list[list[int]] = []
     monkeypatch.setattr(tasks.receipts_send, "delay", receipts.append)
     slow_stripe, http = slow_stripe
@@ -109,11 +108,11 @@ def test_events_waiting_for_stripe_are_applied_side_by_side_each_once(
     ]
     # The waits overlapped: several reads were out at once (one at a time, never more than one).
     assert http.most >= 3, http.most
-    # Each receipt enqueued once, a chunk's worth per task (the first event, applied alone to
-    # see whether events wait for Stripe, has its own): not one task per event.
+    # Each receipt enqueued once, those applied side by side in one task (the first event,
+    # applied alone to see whether events wait for Stripe, has its own): not one per event.
     enqueued = [pk for batch in receipts for pk in batch]
     assert sorted(enqueued) == sorted(Payment.objects.values_list("pk", flat=True))
-    assert [len(batch) for batch in receipts] == [1, 5, 5, 1], receipts
+    assert [len(batch) for batch in receipts] == [1, EVENTS - 1], receipts
 
 
 @pytest.mark.redis
