@@ -100,6 +100,15 @@ def _webhook_worker_fresh():
 
 
 @pytest.fixture(autouse=True)
+def _no_served_surveys():
+    """Start each test with no survey copies in this process: an earlier test's survey, rolled
+    back since, must not be served to this one."""
+    from surveys.served import served_surveys
+
+    served_surveys.forget()
+
+
+@pytest.fixture(autouse=True)
 def _no_rate_limit_counts():
     """Start each test with no rate-limit counts, whatever an earlier test or test run left.
 

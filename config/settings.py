@@ -477,6 +477,9 @@ CELERY_BEAT_SCHEDULE["payments-renewal-reminders"] = {
 SURVEYS_ERASE_AFTER_DAYS = env.int("SURVEYS_ERASE_AFTER_DAYS", default=90)
 # Winners who have not claimed get one reminder this many days before their claim window ends.
 SURVEYS_CLAIM_REMINDER_DAYS = env.int("SURVEYS_CLAIM_REMINDER_DAYS", default=3)
+# Seconds between two checks, by each web process, of the token survey edits bump: how fast a
+# staff edit (closing a survey, new questions) reaches readers served by other processes.
+SURVEYS_REFRESH_SECONDS = env.float("SURVEYS_REFRESH_SECONDS", default=2.0)
 # Unfinished survey drafts (answers so far, no personal data) are dropped after this many days.
 SURVEYS_DRAFT_DAYS = env.int("SURVEYS_DRAFT_DAYS", default=30)
 # Rate limits on survey answers and draw entries, per client address and per e-mail, per hour.

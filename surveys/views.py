@@ -26,7 +26,8 @@ from antiabuse.ratelimit import EmailRateLimit, RateLimit
 from config.security_headers import csp_frame_ancestors
 from surveys import proof, selectors
 from surveys.forms import PUBLISH_WORDING, ClaimForm, EntryForm, SurveyPageForm
-from surveys.models import DrawPlacement, PrizeDraw, Survey, SurveyDraft
+from surveys.models import DrawPlacement, PrizeDraw, Survey, SurveyDraft, SurveyVersion
+from surveys.served import ServedSurvey, served_surveys
 from surveys.services import draws as draw_services
 from surveys.services import entries as entry_services
 from surveys.services import surveys as survey_services
@@ -77,8 +78,15 @@ def embeddable(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]
     return xframe_options_exempt(csrf_exempt_guarded(wrapped))
 
 
+def _served(slug: str) -> ServedSurvey:
+    served = served_surveys.get(slug)
+    if served is None:
+        raise Http404("no such survey")
+    return served
+
+
 def _open_survey(slug: str) -> Survey:
-    return get_object_or_404(Survey, slug=slug)
+    return _served(slug).survey
 
 
 def _draft_token(request: HttpRequest, survey: Survey) -> str:
@@ -106,14 +114,17 @@ def _remember(response: HttpResponse, survey: Survey, token: str, request: HttpR
 @embeddable
 @require_http_methods(["GET", "POST"])
 def survey_page(request: HttpRequest, slug: str) -> HttpResponse:
-    survey = _open_survey(slug)
+    served = _served(slug)
+    survey = served.survey
     if survey.status != Survey.Status.OPEN:
         return render(request, "surveys/closed.html", {"survey": survey}, status=410)
     token = _draft_token(request, survey)
-    draft = SurveyDraft.objects.select_related("version").filter(token=token, survey=survey).first()
+    draft = SurveyDraft.objects.filter(token=token, survey=survey).first() if token else None
     if draft is not None and draft.response_id is not None:
         return redirect(_with_draft(reverse("surveys:thanks", args=[slug]), token))
-    version = draft.version if draft else selectors.survey_version_current(survey=survey)
+    version = served.version
+    if draft is not None and (version is None or draft.version_id != version.pk):
+        version = SurveyVersion.objects.get(pk=draft.version_id)  # the one this reader answers
     if version is None:
         return render(request, "surveys/closed.html", {"survey": survey}, status=410)
     if not token:
@@ -154,7 +165,9 @@ def survey_page(request: HttpRequest, slug: str) -> HttpResponse:
                 }
                 try:
                     if last:
-                        survey_services.draft_submit(**page_save)
+                        survey_services.draft_submit(
+                            **page_save, seen=draft, expect_new=draft is None
+                        )
                     else:
                         survey_services.draft_page_save(
                             **page_save, next_page=page_number + 1, expect_new=draft is None

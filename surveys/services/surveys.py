@@ -1,7 +1,7 @@
 """Writes for surveys: frozen versions, readers' drafts and submitted responses."""
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db import IntegrityError, transaction
@@ -17,6 +17,7 @@ from surveys.definition import (
 )
 from surveys.forms import OTHER_SUFFIX
 from surveys.models import Answer, Response, Survey, SurveyDraft, SurveyVersion
+from surveys.services import submission_statement
 
 ATTRIBUTION_FIELDS = {"campaign": 80, "variant": 40, "placement": 20, "article": 500}
 
@@ -136,7 +137,6 @@ def _draft_page_save_locked(
     return draft
 
 
-@transaction.atomic
 def draft_submit(
     *,
     survey: Survey,
@@ -145,8 +145,110 @@ def draft_submit(
     page_answers: dict[str, Any],
     attribution: dict[str, str],
     version: SurveyVersion | None = None,
+    seen: SurveyDraft | None = None,
+    expect_new: bool = False,
 ) -> Response:
-    """Store the last page's answers and submit the draft as a response, in one transaction."""
+    """Store the last page's answers and submit the draft as a response, all or nothing.
+
+    `seen` is the reader's draft as the caller read it (unlocked), with `version` the version it
+    answers; `expect_new` says the caller found no draft for this token. Either way, on
+    PostgreSQL the submission is then one statement (see `submission_statement`), written only
+    if the draft is still as read; otherwise, and on other databases, it is done under the
+    draft's lock.
+    """
+    one_statement = (
+        version is not None
+        and (seen is not None or expect_new)
+        and submission_statement.available()
+    )
+    if one_statement:
+        assert version is not None  # for the type checker: checked just above
+        response = _response_in_one_statement(
+            survey=survey,
+            token=token,
+            page=page,
+            page_answers=page_answers,
+            attribution=attribution,
+            version=version,
+            seen=seen,
+        )
+        if response is not None:
+            return response
+    return _draft_submit_locked(
+        survey=survey,
+        token=token,
+        page=page,
+        page_answers=page_answers,
+        attribution=attribution,
+        version=version,
+    )
+
+
+def _response_in_one_statement(
+    *,
+    survey: Survey,
+    token: str,
+    page: int,
+    page_answers: dict[str, Any],
+    attribution: dict[str, str],
+    version: SurveyVersion,
+    seen: SurveyDraft | None,
+) -> Response | None:
+    """Submit through one statement; return the response, or None if nothing was written."""
+    if seen is not None and seen.response_id is not None:
+        return None  # the locked path says it was sent already
+    answers = _answers_with_page(
+        dict(seen.answers) if seen is not None else {},
+        definition=version.definition,
+        page=page,
+        page_answers=page_answers,
+    )
+    final = answers_final(definition=version.definition, answers=answers)
+    now = timezone.now()
+    started_at = seen.started_at if seen is not None else now
+    response = _response_unsaved(
+        survey=survey,
+        version=version,
+        started_at=started_at,
+        now=now,
+        attribution=(seen.attribution if seen is not None else attribution) or {},
+    )
+    values = answer_values(definition=version.definition, answers=final)
+    if seen is not None:
+        response_id = submission_statement.submit_seen_draft(
+            draft=seen,
+            seen_updated_at=seen.updated_at,
+            final_answers=final,
+            page=page,
+            response=response,
+            answers=values,
+        )
+    else:
+        response_id = submission_statement.submit_new_draft(
+            token=token,
+            final_answers=final,
+            page=page,
+            attribution=attribution,
+            response=response,
+            answers=values,
+        )
+    if response_id is None:
+        return None
+    response.pk = response_id
+    response._state.adding = False
+    return response
+
+
+@transaction.atomic
+def _draft_submit_locked(
+    *,
+    survey: Survey,
+    token: str,
+    page: int,
+    page_answers: dict[str, Any],
+    attribution: dict[str, str],
+    version: SurveyVersion | None = None,
+) -> Response:
     draft = _draft_page_store(
         survey=survey,
         token=token,
@@ -159,6 +261,17 @@ def draft_submit(
     if draft.pk is None:
         draft.save()
     return _response_from_draft(draft)
+
+
+def _answers_with_page(
+    answers: dict[str, Any], *, definition: dict[str, Any], page: int, page_answers: dict[str, Any]
+) -> dict[str, Any]:
+    """Return the draft's answers with this page's replaced by `page_answers` (in place)."""
+    for question in definition["pages"][page - 1]["questions"]:
+        answers.pop(question["key"], None)
+        answers.pop(question["key"] + OTHER_SUFFIX, None)
+    answers.update(page_answers)
+    return answers
 
 
 def _draft_page_store(
@@ -186,11 +299,9 @@ def _draft_page_store(
     draft.survey = survey  # the caller's, already loaded
     if draft.response_id is not None:
         raise SurveyError("You have already sent your answers to this survey.")
-    page_def = draft.version.definition["pages"][page - 1]
-    for question in page_def["questions"]:
-        draft.answers.pop(question["key"], None)
-        draft.answers.pop(question["key"] + OTHER_SUFFIX, None)
-    draft.answers.update(page_answers)
+    _answers_with_page(
+        draft.answers, definition=draft.version.definition, page=page, page_answers=page_answers
+    )
     return draft
 
 
@@ -207,16 +318,12 @@ def answers_final(*, definition: dict[str, Any], answers: dict[str, Any]) -> dic
     return final
 
 
-def answer_rows(
-    *, response: Response, definition: dict[str, Any], answers: dict[str, Any]
-) -> list[Answer]:
-    """Return the Answer rows for a response: one per choice, rating or text."""
+def answer_values(
+    *, definition: dict[str, Any], answers: dict[str, Any]
+) -> list[tuple[str, str, str, bool]]:
+    """Return a response's answers as rows (question key, value, text, first value): one per
+    choice, rating or text."""
     rows = []
-    common = {
-        "survey_id": response.survey_id,
-        "version_id": response.version_id,
-        "response": response,
-    }
     for question in definition_questions(definition):
         key = question["key"]
         if key not in answers:
@@ -224,20 +331,29 @@ def answer_rows(
         value = answers[key]
         other = answers.get(key + OTHER_SUFFIX, "")
         if question["kind"] in TEXT_KINDS:
-            rows.append(Answer(question_key=key, value="", text=value, **common))
+            rows.append((key, "", value, True))
             continue
         for index, item in enumerate(value if isinstance(value, list) else [value]):
-            text = other if item == Answer.OTHER else ""
-            rows.append(
-                Answer(
-                    question_key=key,
-                    value=str(item),
-                    text=text,
-                    first_value=index == 0,
-                    **common,
-                )
-            )
+            rows.append((key, str(item), other if item == Answer.OTHER else "", index == 0))
     return rows
+
+
+def answer_rows(
+    *, response: Response, definition: dict[str, Any], answers: dict[str, Any]
+) -> list[Answer]:
+    """Return the Answer rows for a response (see `answer_values`)."""
+    return [
+        Answer(
+            survey_id=response.survey_id,
+            version_id=response.version_id,
+            response=response,
+            question_key=key,
+            value=value,
+            text=text,
+            first_value=first_value,
+        )
+        for key, value, text, first_value in answer_values(definition=definition, answers=answers)
+    ]
 
 
 def drafts_abandoned_delete(*, older_than: timedelta) -> int:
@@ -266,23 +382,14 @@ def _response_from_draft(draft: SurveyDraft) -> Response:
     """Create the response and its answers from a locked, saved draft; link the draft to it."""
     definition = draft.version.definition
     answers = answers_final(definition=definition, answers=draft.answers)
-    now = timezone.now()
-    duration = max(0, int((now - draft.started_at).total_seconds()))
-    attribution = draft.attribution or {}
-    response = Response.objects.create(
+    response = _response_unsaved(
         survey=draft.survey,
         version=draft.version,
         started_at=draft.started_at,
-        submitted_at=now,
-        duration_seconds=duration,
-        flagged_fast=duration < draft.survey.fast_completion_seconds,
-        campaign=attribution.get("campaign", "")[:80],
-        variant=attribution.get("variant", "")[:40],
-        placement=attribution.get("placement", "")[:20],
-        article_url=reader_url_clean(
-            attribution.get("article"), max_length=ATTRIBUTION_FIELDS["article"]
-        ),
+        now=timezone.now(),
+        attribution=draft.attribution or {},
     )
+    response.save(force_insert=True)
     Answer.objects.bulk_create(
         answer_rows(response=response, definition=definition, answers=answers)
     )
@@ -290,3 +397,28 @@ def _response_from_draft(draft: SurveyDraft) -> Response:
     draft.answers = answers
     draft.save(update_fields=["response", "answers", "page", "updated_at"])
     return response
+
+
+def _response_unsaved(
+    *,
+    survey: Survey,
+    version: SurveyVersion,
+    started_at: datetime,
+    now: datetime,
+    attribution: dict[str, str],
+) -> Response:
+    duration = max(0, int((now - started_at).total_seconds()))
+    return Response(
+        survey=survey,
+        version=version,
+        started_at=started_at,
+        submitted_at=now,
+        duration_seconds=duration,
+        flagged_fast=duration < survey.fast_completion_seconds,
+        campaign=attribution.get("campaign", "")[:80],
+        variant=attribution.get("variant", "")[:40],
+        placement=attribution.get("placement", "")[:20],
+        article_url=reader_url_clean(
+            attribution.get("article"), max_length=ATTRIBUTION_FIELDS["article"]
+        ),
+    )
