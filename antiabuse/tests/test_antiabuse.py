@@ -32,6 +32,31 @@ def test_rate_limit_counts_each_key_separately_and_ignores_case():
     assert limit.allow("other@example.org")
 
 
+@pytest.mark.redis
+def test_rate_limit_on_redis_is_one_round_trip_and_its_window_expires(monkeypatch):
+    from django.core.cache import cache
+
+    client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
+    limit = RateLimit(scope=f"test-{uuid.uuid4().hex}", limit=2, window_seconds=60)
+    commands: list[object] = []
+    connection_class = client.connection_pool.connection_class
+    send = connection_class.send_command
+
+    def counted(connection: object, *args: object, **kwargs: object) -> object:
+        commands.append(args[0])  # the command's name; then sent to Redis as usual
+        return send(connection, *args, **kwargs)
+
+    monkeypatch.setattr(connection_class, "send_command", counted)
+    outcomes = [limit.allow("203.0.113.9") for _ in range(3)]
+    monkeypatch.undo()
+
+    assert outcomes == [True, True, False]
+    assert [str(command) for command in commands] == ["EVAL"] * 3
+    (key,) = client.keys(cache.make_key(f"ratelimit:{limit.scope}:*"))
+    assert 0 < client.ttl(key) <= 61
+    assert cache.get(key.decode().removeprefix(cache.make_key(""))) == 3  # the cache reads it
+
+
 class SignupForm(HoneypotMixin, forms.Form):
     email = forms.EmailField()
 
