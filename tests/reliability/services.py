@@ -28,7 +28,9 @@ from typing import Any
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-PORTS = range(int(os.environ.get("RELIABILITY_PORT_FIRST", "20600")), 20700)
+# A hundred ports from RELIABILITY_PORT_FIRST (engineers sharing a machine give each run its own).
+_PORT_FIRST = int(os.environ.get("RELIABILITY_PORT_FIRST", "20600"))
+PORTS = range(_PORT_FIRST, _PORT_FIRST + 100)
 
 
 _handed_out: set[int] = set()
