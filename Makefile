@@ -50,7 +50,10 @@ format: install-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
+# The HTTP benchmarks (bench_decision, bench_front_page) drive the server with wrk; without it
+# they say how to install it and are skipped.
 bench: install-dev
+	@command -v wrk >/dev/null || echo "note: wrk is not installed; the HTTP benchmarks will be skipped (Debian or Ubuntu: apt-get install -y wrk; macOS: brew install wrk)"
 	$(BIN)/python -m bench
 
 # Re-resolve the pinned versions after editing pyproject.toml (needs uv, installed on demand).

@@ -30,6 +30,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from statistics import median
 
+from bench.environment import wrk_missing
+
 ROOT = Path(__file__).resolve().parent.parent
 SLUG = "bench-decision"
 DECISION_QUERY = (
@@ -223,8 +225,8 @@ def main() -> None:
     if missing:
         print(f"bench_decision needs PostgreSQL and Redis: set {' and '.join(missing)}. Skipped.")
         return
-    if not shutil.which("wrk"):
-        print("bench_decision needs wrk (Debian package 'wrk': apt-get install -y wrk). Skipped.")
+    if reason := wrk_missing("bench_decision"):
+        print(reason)
         return
     seconds = env_int("BENCH_SECONDS", 4)
     rounds = env_int("BENCH_ROUNDS", 2)

@@ -7,6 +7,7 @@ worth keeping, and the demo payment provider stands in for Stripe unless a Strip
 
 import os
 import secrets
+import shutil
 
 
 def bench_environment_defaults() -> None:
@@ -19,3 +20,20 @@ def bench_environment_defaults() -> None:
     os.environ.setdefault("LOG_LEVEL", "ERROR")
     if not os.environ.get("STRIPE_SECRET_KEY"):
         os.environ.setdefault("PAYMENTS_DEMO", "true")
+
+
+WRK_INSTALL = (
+    "Debian or Ubuntu: apt-get install -y wrk (as root); macOS: brew install wrk; "
+    "elsewhere: build it from its source"
+)
+
+
+def wrk_missing(benchmark: str) -> str | None:
+    """Return why `benchmark` cannot run when the HTTP load generator wrk is not installed.
+
+    The HTTP benchmarks drive the server with wrk rather than a Python client: a Python load
+    generator on this machine's cores would take the CPU the server is measured on.
+    """
+    if shutil.which("wrk"):
+        return None
+    return f"{benchmark} needs wrk, the HTTP load generator ({WRK_INSTALL}). Skipped."
