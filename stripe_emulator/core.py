@@ -20,6 +20,7 @@ from stripe_emulator.store import MemoryStore, Store
 DEFAULT_WEBHOOK_SECRET = "whsec_emulator_" + "0" * 32
 ACCOUNT_ID = "acct_1EmulatorAccount0000"
 CLOCK_ID = "emulator_clock"
+SETTLED_ID = "emulator_settled"
 # Exchange rates the emulator settles with (units of the second currency per unit of the first).
 FX_RATES: dict[tuple[str, str], float] = {
     ("eur", "gbp"): 0.8612,
@@ -77,10 +78,6 @@ class Emulator:
         self.sinks: list[EventSink] = [on_event] if on_event is not None else []
         clock = self.store.get(CLOCK_ID)  # shared by every process on the same store
         self.clock_offset = int(clock["offset"]) if clock else 0
-        # What `_balance_settle` saw last: how many balance transactions there were, and when
-        # the earliest pending one becomes available.
-        self._settled_count = -1
-        self._next_due = float("inf")
         self.id_tag = id_tag  # marks every id (the demo's are `..._demo_...`)
         # Where hosted Checkout pages are served (the HTTP server's own page); None: Stripe's.
         self.checkout_page_base: str | None = None
@@ -196,15 +193,22 @@ class Emulator:
 
         Every step calls this, so it only scans when something can have changed: a balance
         transaction was added (the count moved) or the clock reached the earliest pending one.
+        What it saw last is kept in the store (`SETTLED_ID`), not in this object: the demo
+        makes an emulator per use on a store every process shares, and one that started from
+        nothing read every balance transaction ever made on each API call.
         """
         now = self.now()
         count = self.store.count("balance_transaction")
-        if count == self._settled_count and now < self._next_due:
+        seen = self.store.get(SETTLED_ID) or {"count": -1, "next_due": None}
+        seen_count = int(seen["count"])
+        seen_due = float("inf") if seen["next_due"] is None else float(seen["next_due"])
+        if count == seen_count and now < seen_due:
             return
-        # Transactions are never removed: when none became due, only the new ones are looked at.
-        fresh = self._settled_count >= 0 and now < self._next_due
-        next_due = self._next_due if fresh else float("inf")
-        start = self._settled_count if fresh else 0
+        # Transactions are only added (the demo's erasure may remove some: then all are looked
+        # at again); when none became due, only the new ones are looked at.
+        fresh = 0 <= seen_count <= count and now < seen_due
+        next_due = seen_due if fresh else float("inf")
+        start = seen_count if fresh else 0
         for txn in self.store.scan("balance_transaction", start=start):
             if txn["status"] != "pending":
                 continue
@@ -213,7 +217,14 @@ class Emulator:
                 self.save(txn)
             else:
                 next_due = min(next_due, txn["available_on"])
-        self._settled_count, self._next_due = count, next_due
+        self.save(
+            {
+                "id": SETTLED_ID,
+                "object": "emulator.settled",
+                "count": count,
+                "next_due": None if next_due == float("inf") else next_due,
+            }
+        )
 
     def _sessions_expire(self) -> None:
         """Checkout Sessions left open past `expires_at` expire (`checkout.session.expired`)."""

@@ -15,6 +15,7 @@ from stripe_emulator.scenarios import (
     payout_with_everything,
     subscription_paid,
 )
+from stripe_emulator.store import MemoryStore
 
 
 def _types(events: list[dict[str, Any]]) -> list[str]:
@@ -188,3 +189,37 @@ def test_an_unpaid_checkout_session_expires_after_a_day() -> None:
     assert [e["type"] for e in emulator.events(since=mark)] == ["checkout.session.expired"]
     paid = checkout.session_pay(emulator, session_id=session["id"], number=cards.SUCCESS)
     assert paid.error == "This checkout is no longer open." and not paid.paid
+
+
+class _CountingStore(MemoryStore):
+    """A store shared by emulators made per use, as the demo's is, counting what is scanned."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.scanned = 0
+
+    def scan(self, object_type: str, *, start: int = 0) -> list[dict[str, Any]]:
+        found = super().scan(object_type, start=start)
+        self.scanned += len(found) if object_type == "balance_transaction" else 0
+        return found
+
+
+def test_emulators_made_per_use_on_one_store_settle_without_reading_every_transaction() -> None:
+    store = _CountingStore()
+    charges = [one_off_paid(Emulator(store=store)) for _ in range(5)]
+    path = f"/v1/payment_intents/{charges[0]['payment_intent']}"
+    store.scanned = 0
+
+    api_call(Emulator(store=store), "GET", path)
+    caught_up = store.scanned
+    intent = api_call(Emulator(store=store), "GET", path)
+
+    assert intent["status"] == "succeeded"
+    # Only the transaction the last payment added is looked at, once; then none.
+    assert (caught_up, store.scanned) == (1, 1)
+    # Time passes in one emulator; one made afterwards finds the money available.
+    Emulator(store=store).advance(days=8)
+    later = Emulator(store=store)
+    txn = later.get(charges[4]["balance_transaction"])
+    assert txn["status"] == "available"
+    assert later.balance()["eur"]["pending"] == 0
