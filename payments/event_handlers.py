@@ -134,19 +134,18 @@ def _one_off_contribution(
 ) -> Contribution:
     """Return the contribution a one-off checkout's payment belongs to: the one it names,
     unless another (not failed) payment paid that one already."""
-    recorded = Payment.objects.filter(stripe_payment_intent_id=intent_id).values_list(
-        "contribution_id", flat=True
-    )
-    known = recorded.first()
+    # One query for both questions: is this payment recorded (and on which contribution), and
+    # did another payment that did not fail pay the contribution the session names?
+    seen = Payment.objects.filter(
+        Q(stripe_payment_intent_id=intent_id)
+        | (Q(contribution=contribution) & ~Q(status=Payment.Status.FAILED))
+    ).values_list("contribution_id", "stripe_payment_intent_id")
+    rows = list(seen)
+    known = next((pk for pk, intent in rows if intent == intent_id), None)
     if known is not None:
         return _contribution_of(contribution, known)
-    paid_otherwise = (
-        contribution.payments.exclude(status=Payment.Status.FAILED)
-        .exclude(stripe_payment_intent_id=intent_id)
-        .exists()
-    )
-    if not paid_otherwise:
-        return contribution
+    if all(intent == intent_id for _, intent in rows):
+        return contribution  # nothing else paid it
     return contribution_second_checkout(
         contribution=contribution, session_id=session_id, paid_by=f"payment {intent_id}"
     )
@@ -154,6 +153,8 @@ def _one_off_contribution(
 
 def _session_remember(contribution: Contribution, session_id: str) -> None:
     """Keep the session on the contribution, unless another contribution holds it."""
+    if contribution.stripe_checkout_session_id == session_id:
+        return  # the usual case: the checkout was opened for this contribution
     taken = Contribution.objects.filter(stripe_checkout_session_id=session_id).exclude(
         pk=contribution.pk
     )
