@@ -210,6 +210,14 @@ def _apply_with_worker(threads: int, count: int) -> float:
     return (len(times) - 1) / span if span > 0 else float("inf")
 
 
+def _queue_empty() -> None:
+    """Drop the tasks an earlier phase (or run) left queued, such as the receipts its worker
+    was stopped before sending: this phase's worker would run them first."""
+    from config.celery import app
+
+    app.control.purge()
+
+
 def _cpu(who: int) -> float:
     usage = resource.getrusage(who)
     return usage.ru_utime + usage.ru_stime
@@ -248,6 +256,7 @@ def _run() -> None:
             print(f"phase {number + 1}: {name}, {phase_count} events x{copies} deliveries")
             # A fresh account per phase: the emulator's steps scan what it holds.
             emulator = current[0] = Emulator(webhook_secret=SECRET)
+            _queue_empty()
             ids, gross = _seed_and_deliver(emulator, phase_count, copies, f"p{number}")
             emulator.latency = phase_latency
             log.times.clear()
