@@ -15,6 +15,7 @@ from django.http import HttpRequest, HttpResponse
 from antiabuse import client_ip
 from antiabuse.origin import csrf_exempt_guarded, origin_allowed
 from antiabuse.ratelimit import LocalRateLimit
+from branding.brand import brand_css
 from campaigns import events
 from campaigns.compiled import registry
 from campaigns.decision import (
@@ -93,16 +94,25 @@ def _query(request: HttpRequest) -> dict[str, str]:
     return params
 
 
-@cache
-def _embed_source() -> bytes:
-    return EMBED_PATH.read_bytes()
+EMBED_BRAND_LINE = b'  var BRAND_CSS = "";\n'
+
+
+def _embed_branded() -> bytes:
+    """Return the embed script with the publisher's brand in its stylesheet (see embed.js)."""
+    source = EMBED_PATH.read_bytes()
+    # A JSON string is a JavaScript string: quotes in a font stack cannot end it.
+    brand = f"  var BRAND_CSS = {json.dumps(brand_css())};\n".encode()
+    return source.replace(EMBED_BRAND_LINE, brand, 1)
+
+
+_embed_source = cache(_embed_branded)
 
 
 def embed_js(request: HttpRequest) -> HttpResponse:
     """Serve the embed script; CDNs and browsers may keep it for a few minutes."""
     if request.method not in ("GET", "HEAD"):
         return _not_allowed(request, "GET")
-    source = _embed_source() if not settings.DEBUG else EMBED_PATH.read_bytes()
+    source = _embed_source() if not settings.DEBUG else _embed_branded()
     response = HttpResponse(source, content_type="text/javascript; charset=utf-8")
     response["Cache-Control"] = "public, max-age=300, stale-while-revalidate=86400"
     response["X-Content-Type-Options"] = "nosniff"

@@ -274,7 +274,8 @@ def test_the_appeal_keeps_its_look_under_a_strict_publisher_csp(
     assert heading.evaluate("h => getComputedStyle(h).fontSize") == "20px"
     assert heading.evaluate("h => getComputedStyle(h).color") == "rgb(18, 18, 18)"
     cta = banner.get_by_role("link", name="Contribute")
-    assert cta.evaluate("a => getComputedStyle(a).backgroundColor") == "rgb(179, 38, 30)"
+    # The publisher's accent (BRAND_COLOR_ACCENT, #c70000), carried by the script itself.
+    assert cta.evaluate("a => getComputedStyle(a).backgroundColor") == "rgb(199, 0, 0)"
     assert refused == []
     screenshot(page, "appeal-strict-csp-desktop", full_page=False)
 

@@ -173,5 +173,11 @@ def test_the_demo_article_page_with_its_banner_and_epic(page, live_server, appea
     page.goto(f"{live_server.url}/demo/")
     for placement in ("banner", "epic"):
         page.locator(f"[data-reader-support-host] section.is-{placement}").wait_for()
+    # The appeal wears the brand: its accent on the button, its heading font on the headline.
+    epic = page.locator("[data-reader-support-host] section.is-epic")
+    assert epic.locator(".cta").evaluate("el => getComputedStyle(el).backgroundColor") == (
+        "rgb(199, 0, 0)"  # BRAND_COLOR_ACCENT's default, #c70000
+    )
+    assert "Georgia" in epic.locator("h2").evaluate("el => getComputedStyle(el).fontFamily")
     check_page(page, "demo-article")
     screenshot(page, "demo-article-phone-first-screen", full_page=False)  # check_page ends on it

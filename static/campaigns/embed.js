@@ -194,7 +194,7 @@
     outer.appendChild(box);
     box.appendChild(el("h2", {}, appeal.headline));
     // On a phone the banner opens compact (headline, counter, one button); "More" shows the rest.
-    var more = el("div", { class: "more", id: "rs-more-" + appeal.placement });
+    var more = el("div", { class: "more body", id: "rs-more-" + appeal.placement });
     (appeal.body || "").split(/\n\s*\n/).forEach(function (para) {
       if (para.trim()) more.appendChild(el("p", {}, para.trim()));
     });
@@ -309,15 +309,21 @@
     observer.observe(host);
   }
 
-  var CSS = ":host{all:initial;display:block}"
-    + ".box{font:16px/1.4 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;color:#121212;"
-    + "background:#fff8e1;border-top:4px solid #b3261e;padding:12px 16px;position:relative;"
-    + "box-sizing:border-box}"
+  // The publisher's brand as custom properties on :host; the service fills this line in when
+  // it serves the script (campaigns.views.embed_js). The fallbacks below keep a copy of the file
+  // served by anything else looking right.
+  var BRAND_CSS = "";
+  var CSS = ":host{all:initial;display:block}" + BRAND_CSS
+    + ".box{font:16px/1.4 var(--rs-brand-font-ui,system-ui,sans-serif);"
+    + "color:var(--rs-brand-ink,#121212);"
+    + "background:#fff8e1;border-top:4px solid var(--rs-brand-accent,#b3261e);padding:12px 16px;"
+    + "position:relative;box-sizing:border-box}"
     + ".inner{max-width:60rem;margin:0 auto}"
     + ".is-banner{box-shadow:0 -2px 12px rgba(0,0,0,.25);max-height:60vh;overflow:auto;"
     + "animation:rs-in .3s ease-out}"
     + ".is-epic{margin:1.5em 0}.is-survey{border:0;background:none;padding:.5em 0}"
-    + "h2{font-size:1.25em;margin:0 2.5rem .3em 0}p{margin:0 0 .4em}"
+    + "h2{font:700 1.25em/1.25 var(--rs-brand-font-heading,Georgia,serif);margin:0 2.5rem .3em 0}"
+    + "p{margin:0 0 .4em}.body{font-family:var(--rs-brand-font-body,Georgia,serif);font-size:1.05em}"
     + ".counter{font-weight:600}"
     + ".goal{display:flex;align-items:center;gap:8px;font-size:.9em}"
     + ".meter{width:12rem;height:10px;background:#e0d6bd;border-radius:5px;overflow:hidden}"
@@ -330,7 +336,8 @@
     + ".amount{border:2px solid #121212;color:#121212;background:#fff;padding:4px 12px;"
     + "text-decoration:none;font-weight:600}"
     + ".amount:hover{background:#121212;color:#fff}"
-    + ".cta{background:#b3261e;color:#fff;padding:6px 16px;text-decoration:none;font-weight:700}"
+    + ".cta{background:var(--rs-brand-accent,#b3261e);color:var(--rs-brand-accent-text,#fff);"
+    + "padding:6px 16px;text-decoration:none;font-weight:700}"
     + ".survey{color:#0d47a1;font-weight:600}"
     + ".close{position:absolute;top:6px;right:6px;width:44px;height:44px;border:0;"
     + "background:transparent;color:#121212;font-size:28px;line-height:1}"
