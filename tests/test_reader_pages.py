@@ -124,6 +124,7 @@ def test_survey_entry_confirmation_claim_and_draw_pages(page, live_server):
     check_page(page, "survey-thanks-entry-form")
 
     page.get_by_role("button", name="Enter the draw").click()
+    assert page.locator("#rs-errors").evaluate("el => el === document.activeElement")
     check_page(page, "draw-entry-errors")
     page.get_by_label("Your e-mail address").fill(f"r-{uuid.uuid4().hex[:8]}@example.com")
     page.get_by_label("Country you live in").select_option("GB")
@@ -152,6 +153,7 @@ def test_survey_entry_confirmation_claim_and_draw_pages(page, live_server):
     )
     check_page(page, "draw-claim")
     page.get_by_role("button", name="Claim my prize").click()
+    assert page.locator("#rs-errors").get_by_role("link").count() == 2
     check_page(page, "draw-claim-errors")
     page.get_by_label("Your first name").fill("Robin")
     page.get_by_label("Your county (or region)").fill("Cork")

@@ -1,6 +1,7 @@
 """Entering through the page (abuse defences), retention, export and erasure of one address."""
 
 import json
+import re
 import secrets
 import uuid
 from datetime import timedelta
@@ -83,8 +84,24 @@ def test_entry_form_says_what_is_wrong_next_to_the_field(client):
 
     assert page.status_code == 400
     html = page.content.decode()
-    assert 'id="err-email"' in html and "does not look like an e-mail address" in html
-    assert 'id="err-age_confirmed"' in html and "Please confirm your age" in html
+    for name, said in (
+        ("email", "does not look like an e-mail address"),
+        ("age_confirmed", "Please confirm your age"),
+    ):
+        # The field says it is wrong, and names the message that says why (it pointed at none).
+        found = re.search(rf'<input[^>]*name="{name}"[^>]*>', html)
+        assert found is not None, name
+        field = found.group(0)
+        assert 'aria-invalid="true"' in field
+        described = re.search(r'aria-describedby="([^"]+)"', field)
+        assert described is not None, field
+        messages = [
+            html.split(f'id="{ref}">', 1)[1].split("<", 1)[0]
+            for ref in described.group(1).split()
+            if f'id="{ref}">' in html
+        ]
+        assert any(said in message for message in messages), (name, messages)
+    assert 'id="rs-errors"' in html  # the summary above the form
     assert not Entry.objects.exists()
 
 
