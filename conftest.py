@@ -13,13 +13,15 @@ import pytest
 
 REQUIRE_SERVICES = os.environ.get("TEST_REQUIRE_SERVICES") == "1"
 CHROMIUM_PATH = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+# Django's PostgreSQL backend, and ours built on it (config/postgresql).
+POSTGRESQL_ENGINES = ("django.db.backends.postgresql", "config.postgresql")
 
 
 @cache
 def missing_postgres() -> str | None:
     from django.conf import settings
 
-    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    if settings.DATABASES["default"]["ENGINE"] not in POSTGRESQL_ENGINES:
         return "needs PostgreSQL: set DATABASE_URL to a PostgreSQL database"
     return None
 

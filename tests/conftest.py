@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 
 from config.env import postgres_url
-from conftest import CHROMIUM_PATH
+from conftest import CHROMIUM_PATH, POSTGRESQL_ENGINES
 
 BASE_DIR = Path(settings.BASE_DIR)
 CHROMIUM_ARGS = [
@@ -27,7 +27,7 @@ def _test_database_env() -> dict[str, str]:
     """Return the environment that points a child process at the test database."""
     db = settings.DATABASES["default"]
     env = dict(os.environ)
-    if db["ENGINE"] == "django.db.backends.postgresql":
+    if db["ENGINE"] in POSTGRESQL_ENGINES:
         env["DATABASE_URL"] = postgres_url(db)
     else:
         env["SQLITE_FILE"] = str(db["NAME"])
