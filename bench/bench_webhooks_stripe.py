@@ -213,9 +213,13 @@ def _apply_with_worker(threads: int, count: int) -> float:
 def _queue_empty() -> None:
     """Drop the tasks an earlier phase (or run) left queued, such as the receipts its worker
     was stopped before sending: this phase's worker would run them first."""
+    from django.core.cache import cache
+
     from config.celery import app
+    from payments.webhooks import WAKE_KEY
 
     app.control.purge()
+    cache.delete(WAKE_KEY)  # it says a batch task is queued: none is now
 
 
 def _cpu(who: int) -> float:
