@@ -231,3 +231,32 @@ def test_a_batch_soon_after_one_that_waited_for_stripe_starts_side_by_side(
     assert woken == [1]  # another worker process was asked to share the backlog at once
     assert Payment.objects.count() == EVENTS
     assert webhook_events_apply_pending(limit=1000, seconds=60) == 0  # nothing left
+
+
+@pytest.mark.redis
+def test_a_call_that_wakes_late_for_its_slot_takes_another(settings, monkeypatch):
+    """Sent late, it would reach Stripe in the same second as the calls after its slot."""
+    settings.STRIPE_SECRET_KEY = f"sk_test_late_{time.time_ns()}"
+    settings.STRIPE_READS_PER_SECOND = 50
+    settings.STRIPE_RATE_BURST = 0
+    stripe_call_reserve(kind="read")  # the next slot is 20 ms away: the call sleeps
+    sleeps: list[float] = []
+    real_sleep = time.sleep
+
+    def oversleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        real_sleep(seconds + (0.2 if len(sleeps) == 1 else 0))  # descheduled, the first time
+
+    monkeypatch.setattr(stripe_rate.time, "sleep", oversleep)
+    reserved: list[str] = []
+    real_reserve = stripe_rate.stripe_call_reserve
+
+    def reserve(*, kind: str) -> stripe_rate.Slot | None:
+        reserved.append(kind)
+        return real_reserve(kind=kind)
+
+    monkeypatch.setattr(stripe_rate, "stripe_call_reserve", reserve)
+
+    stripe_call_wait(kind="read")
+
+    assert reserved == ["read", "read"]  # the late slot was given up for a fresh one
