@@ -119,6 +119,10 @@ def survey_page(request: HttpRequest, slug: str) -> HttpResponse:
     if survey.status != Survey.Status.OPEN:
         return render(request, "surveys/closed.html", {"survey": survey}, status=410)
     token = _draft_token(request, survey)
+    if request.method == "POST" and served.version is not None:
+        started = _new_readers_first_page(request, survey, served.version, token)
+        if started is not None:
+            return started
     draft = SurveyDraft.objects.filter(token=token, survey=survey).first() if token else None
     if draft is not None and draft.response_id is not None:
         return redirect(_with_draft(reverse("surveys:thanks", args=[slug]), token))
@@ -194,6 +198,40 @@ def survey_page(request: HttpRequest, slug: str) -> HttpResponse:
     }
     status = 400 if form.is_bound and form.errors else 200
     return render(request, "surveys/survey.html", context, status=status)
+
+
+def _new_readers_first_page(
+    request: HttpRequest, survey: Survey, version: SurveyVersion, token: str
+) -> HttpResponse | None:
+    """Store a new reader's first page with one INSERT, reading nothing before it (most first
+    pages of a burst are new readers'), and answer it; None when that does not apply (not the
+    first page of several, answers with errors, a token that has a draft already): the usual
+    path then reads the reader's draft and answers."""
+    pages = version.definition["pages"]
+    if len(pages) < 2 or request.POST.get("page") != "1" or "back" in request.POST:
+        return None
+    token = token or survey_services.draft_token_new()
+    form = SurveyPageForm(
+        request.POST,
+        prefix=None,
+        questions=pages[0]["questions"],
+        earlier_answers={},
+        reader_token=token,
+    )
+    if not form.is_valid():
+        return None
+    draft = survey_services.draft_start(
+        survey=survey,
+        token=token,
+        version=version,
+        page_answers=form.page_answers,
+        attribution=survey_services.attribution_clean(request.GET),
+    )
+    if draft is None:
+        return None
+    response = redirect(_with_draft(request.path, token))
+    _remember(response, survey, token, request)
+    return response
 
 
 def _with_draft(path: str, token: str) -> str:

@@ -17,7 +17,7 @@ from surveys.definition import (
 )
 from surveys.forms import OTHER_SUFFIX
 from surveys.models import Answer, Response, Survey, SurveyDraft, SurveyVersion
-from surveys.services import submission_statement
+from surveys.services import draft_statements
 
 ATTRIBUTION_FIELDS = {"campaign": 80, "variant": 40, "placement": 20, "article": 500}
 
@@ -63,6 +63,46 @@ def attribution_clean(params: Any) -> dict[str, str]:
     if article:
         kept["article"] = article
     return kept
+
+
+def draft_start(
+    *,
+    survey: Survey,
+    token: str,
+    version: SurveyVersion,
+    page_answers: dict[str, Any],
+    attribution: dict[str, str],
+) -> SurveyDraft | None:
+    """Make a new reader's draft holding their first page, with one INSERT and no read before
+    it; return None if this token has a draft already, or on a database that cannot do it in
+    one statement (the caller then reads the draft and saves the page as usual)."""
+    if not draft_statements.available():
+        return None
+    now = timezone.now()
+    draft = SurveyDraft(
+        token=token,
+        survey=survey,
+        version=version,
+        answers=dict(page_answers),
+        page=2,
+        attribution=attribution,
+        started_at=now,
+        updated_at=now,
+    )
+    draft_id = draft_statements.start_draft(
+        token=token,
+        survey_id=survey.pk,
+        version_id=version.pk,
+        answers=draft.answers,
+        next_page=draft.page,
+        attribution=attribution,
+        now=now,
+    )
+    if draft_id is None:
+        return None
+    draft.pk = draft_id
+    draft._state.adding = False
+    return draft
 
 
 def draft_page_save(
@@ -152,14 +192,12 @@ def draft_submit(
 
     `seen` is the reader's draft as the caller read it (unlocked), with `version` the version it
     answers; `expect_new` says the caller found no draft for this token. Either way, on
-    PostgreSQL the submission is then one statement (see `submission_statement`), written only
+    PostgreSQL the submission is then one statement (see `draft_statements`), written only
     if the draft is still as read; otherwise, and on other databases, it is done under the
     draft's lock.
     """
     one_statement = (
-        version is not None
-        and (seen is not None or expect_new)
-        and submission_statement.available()
+        version is not None and (seen is not None or expect_new) and draft_statements.available()
     )
     if one_statement:
         assert version is not None  # for the type checker: checked just above
@@ -215,7 +253,7 @@ def _response_in_one_statement(
     )
     values = answer_values(definition=version.definition, answers=final)
     if seen is not None:
-        response_id = submission_statement.submit_seen_draft(
+        response_id = draft_statements.submit_seen_draft(
             draft=seen,
             seen_updated_at=seen.updated_at,
             final_answers=final,
@@ -224,7 +262,7 @@ def _response_in_one_statement(
             answers=values,
         )
     else:
-        response_id = submission_statement.submit_new_draft(
+        response_id = draft_statements.submit_new_draft(
             token=token,
             final_answers=final,
             page=page,

@@ -1,12 +1,13 @@
-"""A survey's last page sent as one SQL statement on PostgreSQL: the draft marked as submitted,
-the response and its answers written together, in one round trip and one commit.
+"""The writes of a front-page burst as one SQL statement each, on PostgreSQL: a new reader's first
+page (their draft made with no read before it) and the last page (the draft marked as
+submitted, the response and its answers written together), one round trip and one commit each.
 
-A front-page burst of readers is bounded by round trips and commits, not by the work each does.
-The statement writes only if the draft is as the caller read it (not submitted, not changed
-since): otherwise it writes nothing and returns None, and the caller takes the locked path,
-which decides what happens (another tab's answers, a second submission). PostgreSQL re-checks
-those conditions on the row's latest version when another transaction updated it first, so
-two submissions of one draft cannot both write.
+A burst of readers is bounded by round trips and commits, not by the work each does. Each
+statement writes only if the draft is as the caller expects (no draft yet for a new reader; not
+submitted and not changed since it was read for the last page): otherwise it writes nothing and
+returns None, and the caller takes its usual path, which decides what happens (another tab's
+answers, a second submission). PostgreSQL re-checks those conditions on the row's latest version
+when another transaction updated it first, so two submissions of one draft cannot both write.
 
 The response's id is taken from its sequence inside the statement, so the draft can point at it
 in the same statement (the foreign key is checked at commit, as Django declares it deferred).
@@ -73,6 +74,15 @@ WITH claimed AS (
 ), {_WRITE_RESPONSE_AND_ANSWERS}"""  # noqa: S608
 
 
+_START_DRAFT = f"""
+INSERT INTO {SurveyDraft._meta.db_table}
+    (token, survey_id, version_id, answers, page, attribution, started_at, updated_at)
+VALUES (%s, %s, %s, %s::jsonb, %s, %s::jsonb, %s, %s)
+ON CONFLICT (token) DO NOTHING
+RETURNING id
+"""  # noqa: S608
+
+
 def available() -> bool:
     """Return whether this database runs the statement (PostgreSQL; the embedded SQLite not)."""
     return connection.vendor == "postgresql"
@@ -89,6 +99,31 @@ def _response_and_answers(response: Response, answers: AnswerValues) -> list[Any
         [row[2] for row in answers],
         [row[3] for row in answers],
     ]
+
+
+def start_draft(
+    *,
+    token: str,
+    survey_id: int,
+    version_id: int,
+    answers: dict[str, Any],
+    next_page: int,
+    attribution: dict[str, str],
+    now: datetime,
+) -> int | None:
+    """Make the reader's draft with their first page's answers; return its id, or None if the
+    token has a draft already (nothing was written)."""
+    params = [
+        token,
+        survey_id,
+        version_id,
+        json.dumps(answers),
+        next_page,
+        json.dumps(attribution),
+        now,
+        now,
+    ]
+    return _run(_START_DRAFT, params)
 
 
 def submit_seen_draft(
