@@ -123,7 +123,8 @@ def test_survey_entry_confirmation_claim_and_draw_pages(page, live_server):
     page.get_by_role("button", name="Send my answers").click()
     check_page(page, "survey-thanks-entry-form")
 
-    page.get_by_role("button", name="Enter the draw").click()
+    with page.expect_navigation():  # to the page's load: its deferred script has run
+        page.get_by_role("button", name="Enter the draw").click()
     assert page.locator("#rs-errors").evaluate("el => el === document.activeElement")
     check_page(page, "draw-entry-errors")
     page.get_by_label("Your e-mail address").fill(f"r-{uuid.uuid4().hex[:8]}@example.com")
