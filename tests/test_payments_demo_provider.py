@@ -3,6 +3,8 @@ path, Stripe's shapes and event sequences, and records that can be erased by e-m
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from payments.demo_provider.gateway import DemoGateway
@@ -10,12 +12,14 @@ from payments.demo_provider.store import demo_emulator, demo_personal_data_erase
 from payments.gateway import gateway_get
 from payments.models import Contribution, DemoObject
 from payments.stripe_gateway import StripeGateway
+from payments.stripe_rate import stripe_seconds_spent
 from payments.tests.fixtures import (  # noqa: F401 - fixtures
     campaign_fixture,
     demo_give,
     events_apply,
 )
 from stripe_emulator.objects import public
+from stripe_emulator.scenarios import one_off_paid
 from stripe_emulator.shape import check_event, check_object
 
 pytestmark = pytest.mark.django_db
@@ -26,6 +30,21 @@ def test_the_demo_gateway_is_the_stripe_gateway():
     assert isinstance(gateway, DemoGateway)
     assert isinstance(gateway, StripeGateway)
     assert gateway.name == "demo"
+
+
+def test_the_demos_stripe_calls_keep_to_no_stripe_rate_and_are_no_stripe_waits(settings):
+    """The emulator answers in this process: test mode's 20 reads a second capped the demo's
+    webhook worker at that, and its answers counted as waits for Stripe (events side by side)."""
+    settings.STRIPE_READS_PER_SECOND = 1
+    charge = one_off_paid(demo_emulator())
+    gateway = gateway_get()
+    spent, started = stripe_seconds_spent(), time.monotonic()
+
+    for _ in range(5):
+        gateway.payment_intent_details(payment_intent_id=charge["payment_intent"])
+
+    assert time.monotonic() - started < 1.0  # at one read a second, five take four seconds
+    assert stripe_seconds_spent() == spent
 
 
 def test_a_demo_subscription_leaves_stripes_objects_and_events_in_the_pinned_shapes(
