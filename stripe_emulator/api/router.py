@@ -278,7 +278,14 @@ def _expand(emulator: Emulator, obj: Obj, parts: list[str]) -> None:
         obj[name] = value
     if not rest or value is None:
         return
-    items = value["data"] if isinstance(value, dict) and value.get("object") == "list" else value
+    items = value
+    if isinstance(value, dict) and value.get("object") == "list":
+        # Through a list to its items: `refunds.data.balance_transaction`, as Stripe spells it.
+        if rest[0] != "data":
+            raise ApiError(400, f"This property cannot be expanded ({rest[0]}).", param="expand")
+        items, rest = value["data"], rest[1:]
+        if not rest:
+            return
     for item in items if isinstance(items, list) else [items]:
         if isinstance(item, dict):
             _expand(emulator, item, rest)

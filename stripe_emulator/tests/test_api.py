@@ -89,6 +89,24 @@ def test_a_charge_has_no_refunds_unless_expanded() -> None:
     assert expanded.refunds is not None and expanded.refunds.data[0].amount == 100
 
 
+def test_expand_goes_through_a_list_to_its_items() -> None:
+    """`data.refunds.data.balance_transaction` (four levels, Stripe's most) reaches the refunds'
+    balance transactions, as the backfill asks."""
+    emulator = Emulator()
+    client = _client(emulator)
+    charge = one_off_paid(emulator)
+    client.v1.refunds.create({"charge": charge["id"], "amount": 100})
+
+    listed = client.v1.charges.list({"expand": ["data.refunds.data.balance_transaction"]})
+
+    refunds = listed.data[0].refunds
+    assert refunds is not None
+    txn = refunds.data[0].balance_transaction
+    assert isinstance(txn, stripe.BalanceTransaction) and txn.amount == -100
+    with pytest.raises(stripe.InvalidRequestError, match="cannot be expanded"):
+        client.v1.charges.list({"expand": ["data.refunds.balance_transaction"]})
+
+
 def test_latency_is_spent_on_every_call() -> None:
     import time
 
