@@ -107,6 +107,17 @@ class Emulator:
             self._balance_settle()
             yield
 
+    @contextmanager
+    def read_step(self) -> Iterator[None]:
+        """Run a read that changes nothing without the store's lock, which makes every step wait
+        for the others (the demo's is a row lock that a webhook worker's transaction holds until
+        it commits); as a step only when the balance must be brought up to date first."""
+        if self._balance_settled():
+            yield
+        else:
+            with self.step():
+                yield
+
     # --- objects ---------------------------------------------------------------------------
 
     def get(self, object_id: str, kind: str | None = None) -> Obj:
@@ -197,13 +208,11 @@ class Emulator:
         makes an emulator per use on a store every process shares, and one that started from
         nothing read every balance transaction ever made on each API call.
         """
+        if self._balance_settled():
+            return
         now = self.now()
         count = self.store.count("balance_transaction")
-        seen = self.store.get(SETTLED_ID) or {"count": -1, "next_due": None}
-        seen_count = int(seen["count"])
-        seen_due = float("inf") if seen["next_due"] is None else float(seen["next_due"])
-        if count == seen_count and now < seen_due:
-            return
+        seen_count, seen_due = self._settled_seen()
         # Transactions are only added (the demo's erasure may remove some: then all are looked
         # at again); when none became due, only the new ones are looked at.
         fresh = 0 <= seen_count <= count and now < seen_due
@@ -225,6 +234,17 @@ class Emulator:
                 "next_due": None if next_due == float("inf") else next_due,
             }
         )
+
+    def _settled_seen(self) -> tuple[int, float]:
+        """What `_balance_settle` saw last: the count, and when the next pending one is due."""
+        seen = self.store.get(SETTLED_ID) or {"count": -1, "next_due": None}
+        due = float("inf") if seen["next_due"] is None else float(seen["next_due"])
+        return int(seen["count"]), due
+
+    def _balance_settled(self) -> bool:
+        """Whether the balance is up to date: no transaction added, none come due since."""
+        seen_count, seen_due = self._settled_seen()
+        return self.store.count("balance_transaction") == seen_count and self.now() < seen_due
 
     def _sessions_expire(self) -> None:
         """Checkout Sessions left open past `expires_at` expire (`checkout.session.expired`)."""

@@ -31,8 +31,9 @@ class DemoStore:
     first locks one row, so concurrent steps (web and worker) take turns."""
 
     def get(self, object_id: str) -> Obj | None:
-        row = DemoObject.objects.filter(object_id=object_id).first()
-        return dict(row.data) if row is not None else None
+        data = DemoObject.objects.filter(object_id=object_id).values_list("data", flat=True)
+        found = next(iter(data[:1]), None)  # the data alone, unordered: one row at most
+        return dict(found) if found is not None else None
 
     def put(self, obj: Obj) -> None:
         DemoObject.objects.update_or_create(
@@ -52,10 +53,12 @@ class DemoStore:
     @contextmanager
     def locked(self) -> Iterator[None]:
         with transaction.atomic():
-            lock, _ = DemoObject.objects.get_or_create(
-                object_id=LOCK_ID, defaults={"object_type": "emulator.lock", "data": {}}
-            )
-            DemoObject.objects.select_for_update().filter(pk=lock.pk).first()
+            lock = DemoObject.objects.select_for_update().filter(object_id=LOCK_ID)
+            if not lock.values_list("pk", flat=True):  # the first step ever: make the row
+                DemoObject.objects.get_or_create(
+                    object_id=LOCK_ID, defaults={"object_type": "emulator.lock", "data": {}}
+                )
+                list(lock.values_list("pk", flat=True))
             yield
 
 

@@ -2,7 +2,8 @@
 
 Resource modules register their endpoints with `route` (or `resource` for plain
 create/retrieve/update/list); `dispatch` finds the handler, runs it as one atomic step of the
-emulator, and renders its answer: internal keys dropped, `expand` applied, lists paged.
+emulator (a plain retrieve as a read, without the lock), and renders its answer: internal keys
+dropped, `expand` applied, lists paged.
 """
 
 from __future__ import annotations
@@ -66,12 +67,17 @@ class Response:
 
 
 ROUTES: list[Route] = []
+# Handlers that only read: they run without the store's lock (`Emulator.read_step`).
+READS_ONLY: set[Handler] = set()
 # Fields Stripe leaves out unless expanded, and how to build each: (object type, field) -> fn.
 INCLUDERS: dict[tuple[str, str], Callable[[Emulator, Obj], Obj]] = {}
 
 
-def route(method: str, template: str, *, listing: bool = False) -> Callable[[Handler], Handler]:
-    """Register `handler(emulator, params, *path_ids)` for `METHOD /v1/...{id}...`.
+def route(
+    method: str, template: str, *, listing: bool = False, reads_only: bool = False
+) -> Callable[[Handler], Handler]:
+    """Register `handler(emulator, params, *path_ids)` for `METHOD /v1/...{id}...`
+    (`reads_only`: it changes nothing, not even on first use).
 
     A listing handler returns the matching objects (any order); `dispatch` sorts them newest
     first, applies `created` and paging, and wraps them in a list object.
@@ -80,6 +86,8 @@ def route(method: str, template: str, *, listing: bool = False) -> Callable[[Han
 
     def register(handler: Handler) -> Handler:
         ROUTES.append(Route(method.upper(), regex, handler, listing))
+        if reads_only:
+            READS_ONLY.add(handler)
         return handler
 
     return register
@@ -113,7 +121,7 @@ def resource(
     """Register retrieve and list (filtered on `filters` by equality, or by `lister`), and
     create/update if given."""
 
-    @route("GET", f"/v1/{path}/{{id}}")
+    @route("GET", f"/v1/{path}/{{id}}", reads_only=True)
     def retrieve(emulator: Emulator, params: Params, object_id: str) -> Obj:
         return emulator.get(object_id, kind)
 
@@ -186,6 +194,10 @@ def _dispatch_once(
     headers = {"Request-Id": request_id, "Stripe-Version": API_VERSION}
     try:
         handler, listing, ids = _find(method, path)
+        if handler in READS_ONLY:
+            with emulator.read_step():
+                answer = _answer(emulator, handler, listing, ids, params, path)
+            return Response(200, answer, headers)
         with emulator.step():
             replay = _idempotent_replay(emulator, method, path, params, idempotency_key)
             if replay is not None:

@@ -223,3 +223,32 @@ def test_emulators_made_per_use_on_one_store_settle_without_reading_every_transa
     txn = later.get(charges[4]["balance_transaction"])
     assert txn["status"] == "available"
     assert later.balance()["eur"]["pending"] == 0
+
+
+class _LockCountingStore(MemoryStore):
+    def __init__(self) -> None:
+        super().__init__()
+        self.locks = 0
+
+    def locked(self) -> Any:
+        self.locks += 1
+        return super().locked()
+
+
+def test_a_plain_retrieve_takes_the_stores_lock_only_when_the_balance_needs_settling() -> None:
+    """The lock makes every step wait for the others (the demo's is a database row lock that a
+    webhook worker's transaction holds until it commits): reads do without it."""
+    store = _LockCountingStore()
+    emulator = Emulator(store=store)
+    charge = one_off_paid(emulator)  # its last step added a balance transaction
+    path = f"/v1/payment_intents/{charge['payment_intent']}"
+    store.locks = 0
+
+    api_call(emulator, "GET", path)  # the new transaction is looked at first: a step
+    settling = store.locks
+    intent = api_call(emulator, "GET", path, {"expand": ["latest_charge"]})
+
+    assert (settling, store.locks) == (1, 1)  # the second read took no lock
+    assert intent["latest_charge"]["id"] == charge["id"]
+    api_call(emulator, "POST", "/v1/customers", {"email": "reader@example.org"})
+    assert store.locks == 2  # a write is a step, as ever
