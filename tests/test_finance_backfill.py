@@ -1,16 +1,12 @@
-"""`manage.py backfill_stripe` against Stripe's HTTP layer replaced by a fake that answers with
-objects built from Stripe's published examples (tests/fixtures/finance_stripe_objects.json)."""
+"""`manage.py backfill_stripe` against a Stripe account played by the Stripe emulator, its clock
+set to January 2026: the ledger missed some of Stripe's events (its rows are made with the
+factories, naming the emulator's objects), and the backfill reads Stripe to close the gaps."""
 
-import copy
 import dataclasses
 import datetime as dt
 import io
-import json
-from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import stripe
 from django.core import mail
 from django.core.management import CommandError, call_command
 from django.forms.models import model_to_dict
@@ -30,7 +26,9 @@ from payments.models import (
     Subscription,
     Supporter,
 )
-from payments.stripe_gateway import StripeGateway
+from payments.tests.emulated import emulator_install
+from stripe_emulator.flows import cards, checkout, disputes, invoices, payouts, refunds
+from stripe_emulator.scenarios import checkout_session_new
 from tests.finance_factories import (
     ContributionFactory,
     DisputeFactory,
@@ -39,212 +37,62 @@ from tests.finance_factories import (
     give,
 )
 
-FIXTURES = json.loads(
-    (Path(__file__).parent / "fixtures" / "finance_stripe_objects.json").read_text()
-)["resources"]
 JAN_10 = int(dt.datetime(2026, 1, 10, 12, tzinfo=dt.UTC).timestamp())
 DAY = 86400
-# What the backfill lists for its period; a test's Stripe account answers an empty list unless
-# the test says otherwise.
-PERIOD_LISTS = ("/v1/invoices", "/v1/charges", "/v1/disputes", "/v1/payouts")
+NOT_OURS = 10**9  # a contribution id no ledger here has: another integration's payment
 
 
-def example(kind: str, **changes: object) -> dict:
-    obj = copy.deepcopy(FIXTURES[kind])
-    obj.update(changes)
-    return obj
-
-
-def listing(url: str, data: list[dict]) -> dict:
-    return {"object": "list", "data": data, "has_more": False, "url": url}
-
-
-def charge(
-    charge_id, *, amount, fee, intent_metadata=None, refunds=(), currency="eur", created=JAN_10
-):
-    return example(
-        "charge",
-        id=charge_id,
-        amount=amount,
-        amount_captured=amount,
-        captured=True,
-        currency=currency,
-        created=created,
-        status="succeeded",
-        metadata={},
-        balance_transaction=example(
-            "balance_transaction",
-            id=f"txn_{charge_id}",
-            amount=amount,
-            fee=fee,
-            net=amount - fee,
-            currency=currency,
-            source=charge_id,
-            type="charge",
-        ),
-        payment_intent=example(
-            "payment_intent",
-            id=f"pi_{charge_id}",
-            amount=amount,
-            currency=currency,
-            status="succeeded",
-            metadata=intent_metadata or {},
-        ),
-        refunds=listing(f"/v1/charges/{charge_id}/refunds", list(refunds)),
-    )
-
-
-class FakeStripeHTTP(stripe.HTTPClient):
-    """Stripe's HTTP layer, answering GET requests from a table of paths (a list of what belongs
-    to a payout or an invoice is found under `path?payout=...` or `path?invoice=...`)."""
-
-    name = "fake"
-
-    def __init__(self, routes: dict[str, dict]) -> None:
-        super().__init__()
-        self.routes = routes
-        self.requests: list[tuple[str, str, dict]] = []
-
-    def request(self, method, url, headers, post_data=None, *, _usage=None):
-        parts = urlsplit(url)
-        self.requests.append((method, parts.path, parse_qs(parts.query)))
-        key = parts.path
-        query = parse_qs(parts.query)
-        for parent in ("payout", "invoice"):
-            if parent in query:
-                key += f"?{parent}={query[parent][0]}"
-        if key not in self.routes:
-            body = {"error": {"type": "invalid_request_error", "message": f"no route {key}"}}
-            return json.dumps(body), 404, {}
-        return json.dumps(self.routes[key]), 200, {"request-id": "req_fake"}
-
-    def close(self):
-        pass
-
-
-def stripe_account_answering(monkeypatch, routes: dict[str, dict]) -> FakeStripeHTTP:
-    """Plug in a Stripe account answering `routes`; a period list not given is empty."""
-    for path in PERIOD_LISTS:
-        routes.setdefault(path, listing(path, []))
-    fake = FakeStripeHTTP(routes)
-    # The Stripe module hands this HTTP client to Stripe's library in place of the network.
-    monkeypatch.setattr(StripeGateway, "http_client", fake)
-    return fake
-
-
-@pytest.fixture
-def stripe_account(settings, monkeypatch):
-    """A Stripe account holding three January charges and one payout, and our ledger with gaps."""
-    settings.STRIPE_SECRET_KEY = "sk_test_backfill"
+@pytest.fixture(name="stripe")
+def stripe_fixture(settings, monkeypatch):
+    """A Stripe test account in the emulator, its clock at 10 January 2026, 12:00 UTC; the
+    emulator's HTTP client (its `requests` record what the backfill asked)."""
+    http = emulator_install(settings, monkeypatch)
     settings.PUBLISHER_TIME_ZONE = "Europe/London"
+    clock_to(http.emulator, JAN_10)
+    return http
 
-    # Known to the ledger, but the webhook carrying its fee, refund and payout was missed.
-    known = give(
-        paid_at=dt.datetime(2026, 1, 10, 12, tzinfo=dt.UTC),
-        gross=1000,
-        fee=None,
-        stripe_charge_id="ch_known",
-        stripe_payment_intent_id="pi_ch_known",
-        stripe_balance_transaction_id=None,
-        method="",
-    )
-    # Paid in Stripe, never recorded here: its checkout webhook was lost.
-    missed = ContributionFactory.create(amount_minor=2500, status=Contribution.Status.PENDING)
 
-    refund = example(
-        "refund",
-        id="re_known",
-        amount=300,
-        charge="ch_known",
-        currency="eur",
-        created=JAN_10 + 3600,
-        # Expanded, as the backfill asks (data.refunds.data.balance_transaction).
-        balance_transaction=example(
-            "balance_transaction",
-            id="txn_re_known",
-            amount=-300,
-            fee=0,
-            net=-300,
-            currency="eur",
-            type="refund",
-            source="re_known",
-        ),
-        status="succeeded",
+def clock_to(emulator, when: int) -> None:
+    emulator.advance(seconds=when - emulator.now())
+
+
+def at(timestamp: int) -> dt.datetime:
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC)
+
+
+def paid_charge(emulator, *, amount, contribution_id=NOT_OURS):
+    """A one-off card checkout paid now at Stripe; its charge."""
+    session = checkout_session_new(emulator, amount=amount, contribution_id=contribution_id)
+    checkout.session_pay(emulator, session_id=session["id"], number=cards.SUCCESS)
+    intent = emulator.get(emulator.get(session["id"])["payment_intent"])
+    return emulator.get(intent["latest_charge"])
+
+
+def recorded(emulator, charge, **fields):
+    """The ledger's payment of `charge`, with its fee, as its webhook recorded it."""
+    txn = emulator.get(charge["balance_transaction"])
+    values = dict(
+        paid_at=at(charge["created"]),
+        gross=charge["amount"],
+        fee=txn["fee"],
+        stripe_charge_id=charge["id"],
+        stripe_payment_intent_id=charge["payment_intent"],
+        stripe_balance_transaction_id=txn["id"],
     )
-    charges = [
-        charge("ch_known", amount=1000, fee=45, refunds=[refund]),
-        charge(
-            "ch_missed", amount=2500, fee=100, intent_metadata={"contribution_id": str(missed.pk)}
-        ),
-        charge("ch_stranger", amount=700, fee=30),
-    ]
-    payout = example(
-        "payout",
-        id="po_january",
-        amount=955 - 300 + 2400 + 670,
-        currency="eur",
-        status="paid",
-        arrival_date=JAN_10 + 3 * 86400,
-        created=JAN_10 + 2 * 86400,
-    )
-    entries = [
-        example(
-            "balance_transaction",
-            id="txn_ch_known",
-            type="charge",
-            source="ch_known",
-            amount=1000,
-            fee=45,
-            net=955,
-        ),
-        example(
-            "balance_transaction",
-            id="txn_ch_missed",
-            type="charge",
-            source="ch_missed",
-            amount=2500,
-            fee=100,
-            net=2400,
-        ),
-        example(
-            "balance_transaction",
-            id="txn_ch_stranger",
-            type="charge",
-            source="ch_stranger",
-            amount=700,
-            fee=30,
-            net=670,
-        ),
-        example(
-            "balance_transaction",
-            id="txn_re_known",
-            type="refund",
-            source="re_known",
-            amount=-300,
-            fee=0,
-            net=-300,
-        ),
-        example(
-            "balance_transaction",
-            id="txn_po",
-            type="payout",
-            source="po_january",
-            amount=-3725,
-            fee=0,
-            net=-3725,
-        ),
-    ]
-    fake = stripe_account_answering(
-        monkeypatch,
-        {
-            "/v1/charges": listing("/v1/charges", charges),
-            "/v1/payouts": listing("/v1/payouts", [payout]),
-            "/v1/balance_transactions?payout=po_january": listing(
-                "/v1/balance_transactions", entries
-            ),
-        },
-    )
-    return fake, known, missed
+    return give(**(values | fields))
+
+
+def paid_out(emulator) -> str:
+    """Stripe's automatic payout of what is available, paid and reconciled; its id."""
+    created = payouts.payout_run(emulator)
+    assert created, "nothing available to pay out"
+    payout_id = created[0]["data"]["object"]["id"]
+    payouts.payout_paid(emulator, payout_id=payout_id)
+    return payout_id
+
+
+def asked(http, path):
+    return [r["query"] for r in http.requests if r["path"] == path]
 
 
 def ledger_snapshot() -> dict:
@@ -273,10 +121,24 @@ def backfill(since: str, until: str) -> str:
 
 
 @pytest.mark.django_db
-def test_backfill_closes_the_gaps_then_changes_nothing(
-    stripe_account, django_capture_on_commit_callbacks
-):
-    fake, known, missed = stripe_account
+def test_backfill_closes_the_gaps_then_changes_nothing(stripe, django_capture_on_commit_callbacks):
+    emulator = stripe.emulator
+    # Paid in Stripe, never recorded here: its checkout webhook was lost.
+    missed = ContributionFactory.create(amount_minor=2500, status=Contribution.Status.PENDING)
+    known_charge = paid_charge(emulator, amount=1000)
+    missed_charge = paid_charge(emulator, amount=2500, contribution_id=missed.pk)
+    stranger = paid_charge(emulator, amount=700)
+    # Known to the ledger, but the webhook carrying its fee, refund and payout was missed.
+    known = recorded(
+        emulator, known_charge, fee=None, stripe_balance_transaction_id=None, method=""
+    )
+    emulator.advance(seconds=3600)
+    refund = refunds.refund_create(emulator, charge_id=known_charge["id"], amount=300)
+    emulator.advance(days=2)
+    payout_id = paid_out(emulator)
+    known_txn = emulator.get(known_charge["balance_transaction"])
+    missed_txn = emulator.get(missed_charge["balance_transaction"])
+
     out = io.StringIO()
     with django_capture_on_commit_callbacks():
         call_command(
@@ -284,47 +146,50 @@ def test_backfill_closes_the_gaps_then_changes_nothing(
         )
 
     # The request asked Stripe for the period in the publisher's time zone, expanded.
-    method, _, query = next(r for r in fake.requests if r[1] == "/v1/charges")
-    assert method == "get"
+    [query] = asked(stripe, "/v1/charges")
     start = int(dt.datetime(2026, 1, 1, tzinfo=dt.UTC).timestamp())  # London is on UTC in January
     end = int(dt.datetime(2026, 2, 1, tzinfo=dt.UTC).timestamp())
-    assert query["created[gte]"] == [str(start)] and query["created[lt]"] == [str(end)]
-    assert "data.balance_transaction" in query["expand[0]"] + query.get("expand[1]", [])
+    assert query["created[gte]"] == str(start) and query["created[lt]"] == str(end)
+    assert "data.balance_transaction" in [v for k, v in query.items() if k.startswith("expand")]
 
     known.refresh_from_db()
     assert (known.fee_minor, known.net_minor, known.stripe_balance_transaction_id) == (
-        45,
-        955,
-        "txn_ch_known",
+        known_txn["fee"],
+        1000 - known_txn["fee"],
+        known_txn["id"],
     )
     assert known.payment_method_type == "card"
-    assert known.stripe_payout_id == "po_january"
+    assert known.stripe_payout_id == payout_id
     assert known.refunded_minor == 300
-    refund = Refund.objects.get()
-    assert (refund.stripe_refund_id, refund.amount_minor, refund.stripe_payout_id) == (
-        "re_known",
+    row = Refund.objects.get()
+    assert (row.stripe_refund_id, row.amount_minor, row.stripe_payout_id) == (
+        refund["id"],
         300,
-        "po_january",
+        payout_id,
     )
 
-    recovered = Payment.objects.get(stripe_charge_id="ch_missed")
+    recovered = Payment.objects.get(stripe_charge_id=missed_charge["id"])
     assert recovered.contribution == missed
-    assert (recovered.gross_minor, recovered.fee_minor, recovered.net_minor) == (2500, 100, 2400)
+    assert (recovered.gross_minor, recovered.fee_minor, recovered.net_minor) == (
+        2500,
+        missed_txn["fee"],
+        missed_txn["net"],
+    )
     # The balance transaction's side too, so the reports add its fee and net in its currency.
     assert (recovered.settlement_amount_minor, recovered.settlement_currency) == (2500, "EUR")
     assert Refund.objects.get().settlement_net_minor == -300
     assert recovered.status == Payment.Status.SUCCEEDED
-    assert recovered.stripe_payout_id == "po_january"
+    assert recovered.stripe_payout_id == payout_id
     missed.refresh_from_db()
     assert missed.status == Contribution.Status.PAID and missed.first_paid_at is not None
 
-    assert not Payment.objects.filter(stripe_charge_id="ch_stranger").exists()
-    assert "ch_stranger" in out.getvalue()
+    assert not Payment.objects.filter(stripe_charge_id=stranger["id"]).exists()
+    assert stranger["id"] in out.getvalue()
 
-    payout = payouts_reconciled().get(stripe_payout_id="po_january")
+    payout = payouts_reconciled().get(stripe_payout_id=payout_id)
     assert payout.arrival_date == dt.date(2026, 1, 13)
-    # The unmatched charge's 6.70 is the flagged difference until someone places it.
-    assert payout.difference == 670
+    # The unmatched charge's net is the flagged difference until someone places it.
+    assert payout.difference == emulator.get(stranger["balance_transaction"])["net"]
 
     before = ledger_snapshot()
     again = io.StringIO()
@@ -346,201 +211,60 @@ def test_backfill_refuses_bad_input(settings):
 
 
 @pytest.mark.django_db
-def test_backfill_ties_a_dispute_withdrawal_to_its_payout(settings, monkeypatch):
-    settings.STRIPE_SECRET_KEY = "sk_test_backfill"
-    disputed = give(
-        paid_at=dt.datetime(2026, 1, 10, 12, tzinfo=dt.UTC),
-        gross=2000,
-        fee=80,
-        stripe_charge_id="ch_disputed",
-        stripe_payout_id="po_earlier",
-    )
+def test_backfill_ties_a_dispute_withdrawal_to_its_payout(stripe):
+    emulator = stripe.emulator
+    disputed_charge = paid_charge(emulator, amount=2000)
+    emulator.advance(days=2)
+    earlier = paid_out(emulator)
+    disputed = recorded(emulator, disputed_charge, stripe_payout_id=earlier)
+    # Another payment, paid out with the withdrawal (Stripe pays out a positive balance).
+    other = recorded(emulator, paid_charge(emulator, amount=5000))
+    opened = disputes.dispute_open(emulator, charge_id=disputed_charge["id"])
+    dispute_id = opened[0]["data"]["object"]["id"]
     # Recorded by its webhook before Stripe listed the money it moved.
     dispute = DisputeFactory.create(
-        payment=disputed, stripe_dispute_id="dp_lost", amount_minor=2000, fee_minor=0
+        payment=disputed, stripe_dispute_id=dispute_id, amount_minor=2000, fee_minor=0
     )
-    payout = example(
-        "payout",
-        id="po_withdrawal",
-        amount=-3500,
-        currency="eur",
-        status="paid",
-        arrival_date=JAN_10 + 5 * 86400,
-        created=JAN_10 + 4 * 86400,
-    )
-    entries = [
-        example(
-            "balance_transaction",
-            id="txn_dp",
-            type="adjustment",
-            source="dp_lost",
-            amount=-2000,
-            fee=1500,
-            net=-3500,
-        ),
-    ]
-    in_stripe = example(
-        "dispute",
-        id="dp_lost",
-        charge="ch_disputed",
-        amount=2000,
-        currency="eur",
-        created=JAN_10 + 4 * DAY,
-        status="lost",
-        balance_transactions=entries,
-    )
-    stripe_account_answering(
-        monkeypatch,
-        {
-            "/v1/disputes": listing("/v1/disputes", [in_stripe]),
-            "/v1/payouts": listing("/v1/payouts", [payout]),
-            "/v1/balance_transactions?payout=po_withdrawal": listing(
-                "/v1/balance_transactions", entries
-            ),
-        },
-    )
+    disputes.dispute_close(emulator, dispute_id=dispute_id, won=False)
+    emulator.advance(days=2)
+    withdrawn = paid_out(emulator)
+    [withdrawal] = emulator.get(dispute_id)["balance_transactions"]
 
-    call_command(
-        "backfill_stripe", "--since", "2026-01-01", "--until", "2026-01-31", stdout=io.StringIO()
-    )
+    backfill("2026-01-01", "2026-01-31")
 
     dispute.refresh_from_db()
     assert dispute.fee_minor == 1500
     assert list(
         dispute.movements.values_list("stripe_balance_transaction_id", "stripe_payout_id")
-    ) == [("txn_dp", "po_withdrawal")]
-    reconciled = payouts_reconciled().get(stripe_payout_id="po_withdrawal")
+    ) == [(withdrawal["id"], withdrawn)]
+    reconciled = payouts_reconciled().get(stripe_payout_id=withdrawn)
     assert (reconciled.disputes_net, reconciled.difference) == (-3500, 0)
+    other.refresh_from_db()
+    assert other.stripe_payout_id == withdrawn
 
 
 # --- Recurring payments (invoices) and disputes ----------------------------------------------
 
-
-def paid_invoice(
-    invoice_id, *, subscription_id, amount, fee, paid, reason="subscription_cycle", metadata=None
-):
-    """A paid invoice of a subscription, its charge (as the charge listing has it), and what
-    Stripe answers the invoice's handler: the invoice's payment and its payment intent."""
-    charge_id = "ch_" + invoice_id.removeprefix("in_")
-    paid_by = charge(charge_id, amount=amount, fee=fee, created=paid)
-    intent_id = paid_by["payment_intent"]["id"]
-    intent = example(
-        "payment_intent",
-        id=intent_id,
-        amount=amount,
-        amount_received=amount,
-        currency="eur",
-        status="succeeded",
-        customer=f"cus_{subscription_id}",
-        latest_charge=paid_by | {"payment_intent": intent_id},
-    )
-    invoice = example(
-        "invoice",
-        id=invoice_id,
-        status="paid",
-        billing_reason=reason,
-        amount_due=amount,
-        amount_paid=amount,
-        amount_remaining=0,
-        currency="eur",
-        customer=f"cus_{subscription_id}",
-        created=paid - 3600,
-        parent={
-            "type": "subscription_details",
-            "quote_details": None,
-            "subscription_details": {"subscription": subscription_id, "metadata": metadata},
-        },
-        status_transitions={
-            "finalized_at": paid - 3600,
-            "marked_uncollectible_at": None,
-            "paid_at": paid,
-            "voided_at": None,
-        },
-    )
-    payment = example(
-        "invoice_payment",
-        id=f"inpay_{invoice_id}",
-        invoice=invoice_id,
-        amount_paid=amount,
-        amount_requested=amount,
-        currency="eur",
-        created=paid,
-        is_default=True,
-        livemode=False,
-        status="paid",
-        payment={"type": "payment_intent", "payment_intent": intent_id},
-    )
-    routes = {
-        f"/v1/invoice_payments?invoice={invoice_id}": listing("/v1/invoice_payments", [payment]),
-        f"/v1/payment_intents/{intent_id}": intent,
-    }
-    return invoice, paid_by, routes
+DEC_20 = int(dt.datetime(2025, 12, 20, 12, tzinfo=dt.UTC).timestamp())
+JAN_20 = int(dt.datetime(2026, 1, 20, 12, tzinfo=dt.UTC).timestamp())
+FEB_5 = int(dt.datetime(2026, 2, 5, 12, tzinfo=dt.UTC).timestamp())
+FEB_16 = int(dt.datetime(2026, 2, 16, 12, tzinfo=dt.UTC).timestamp())
 
 
-def stripe_subscription(subscription_id, *, amount, metadata, period_end):
-    subscription = example(
-        "subscription",
-        id=subscription_id,
-        status="active",
-        currency="eur",
-        customer=f"cus_{subscription_id}",
-        metadata=metadata,
-        cancel_at=None,
-        canceled_at=None,
-        ended_at=None,
+def subscribed(emulator, *, amount, contribution_id=NOT_OURS):
+    """A monthly checkout paid now at Stripe; the subscription's id and the events."""
+    session = checkout_session_new(
+        emulator, mode="subscription", amount=amount, contribution_id=contribution_id
     )
-    item = subscription["items"]["data"][0]
-    item.update(quantity=1, current_period_end=period_end, subscription=subscription_id)
-    item["price"].update(unit_amount=amount, currency="eur")
-    return subscription
+    outcome = checkout.session_pay(emulator, session_id=session["id"], number=cards.SUCCESS)
+    return emulator.get(session["id"])["subscription"], outcome.events
 
 
-def stripe_dispute(
-    dispute_id, *, charge_id, amount, opened, status, fee=1500, given_back=None, fee_back=False
-):
-    """A dispute as Stripe has it: the amount and Stripe's fee withdrawn when it opened, and the
-    amount (and with `fee_back` the fee) given back if it was won."""
-    movements = [
-        example(
-            "balance_transaction",
-            id=f"txn_{dispute_id}",
-            type="adjustment",
-            reporting_category="dispute",
-            source=dispute_id,
-            amount=-amount,
-            fee=fee,
-            net=-amount - fee,
-            currency="eur",
-            created=opened,
-        )
-    ]
-    if given_back is not None:
-        movements.append(
-            example(
-                "balance_transaction",
-                id=f"txn_{dispute_id}_reversal",
-                type="adjustment",
-                reporting_category="dispute_reversal",
-                source=dispute_id,
-                amount=amount,
-                fee=-fee if fee_back else 0,
-                net=amount + fee if fee_back else amount,
-                currency="eur",
-                created=given_back,
-            )
-        )
-    return example(
-        "dispute",
-        id=dispute_id,
-        charge=charge_id,
-        payment_intent=None,
-        amount=amount,
-        currency="eur",
-        created=opened,
-        status=status,
-        reason="fraudulent",
-        balance_transactions=movements,
-    )
+def paid_invoice(emulator, events):
+    """The paid invoice among a flow's events, and the charge that paid it (as it is now)."""
+    [invoice] = [e["data"]["object"] for e in events if e["type"] == "invoice.paid"]
+    [charge] = [e["data"]["object"] for e in events if e["type"] == "charge.succeeded"]
+    return invoice, emulator.get(charge["id"])
 
 
 def month(rows, first_day: dt.date):
@@ -550,94 +274,87 @@ def month(rows, first_day: dt.date):
 
 @pytest.mark.postgres
 @pytest.mark.django_db
-def test_backfill_records_missed_recurring_payments_then_changes_nothing(settings, monkeypatch):
-    settings.STRIPE_SECRET_KEY = "sk_test_backfill"
-    settings.PUBLISHER_TIME_ZONE = "Europe/London"
-    # A monthly contribution the ledger follows; the webhook of its January renewal was missed.
+def test_backfill_records_missed_recurring_payments_then_changes_nothing(stripe):
+    emulator = stripe.emulator
+    # A monthly contribution the ledger follows since December; the webhook of its January
+    # renewal was missed.
     renewing = SubscriptionFactory.create(
-        stripe_subscription_id="sub_renewing",
-        contribution__amount_minor=1000,
-        contribution__status=Contribution.Status.ACTIVE,
+        contribution__amount_minor=1000, contribution__status=Contribution.Status.ACTIVE
+    )
+    clock_to(emulator, JAN_10 - 31 * DAY)
+    renewing_id, _ = subscribed(emulator, amount=1000, contribution_id=renewing.contribution.pk)
+    Subscription.objects.filter(pk=renewing.pk).update(stripe_subscription_id=renewing_id)
+    renewing.refresh_from_db()
+    clock_to(emulator, JAN_10)
+    renewal, renewal_charge = paid_invoice(
+        emulator, invoices.subscription_renew(emulator, subscription_id=renewing_id)
     )
     # A monthly contribution whose every webhook was missed: checkout, subscription, invoice.
     starting = ContributionFactory.create(
         frequency="monthly", amount_minor=500, status=Contribution.Status.PENDING
     )
-    ours = {"contribution_id": str(starting.pk)}
-    renewal, renewal_charge, renewal_answers = paid_invoice(
-        "in_renewal", subscription_id="sub_renewing", amount=1000, fee=45, paid=JAN_10
-    )
-    first, first_charge, first_answers = paid_invoice(
-        "in_first",
-        subscription_id="sub_starting",
-        amount=500,
-        fee=25,
-        paid=JAN_10 + 2 * DAY,
-        reason="subscription_create",
-        metadata=ours,
-    )
+    emulator.advance(days=2)
+    starting_id, starting_events = subscribed(emulator, amount=500, contribution_id=starting.pk)
+    first, first_charge = paid_invoice(emulator, starting_events)
     # A subscription on the same Stripe account that is no contribution of ours.
-    stranger, stranger_charge, _ = paid_invoice(
-        "in_stranger", subscription_id="sub_stranger", amount=700, fee=30, paid=JAN_10 + 3 * DAY
-    )
-    fake = stripe_account_answering(
-        monkeypatch,
-        {
-            "/v1/invoices": listing("/v1/invoices", [renewal, first, stranger]),
-            "/v1/charges": listing("/v1/charges", [renewal_charge, first_charge, stranger_charge]),
-            "/v1/subscriptions/sub_starting": stripe_subscription(
-                "sub_starting", amount=500, metadata=ours, period_end=JAN_10 + 33 * DAY
-            ),
-            "/v1/subscriptions/sub_stranger": stripe_subscription(
-                "sub_stranger", amount=700, metadata={}, period_end=JAN_10 + 34 * DAY
-            ),
-            **renewal_answers,
-            **first_answers,
-        },
-    )
+    emulator.advance(days=1)
+    _, stranger_events = subscribed(emulator, amount=700)
+    stranger, stranger_charge = paid_invoice(emulator, stranger_events)
 
     out = backfill("2026-01-01", "2026-01-31")
 
-    _, _, query = next(r for r in fake.requests if r[1] == "/v1/invoices")
+    [query] = asked(stripe, "/v1/invoices")
     start = int(dt.datetime(2026, 1, 1, tzinfo=dt.UTC).timestamp())
-    assert query["status"] == ["paid"] and query["created[gte]"] == [str(start)]
+    assert query["status"] == "paid" and query["created[gte]"] == str(start)
 
-    renewed = Payment.objects.get(stripe_invoice_id="in_renewal")
+    renewed = Payment.objects.get(stripe_invoice_id=renewal["id"])
     assert (renewed.kind, renewed.status) == (
         Payment.Kind.SUBSCRIPTION_RENEWAL,
         Payment.Status.SUCCEEDED,
     )
     assert (renewed.subscription, renewed.contribution) == (renewing, renewing.contribution)
-    assert (renewed.gross_minor, renewed.fee_minor, renewed.net_minor) == (1000, 45, 955)
+    renewal_txn = emulator.get(renewal_charge["balance_transaction"])
+    assert (renewed.gross_minor, renewed.fee_minor, renewed.net_minor) == (
+        1000,
+        renewal_txn["fee"],
+        renewal_txn["net"],
+    )
     assert (
         renewed.stripe_charge_id,
         renewed.stripe_payment_intent_id,
         renewed.stripe_balance_transaction_id,
-    ) == ("ch_renewal", "pi_ch_renewal", "txn_ch_renewal")
-    assert renewed.paid_at == dt.datetime(2026, 1, 10, 12, tzinfo=dt.UTC)
+    ) == (renewal_charge["id"], renewal_charge["payment_intent"], renewal_txn["id"])
+    assert renewed.paid_at == at(renewal["status_transitions"]["paid_at"])
 
     # The subscription the ledger never saw is mirrored, as the invoice's webhook would have.
-    started = Payment.objects.get(stripe_invoice_id="in_first")
-    mirrored = Subscription.objects.get(stripe_subscription_id="sub_starting")
+    started = Payment.objects.get(stripe_invoice_id=first["id"])
+    mirrored = Subscription.objects.get(stripe_subscription_id=starting_id)
     assert (started.kind, started.subscription, started.contribution) == (
         Payment.Kind.SUBSCRIPTION_FIRST,
         mirrored,
         starting,
     )
-    assert (started.gross_minor, started.fee_minor, started.net_minor) == (500, 25, 475)
+    first_txn = emulator.get(first_charge["balance_transaction"])
+    assert (started.gross_minor, started.fee_minor, started.net_minor) == (
+        500,
+        first_txn["fee"],
+        first_txn["net"],
+    )
     assert (mirrored.status, mirrored.amount_minor) == ("active", 500)
     starting.refresh_from_db()
     assert starting.status == Contribution.Status.ACTIVE
-    assert starting.first_paid_at == dt.datetime(2026, 1, 12, 12, tzinfo=dt.UTC)
-    assert starting.supporter.stripe_customer_id == "cus_sub_starting"
+    assert starting.first_paid_at == at(first["status_transitions"]["paid_at"])
+    assert starting.supporter.stripe_customer_id == first["customer"]
 
     # Nothing invented for the stranger: its invoice and charge are left for a person.
-    assert not Subscription.objects.filter(stripe_subscription_id="sub_stranger").exists()
-    assert not Payment.objects.filter(stripe_charge_id="ch_stranger").exists()
+    assert Subscription.objects.count() == 2
+    assert not Payment.objects.filter(stripe_charge_id=stranger_charge["id"]).exists()
     assert "1 paid invoices belong to no contribution in the ledger" in out
-    assert "in_stranger" in out
+    assert stranger["id"] in out
     # The charges of the invoices now recorded are theirs, not unmatched.
-    assert "1 charges match no contribution (look them up in Stripe): ch_stranger" in out
+    assert (
+        f"1 charges match no contribution (look them up in Stripe): {stranger_charge['id']}" in out
+    )
     assert "3 paid invoices read, 2 recorded; 3 charges read" in out
 
     summary = monthly_summary(
@@ -645,7 +362,8 @@ def test_backfill_records_missed_recurring_payments_then_changes_nothing(setting
     )
     january = month(summary, dt.date(2026, 1, 1))
     assert (january.recurring_payments, january.recurring_gross) == (2, 1500)
-    assert (january.fees, january.net) == (70, 1430)
+    fees = renewal_txn["fee"] + first_txn["fee"]
+    assert (january.fees, january.net) == (fees, 1500 - fees)
 
     before = ledger_snapshot()
     again = backfill("2026-01-01", "2026-01-31")
@@ -656,38 +374,33 @@ def test_backfill_records_missed_recurring_payments_then_changes_nothing(setting
 
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)  # commits for real: receipts are enqueued after them
-def test_a_backfilled_payment_gets_its_receipt_only_when_it_was_made_lately(settings, monkeypatch):
-    settings.STRIPE_SECRET_KEY = "sk_test_backfill"
+def test_a_backfilled_payment_gets_its_receipt_only_when_it_was_made_lately(stripe, monkeypatch):
+    emulator = stripe.emulator
     enqueued: list[list[int]] = []
     monkeypatch.setattr(tasks.receipts_send, "delay", enqueued.append)
-    SubscriptionFactory.create(
-        stripe_subscription_id="sub_reader",
+    reader = SubscriptionFactory.create(
         contribution__status=Contribution.Status.ACTIVE,
         contribution__supporter__email="reader@example.org",
     )
     now = int(timezone.now().timestamp())
-    lately, lately_charge, lately_answers = paid_invoice(
-        "in_lately", subscription_id="sub_reader", amount=1000, fee=45, paid=now - 2 * DAY
+    clock_to(emulator, now - 70 * DAY)
+    reader_id, _ = subscribed(emulator, amount=1000, contribution_id=reader.contribution.pk)
+    Subscription.objects.filter(pk=reader.pk).update(stripe_subscription_id=reader_id)
+    clock_to(emulator, now - 40 * DAY)
+    weeks_ago, _ = paid_invoice(
+        emulator, invoices.subscription_renew(emulator, subscription_id=reader_id)
     )
-    weeks_ago, weeks_ago_charge, weeks_ago_answers = paid_invoice(
-        "in_weeks_ago", subscription_id="sub_reader", amount=1000, fee=45, paid=now - 40 * DAY
-    )
-    stripe_account_answering(
-        monkeypatch,
-        {
-            "/v1/invoices": listing("/v1/invoices", [lately, weeks_ago]),
-            "/v1/charges": listing("/v1/charges", [lately_charge, weeks_ago_charge]),
-            **lately_answers,
-            **weeks_ago_answers,
-        },
+    clock_to(emulator, now - 2 * DAY)
+    lately, _ = paid_invoice(
+        emulator, invoices.subscription_renew(emulator, subscription_id=reader_id)
     )
     today = timezone.localdate()
 
     backfill((today - dt.timedelta(days=45)).isoformat(), today.isoformat())
 
     # Both are in the ledger; only the one made two days ago is thanked for, weeks later nothing.
-    recent = Payment.objects.get(stripe_invoice_id="in_lately")
-    old = Payment.objects.get(stripe_invoice_id="in_weeks_ago")
+    recent = Payment.objects.get(stripe_invoice_id=lately["id"])
+    old = Payment.objects.get(stripe_invoice_id=weeks_ago["id"])
     assert recent.status == old.status == Payment.Status.SUCCEEDED
     assert enqueued == [[recent.pk]]
     receipts.receipts_send(payment_pks=enqueued[0])
@@ -696,54 +409,35 @@ def test_a_backfilled_payment_gets_its_receipt_only_when_it_was_made_lately(sett
 
 @pytest.mark.postgres
 @pytest.mark.django_db
-def test_backfill_records_a_missed_dispute_with_its_fee(settings, monkeypatch):
-    settings.STRIPE_SECRET_KEY = "sk_test_backfill"
-    settings.PUBLISHER_TIME_ZONE = "Europe/London"
-    disputed = give(
-        paid_at=dt.datetime(2026, 1, 10, 12, tzinfo=dt.UTC),
-        gross=2000,
-        fee=80,
-        stripe_charge_id="ch_disputed",
-    )
-    stripe_account_answering(
-        monkeypatch,
-        {
-            "/v1/disputes": listing(
-                "/v1/disputes",
-                [
-                    stripe_dispute(
-                        "dp_opened",
-                        charge_id="ch_disputed",
-                        amount=2000,
-                        opened=JAN_10 + 10 * DAY,
-                        status="needs_response",
-                    ),
-                    # On a payment this ledger does not have: not invented.
-                    stripe_dispute(
-                        "dp_stranger",
-                        charge_id="ch_elsewhere",
-                        amount=700,
-                        opened=JAN_10 + 11 * DAY,
-                        status="needs_response",
-                    ),
-                ],
-            ),
-        },
-    )
+def test_backfill_records_a_missed_dispute_with_its_fee(stripe):
+    emulator = stripe.emulator
+    disputed_charge = paid_charge(emulator, amount=2000)
+    disputed = recorded(emulator, disputed_charge)
+    elsewhere = paid_charge(emulator, amount=700)  # a payment this ledger does not have
+    clock_to(emulator, JAN_20)
+    [opened] = [
+        e["data"]["object"]
+        for e in disputes.dispute_open(emulator, charge_id=disputed_charge["id"])
+        if e["type"] == "charge.dispute.created"
+    ]
+    emulator.advance(days=1)
+    # On a payment this ledger does not have: not invented.
+    stranger = disputes.dispute_open(emulator, charge_id=elsewhere["id"])[0]["data"]["object"]
 
     out = backfill("2026-01-01", "2026-01-31")
 
     dispute = Dispute.objects.get()
-    assert (dispute.stripe_dispute_id, dispute.payment) == ("dp_opened", disputed)
+    assert (dispute.stripe_dispute_id, dispute.payment) == (opened["id"], disputed)
     assert (dispute.status, dispute.reason) == ("needs_response", "fraudulent")
     assert (dispute.amount_minor, dispute.fee_minor, dispute.currency) == (2000, 1500, "EUR")
-    assert dispute.opened_at == dt.datetime(2026, 1, 20, 12, tzinfo=dt.UTC)
+    assert dispute.opened_at == at(opened["created"])
     assert dispute.closed_at is None
     disputed.refresh_from_db()
     assert disputed.disputed_minor == 2000
     assert "2 disputes read, 1 recorded, 0 updated" in out
-    assert "1 disputes are on payments not in the ledger (look them up in Stripe): dp_stranger" in (
-        out
+    assert (
+        f"1 disputes are on payments not in the ledger (look them up in Stripe): {stranger['id']}"
+        in out
     )
     summary = monthly_summary(
         filters=ReportFilters(since=dt.date(2026, 1, 1), until=dt.date(2026, 1, 31))
@@ -758,71 +452,55 @@ def test_backfill_records_a_missed_dispute_with_its_fee(settings, monkeypatch):
 
 @pytest.mark.postgres
 @pytest.mark.django_db
-def test_backfill_follows_disputes_to_their_end_in_a_later_month(settings, monkeypatch):
-    settings.STRIPE_SECRET_KEY = "sk_test_backfill"
-    settings.PUBLISHER_TIME_ZONE = "Europe/London"
-    jan_20 = dt.datetime(2026, 1, 20, 12, tzinfo=dt.UTC)
-    feb_5 = int(dt.datetime(2026, 2, 5, 12, tzinfo=dt.UTC).timestamp())
-    feb_16 = int(dt.datetime(2026, 2, 16, 12, tzinfo=dt.UTC).timestamp())
+def test_backfill_follows_disputes_to_their_end_in_a_later_month(stripe):
+    emulator = stripe.emulator
 
-    def january_payment(charge_id, gross):
-        paid_at = dt.datetime(2026, 1, 10, 12, tzinfo=dt.UTC)
-        return give(paid_at=paid_at, gross=gross, fee=80, stripe_charge_id=charge_id)
+    def january_payment(gross):
+        charge = paid_charge(emulator, amount=gross)
+        return charge, recorded(emulator, charge)
 
-    def opened_in_january(payment, dispute_id):
+    def opened_in_january(charge, payment):
+        [opened] = [
+            e["data"]["object"]
+            for e in disputes.dispute_open(emulator, charge_id=charge["id"])
+            if e["type"] == "charge.dispute.created"
+        ]
         payment.disputed_minor = payment.gross_minor
         payment.save()
-        return DisputeFactory.create(
+        return opened["id"], DisputeFactory.create(
             payment=payment,
-            stripe_dispute_id=dispute_id,
+            stripe_dispute_id=opened["id"],
             status="under_review",
-            opened_at=jan_20,
-            stripe_state_at=jan_20,
+            opened_at=at(opened["created"]),
+            stripe_state_at=at(opened["created"]),
         )
 
     # Two disputes opened in January, as their webhooks recorded them; both closed in February
     # with the closing webhooks missed. A third opened and was lost in February, unrecorded.
-    won = opened_in_january(january_payment("ch_won", 2000), "dp_won")
-    decided = opened_in_january(january_payment("ch_decided", 1000), "dp_decided")
-    lost_later = january_payment("ch_lost_later", 1500)
-    opened = int(jan_20.timestamp())
-    stripe_account_answering(
-        monkeypatch,
-        {
-            "/v1/disputes": listing(
-                "/v1/disputes",
-                [
-                    stripe_dispute(
-                        "dp_lost_later",
-                        charge_id="ch_lost_later",
-                        amount=1500,
-                        opened=feb_5,
-                        status="lost",
-                    )
-                ],
-            ),
-            "/v1/disputes/dp_won": stripe_dispute(
-                "dp_won",
-                charge_id="ch_won",
-                amount=2000,
-                opened=opened,
-                status="won",
-                given_back=feb_16,
-            ),
-            "/v1/disputes/dp_decided": stripe_dispute(
-                "dp_decided", charge_id="ch_decided", amount=1000, opened=opened, status="lost"
-            ),
-        },
-    )
+    won_charge, won_payment = january_payment(2000)
+    decided_charge, decided_payment = january_payment(1000)
+    lost_charge, lost_later = january_payment(1500)
+    clock_to(emulator, JAN_20)
+    won_id, won = opened_in_january(won_charge, won_payment)
+    decided_id, decided = opened_in_january(decided_charge, decided_payment)
+    clock_to(emulator, FEB_5)
+    lost_id = disputes.dispute_open(emulator, charge_id=lost_charge["id"])[0]["data"]["object"][
+        "id"
+    ]
+    disputes.dispute_close(emulator, dispute_id=lost_id, won=False)
+    disputes.dispute_close(emulator, dispute_id=decided_id, won=False)
+    clock_to(emulator, FEB_16)
+    disputes.dispute_close(emulator, dispute_id=won_id, won=True, fee_returned=False)
+    given_back = emulator.get(won_id)["balance_transactions"][1]["created"]
 
     out = backfill("2026-02-01", "2026-02-28")
 
     assert "3 disputes read, 1 recorded, 2 updated" in out
     won.refresh_from_db()
     decided.refresh_from_db()
-    lost = Dispute.objects.get(stripe_dispute_id="dp_lost_later")
+    lost = Dispute.objects.get(stripe_dispute_id=lost_id)
     # A won dispute closed when its money came back.
-    assert (won.status, won.closed_at) == ("won", dt.datetime(2026, 2, 16, 12, tzinfo=dt.UTC))
+    assert (won.status, won.closed_at) == ("won", at(given_back))
     assert won.payment.disputed_minor == 0
     # Stripe does not say when a lost dispute was decided: the close time stays unknown.
     assert (decided.status, decided.closed_at, decided.payment.disputed_minor) == (
@@ -836,7 +514,7 @@ def test_backfill_follows_disputes_to_their_end_in_a_later_month(settings, monke
         1500,
         None,
     )
-    assert lost.opened_at == dt.datetime(2026, 2, 5, 12, tzinfo=dt.UTC)
+    assert lost.opened_at == at(emulator.get(lost_id)["created"])
     lost_later.refresh_from_db()
     assert lost_later.disputed_minor == 1500
 
@@ -855,86 +533,49 @@ def test_backfill_follows_disputes_to_their_end_in_a_later_month(settings, monke
     assert "1 disputes read, 0 recorded, 0 updated" in again  # the closed ones are not read again
 
 
-def stripe_payout(payout_id, *, amount, arrives):
-    return example(
-        "payout",
-        id=payout_id,
-        amount=amount,
-        currency="eur",
-        status="paid",
-        arrival_date=arrives,
-        created=arrives - DAY,
-    )
-
-
-def payout_listing(dispute: dict, *movements: int) -> dict:
-    """The balance transactions of a payout: the dispute's movements at those positions."""
-    entries = [dispute["balance_transactions"][i] for i in movements]
-    return listing("/v1/balance_transactions", entries)
+def disputed_in_january(emulator):
+    """A 20.00 payment of December (paid out then), disputed on 20 January with another
+    payment that day, so that January's payout is positive: (dispute id, the disputed payment,
+    the January payout)."""
+    clock_to(emulator, DEC_20)
+    charge = paid_charge(emulator, amount=2000)
+    emulator.advance(days=2)
+    disputed = recorded(emulator, charge, stripe_payout_id=paid_out(emulator))
+    clock_to(emulator, JAN_20)
+    opened = disputes.dispute_open(emulator, charge_id=charge["id"])
+    recorded(emulator, paid_charge(emulator, amount=5000))
+    emulator.advance(days=2)
+    return opened[0]["data"]["object"]["id"], disputed, paid_out(emulator)
 
 
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_backfill_reconciles_a_dispute_withdrawn_in_one_payout_and_reinstated_in_a_later_one(
-    settings, monkeypatch
+    stripe,
 ):
-    settings.STRIPE_SECRET_KEY = "sk_test_backfill"
-    settings.PUBLISHER_TIME_ZONE = "Europe/London"
-    disputed = give(
-        paid_at=dt.datetime(2026, 1, 10, 12, tzinfo=dt.UTC),
-        gross=2000,
-        fee=80,
-        stripe_charge_id="ch_won",
-        stripe_payout_id="po_earlier",
-    )
-    jan_20 = int(dt.datetime(2026, 1, 20, 12, tzinfo=dt.UTC).timestamp())
-    feb_16 = int(dt.datetime(2026, 2, 16, 12, tzinfo=dt.UTC).timestamp())
+    emulator = stripe.emulator
     # Every event of this dispute was missed: opened in January, won in February with the fee.
-    won = stripe_dispute(
-        "dp_won",
-        charge_id="ch_won",
-        amount=2000,
-        opened=jan_20,
-        status="won",
-        given_back=feb_16,
-        fee_back=True,
-    )
-    stripe_account_answering(
-        monkeypatch,
-        {
-            "/v1/disputes": listing("/v1/disputes", [won]),
-            "/v1/payouts": listing(
-                "/v1/payouts",
-                [
-                    stripe_payout("po_withdrawn", amount=-3500, arrives=jan_20 + 2 * DAY),
-                    stripe_payout("po_reinstated", amount=3500, arrives=feb_16 + 2 * DAY),
-                ],
-            ),
-            "/v1/balance_transactions?payout=po_withdrawn": payout_listing(won, 0),
-            "/v1/balance_transactions?payout=po_reinstated": payout_listing(won, 1),
-        },
-    )
+    dispute_id, disputed, withdrawn = disputed_in_january(emulator)
+    clock_to(emulator, FEB_16)
+    disputes.dispute_close(emulator, dispute_id=dispute_id, won=True, fee_returned=True)
+    emulator.advance(days=2)
+    reinstated = paid_out(emulator)
+    withdrawal, reinstatement = emulator.get(dispute_id)["balance_transactions"]
 
     out = backfill("2026-01-01", "2026-02-28")
 
     assert "1 disputes read, 1 recorded, 0 updated" in out
     reconciled = {p.stripe_payout_id: p for p in payouts_reconciled()}
-    assert (reconciled["po_withdrawn"].disputes_net, reconciled["po_withdrawn"].difference) == (
-        -3500,
-        0,
-    )
-    assert (reconciled["po_reinstated"].disputes_net, reconciled["po_reinstated"].difference) == (
-        3500,
-        0,
-    )
+    assert (reconciled[withdrawn].disputes_net, reconciled[withdrawn].difference) == (-3500, 0)
+    assert (reconciled[reinstated].disputes_net, reconciled[reinstated].difference) == (3500, 0)
     dispute = Dispute.objects.get()
     assert (dispute.status, dispute.fee_minor) == ("won", 0)
-    assert dispute.closed_at == dt.datetime(2026, 2, 16, 12, tzinfo=dt.UTC)
+    assert dispute.closed_at == at(reinstatement["created"])
     assert list(
         dispute.movements.values_list("stripe_balance_transaction_id", "net_minor", "moved_at")
     ) == [
-        ("txn_dp_won", -3500, dt.datetime(2026, 1, 20, 12, tzinfo=dt.UTC)),
-        ("txn_dp_won_reversal", 3500, dt.datetime(2026, 2, 16, 12, tzinfo=dt.UTC)),
+        (withdrawal["id"], -3500, at(withdrawal["created"])),
+        (reinstatement["id"], 3500, at(reinstatement["created"])),
     ]
     disputed.refresh_from_db()
     assert disputed.disputed_minor == 0
@@ -958,57 +599,44 @@ def test_backfill_reconciles_a_dispute_withdrawn_in_one_payout_and_reinstated_in
 @pytest.mark.postgres
 @pytest.mark.django_db
 def test_backfill_reads_a_won_dispute_again_when_a_payout_carries_its_missed_reinstatement(
-    settings, monkeypatch
+    stripe,
 ):
-    settings.STRIPE_SECRET_KEY = "sk_test_backfill"
-    disputed = give(
-        paid_at=dt.datetime(2026, 1, 10, 12, tzinfo=dt.UTC),
-        gross=2000,
-        fee=80,
-        stripe_charge_id="ch_won",
-        stripe_payout_id="po_earlier",
-    )
-    jan_20 = int(dt.datetime(2026, 1, 20, 12, tzinfo=dt.UTC).timestamp())
-    feb_16 = int(dt.datetime(2026, 2, 16, 12, tzinfo=dt.UTC).timestamp())
-    won = stripe_dispute(
-        "dp_won", charge_id="ch_won", amount=2000, opened=jan_20, status="won", given_back=feb_16
-    )
+    emulator = stripe.emulator
+    dispute_id, disputed, january_payout = disputed_in_january(emulator)
+    withdrawal = emulator.get(dispute_id)["balance_transactions"][0]
     # The ledger has it as won (its closing event came) with the withdrawal in January's payout;
     # the event listing the money given back was missed.
     dispute = DisputeFactory.create(
         payment=disputed,
-        stripe_dispute_id="dp_won",
+        stripe_dispute_id=dispute_id,
         amount_minor=2000,
         status="won",
-        opened_at=dt.datetime(2026, 1, 20, 12, tzinfo=dt.UTC),
-        closed_at=dt.datetime(2026, 2, 16, 12, tzinfo=dt.UTC),
-        stripe_state_at=dt.datetime(2026, 2, 16, 12, tzinfo=dt.UTC),
+        opened_at=at(emulator.get(dispute_id)["created"]),
+        closed_at=at(FEB_16),
+        stripe_state_at=at(FEB_16),
     )
     DisputeMovementFactory.create(
-        dispute=dispute, stripe_balance_transaction_id="txn_dp_won", stripe_payout_id="po_jan"
+        dispute=dispute,
+        stripe_balance_transaction_id=withdrawal["id"],
+        stripe_payout_id=january_payout,
     )
-    fake = stripe_account_answering(
-        monkeypatch,
-        {
-            "/v1/payouts": listing(
-                "/v1/payouts", [stripe_payout("po_feb", amount=2000, arrives=feb_16 + 2 * DAY)]
-            ),
-            "/v1/balance_transactions?payout=po_feb": payout_listing(won, 1),
-            "/v1/disputes/dp_won": won,
-        },
-    )
+    clock_to(emulator, FEB_16)
+    disputes.dispute_close(emulator, dispute_id=dispute_id, won=True, fee_returned=False)
+    emulator.advance(days=2)
+    february_payout = paid_out(emulator)
+    reinstatement = emulator.get(dispute_id)["balance_transactions"][1]
 
     out = backfill("2026-02-01", "2026-02-28")
 
     assert "1 disputes read, 0 recorded, 1 updated" in out
-    assert ("get", "/v1/disputes/dp_won") in [(method, path) for method, path, _ in fake.requests]
-    reinstated = DisputeMovement.objects.get(stripe_balance_transaction_id="txn_dp_won_reversal")
+    assert f"/v1/disputes/{dispute_id}" in [r["path"] for r in stripe.requests]
+    reinstated = DisputeMovement.objects.get(stripe_balance_transaction_id=reinstatement["id"])
     assert (reinstated.dispute, reinstated.net_minor, reinstated.stripe_payout_id) == (
         dispute,
         2000,
-        "po_feb",
+        february_payout,
     )
-    assert payouts_reconciled().get(stripe_payout_id="po_feb").difference == 0
+    assert payouts_reconciled().get(stripe_payout_id=february_payout).difference == 0
     dispute.refresh_from_db()
     assert (dispute.status, dispute.fee_minor) == ("won", 1500)  # this fee was not given back
 
