@@ -139,6 +139,7 @@ OUR_OWN_URL_VARIABLES = {
     "brand.logo_absolute_url",
     "url",  # templates/email/button.html, included with the mail's own links
     "preview_url",  # a campaign preview: the sample article with a signed token
+    "draw_link",  # the draw's public page, reversed and joined to SITE_URL
 }
 URL_ATTRIBUTE = re.compile(
     r"""\b(?:href|src|action|formaction|poster|srcset|xlink:href)\s*=\s*["']([^"']*\{\{[^"']*)["']""",
