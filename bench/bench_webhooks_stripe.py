@@ -9,15 +9,18 @@ in-process emulator on BENCH_STRIPE_PORT (default 12112) that the worker reaches
 BENCH_WEBHOOK_COPIES times (default 3: the duplicate-heavy mix), starts the worker as the
 Procfile runs it (prefork, WORKER_CONCURRENCY processes, default 2) and measures events
 applied per second from the first to the last `processed_at`. Each event re-reads its payment
-intent from Stripe (one read). Phases, in one run:
+intent from Stripe (one read: the session in the event names the intent, but not its charge's
+fee and net), so live mode's 90 reads a second bound the rate at about 90 events. Phases, in
+one run:
 
-1. no latency (the chunked path; compare with bench_webhooks' ~350 events/s);
+1. no latency and no read limit (the chunked path: the worker's own speed; compare with
+   bench_webhooks);
 2. 250 ms per Stripe call, one event at a time per process (PAYMENTS_WEBHOOK_THREADS=1: the
    baseline, today's behaviour);
 3. 250 ms per Stripe call, events side by side (the default PAYMENTS_WEBHOOK_THREADS).
 
-The Stripe rate limit is set to live mode's (STRIPE_READS_PER_SECOND=90, shared in Redis), and
-the emulator's own log of requests gives the busiest second seen. Totals must be exact: one
+In phases 2 and 3 the Stripe rate limit is live mode's (STRIPE_READS_PER_SECOND=90, shared in
+Redis), and the emulator's own log of requests gives the busiest second seen. Totals must be exact: one
 payment per checkout, gross as paid. Target: at least 80 events per second in phase 3, and no
 second above 100 Stripe reads.
 """
@@ -162,8 +165,9 @@ def _seed_and_deliver(emulator: Any, count: int, copies: int, phase: str) -> tup
     return [c.contribution_id for c in paid], sum(c.amount_minor for c in paid)
 
 
-def _apply_with_worker(threads: int, count: int) -> float:
-    """Start the Procfile's worker until `count` more events are processed; return events/s."""
+def _apply_with_worker(threads: int, count: int, *, limited: bool) -> float:
+    """Start the Procfile's worker until `count` more events are processed; return events/s.
+    Without `limited`, its Stripe reads keep to no rate."""
     from django.db import connection
 
     from config.env import postgres_url
@@ -172,6 +176,8 @@ def _apply_with_worker(threads: int, count: int) -> float:
     env = dict(os.environ)
     env["DATABASE_URL"] = postgres_url(connection.settings_dict)
     env["PAYMENTS_WEBHOOK_THREADS"] = str(threads)
+    if not limited:
+        env["STRIPE_READS_PER_SECOND"] = "0"
     concurrency = os.environ.get("WORKER_CONCURRENCY", "2")
     pending = WebhookEvent.objects.filter(status="received")
     pks = list(pending.values_list("pk", flat=True))
@@ -245,18 +251,23 @@ def _run() -> None:
     copies = int(os.environ.get("BENCH_WEBHOOK_COPIES", "3"))
     port = int(os.environ.get("BENCH_STRIPE_PORT", "12112"))
     latency = float(os.environ.get("BENCH_STRIPE_LATENCY", "0.25"))
-    threads = int(os.environ.get("PAYMENTS_WEBHOOK_THREADS", "16"))
+    from django.conf import settings
+
+    threads = settings.PAYMENTS_WEBHOOK_THREADS  # the default, unless the environment says
     current: list[Any] = [None]
     log = _RequestLog()
     server = _serve(current, log, port)
     results = {}
     try:
+        ms = f"{latency * 1000:.0f} ms"
+        # (name, latency, threads, events, limited): the first phase measures the worker's own
+        # speed, so it reads without the rate limit (at 90 reads a second it measured the limit).
         phases = [
-            ("no latency", 0.0, threads, count),
-            (f"{latency * 1000:.0f} ms, one at a time (baseline)", latency, 1, max(count // 5, 20)),
-            (f"{latency * 1000:.0f} ms, side by side x{threads}", latency, threads, count),
+            ("no latency, no read limit", 0.0, threads, count, False),
+            (f"{ms}, one at a time (baseline)", latency, 1, max(count // 5, 20), True),
+            (f"{ms}, side by side x{threads}", latency, threads, count, True),
         ]
-        for number, (name, phase_latency, phase_threads, phase_count) in enumerate(phases):
+        for number, (name, phase_latency, phase_threads, phase_count, limited) in enumerate(phases):
             print(f"phase {number + 1}: {name}, {phase_count} events x{copies} deliveries")
             # A fresh account per phase: the emulator's steps scan what it holds.
             emulator = current[0] = Emulator(webhook_secret=SECRET)
@@ -266,7 +277,7 @@ def _run() -> None:
             log.times.clear()
             worker_cpu = _cpu(resource.RUSAGE_CHILDREN)
             emulator_cpu = _cpu(resource.RUSAGE_SELF)
-            rate = _apply_with_worker(phase_threads, phase_count)
+            rate = _apply_with_worker(phase_threads, phase_count, limited=limited)
             worker_cpu = _cpu(resource.RUSAGE_CHILDREN) - worker_cpu
             emulator_cpu = _cpu(resource.RUSAGE_SELF) - emulator_cpu
             _check_totals(ids, gross)
@@ -280,7 +291,7 @@ def _run() -> None:
                 f"  CPU per event: worker {1000 * worker_cpu / phase_count:.1f} ms, "
                 f"emulator and this process {1000 * emulator_cpu / phase_count:.1f} ms"
             )
-            assert busiest <= STRIPE_READ_LIMIT, "over Stripe's live-mode read limit"
+            assert busiest <= STRIPE_READ_LIMIT or not limited, "over Stripe's live-mode limit"
     finally:
         server.shutdown()
     names = list(results)
