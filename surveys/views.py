@@ -26,7 +26,7 @@ from antiabuse.ratelimit import EmailRateLimit, RateLimit
 from config.security_headers import csp_frame_ancestors
 from surveys import proof, selectors
 from surveys.forms import PUBLISH_WORDING, ClaimForm, EntryForm, SurveyPageForm
-from surveys.models import DrawPlacement, PrizeDraw, Survey, SurveyDraft, SurveyVersion
+from surveys.models import DrawPlacement, PrizeDraw, Survey, SurveyVersion
 from surveys.served import ServedSurvey, served_surveys
 from surveys.services import draws as draw_services
 from surveys.services import entries as entry_services
@@ -123,7 +123,7 @@ def survey_page(request: HttpRequest, slug: str) -> HttpResponse:
         started = _new_readers_first_page(request, survey, served.version, token)
         if started is not None:
             return started
-    draft = SurveyDraft.objects.filter(token=token, survey=survey).first() if token else None
+    draft = selectors.draft_of_reader(survey=survey, token=token)
     if draft is not None and draft.response_id is not None:
         return redirect(_with_draft(reverse("surveys:thanks", args=[slug]), token))
     version = served.version
