@@ -127,3 +127,29 @@ def _no_rate_limit_counts():
             client.delete(key)
     else:
         cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _rollups_stay_exact(request):
+    """After every test that used the database, the dashboard's rollups equal the ledger.
+
+    Every ledger write the suite plays (webhooks, refunds, disputes, the Stripe backfill, the
+    admin) is then also a check that the triggers keep the rollups exact (finance/rollups.py).
+    Set up after the test's database, so the check runs before its rollback.
+    """
+    uses_database = request.node.get_closest_marker("django_db") is not None or bool(
+        {"db", "transactional_db", "django_db_reset_sequences"} & set(request.fixturenames)
+    )
+    if not uses_database:
+        yield
+        return
+    request.getfixturevalue("_django_db_helper")
+    yield
+    from django.db import connection
+
+    from finance.rollups import rollups_drift
+
+    if connection.vendor != "postgresql" or connection.needs_rollback:
+        return  # SQLite keeps no rollups; a broken transaction was the test's own failure
+    drift = rollups_drift()
+    assert not drift, f"the dashboard's rollups drifted from the ledger: {drift[:10]}"

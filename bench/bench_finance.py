@@ -8,7 +8,10 @@ amount sixty days in), then measures, each against a baseline taken in the same 
   against PostgreSQL's own `COPY (SELECT ...) TO STDOUT` of the same rows;
 - the XLSX export (same command, `--format xlsx`);
 - the dashboard's query for the year (`finance.selectors.monthly_summary`) against one bare
-  GROUP BY over the payments, with the per-query times of the first call.
+  GROUP BY over the payments, with the per-query times of the first call;
+- what the dashboard's rollup trigger adds to one ledger write (a payment's fee and net changing
+  in its own transaction), against the same write with the trigger disabled, alternating, and
+  how long compacting the changes appended meanwhile takes.
 
 Targets: CSV under 30 s and 200 MB, XLSX under 3 minutes and 200 MB, dashboard under 1 s. Peak
 memory is each export's own (see `LAUNCHER`), whatever this process held before.
@@ -22,6 +25,7 @@ import json
 import os
 import re
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -300,6 +304,99 @@ def populate(url: str, rows: int) -> float:
     return time.perf_counter() - started
 
 
+# One payment's fee and net changing (its balance transaction arriving), one transaction each,
+# as a webhook writes it: with the dashboard's rollup trigger, and with it disabled.
+WRITE_ROUNDS = 20
+WRITES_PER_ROUND = 100
+ROLLUP_TRIGGER = "finance_rollup_payments_update"
+
+
+def _timed_writes(conn: psycopg.Connection[Any], ids: list[int], step: int) -> float:
+    started = time.perf_counter()
+    for payment_id in ids:
+        with conn.transaction():
+            conn.execute(
+                "UPDATE payments_payment SET fee_minor = fee_minor + %s, "
+                "net_minor = net_minor - %s, updated_at = now() WHERE id = %s",
+                (step, step, payment_id),
+            )
+    return (time.perf_counter() - started) / len(ids)
+
+
+def rollup_write_cost(url: str) -> None:
+    """Print what the rollup trigger adds to a ledger write, and what compacting costs."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        ids = [
+            row[0]
+            for row in conn.execute(
+                "SELECT id FROM payments_payment WHERE status = 'succeeded' ORDER BY id LIMIT %s",
+                (WRITES_PER_ROUND,),
+            )
+        ]
+        with_trigger, without = [], []
+        try:
+            # Alternating rounds, so a change of the machine's load falls on both sides.
+            for round_ in range(WRITE_ROUNDS):
+                step = 1 if round_ % 2 == 0 else -1
+                conn.execute(f"ALTER TABLE payments_payment ENABLE TRIGGER {ROLLUP_TRIGGER}")
+                with_trigger.append(_timed_writes(conn, ids, step))
+                conn.execute(f"ALTER TABLE payments_payment DISABLE TRIGGER {ROLLUP_TRIGGER}")
+                without.append(_timed_writes(conn, ids, -step))
+        finally:
+            conn.execute(f"ALTER TABLE payments_payment ENABLE TRIGGER {ROLLUP_TRIGGER}")
+        # The writes without the trigger were not counted: count the rollups afresh, then give
+        # them a realistic tail of appended changes to fold.
+        appended = conn.execute("SELECT count(*) FROM finance_paymentdaytotal").fetchone()
+    env = child_env(url)
+    subprocess.run(
+        [sys.executable, "manage.py", "rollups_rebuild"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    with psycopg.connect(url, autocommit=True) as conn:
+        for payment_id in ids:
+            conn.execute(
+                "UPDATE payments_payment SET fee_minor = fee_minor + 1 WHERE id = %s",
+                (payment_id,),
+            )
+    compacted = subprocess.run(
+        [sys.executable, "-c", COMPACT],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    folded, compact_seconds = json.loads(compacted.stdout.strip().splitlines()[-1])
+    # Short rounds, alternating: the median of each side and of the rounds' ratios, as the
+    # machine's load moves under both alike.
+    typical_with, typical_without = statistics.median(with_trigger), statistics.median(without)
+    ratio = statistics.median(w / wo for w, wo in zip(with_trigger, without, strict=True))
+    print(
+        f"ledger write (one payment's fee and net, own transaction): "
+        f"{typical_with * 1000:.2f} ms with the rollup trigger, {typical_without * 1000:.2f} ms "
+        f"without (medians of {WRITE_ROUNDS} alternating rounds of {len(ids)} each; "
+        f"median ratio {ratio:.2f}x); rollup rows after them "
+        f"{appended[0] if appended else 0:,}; "
+        f"compacting {len(ids)} appended changes: {compact_seconds:.2f}s ({folded} rows "
+        "folded away)",
+        flush=True,
+    )
+
+
+COMPACT = """
+import json, time
+import django
+django.setup()
+from finance.rollups import rollups_compact
+started = time.perf_counter()
+folded = rollups_compact()
+print(json.dumps([folded, time.perf_counter() - started]))
+"""
+
+
 def verdict(ok: bool) -> str:
     return "PASS" if ok else "FAIL"
 
@@ -382,6 +479,7 @@ def main() -> None:
             + ", ".join(f"{seconds:.2f}" for seconds in figures["queries"]),
             flush=True,
         )
+        rollup_write_cost(url)
     finally:
         if os.environ.get("BENCH_FINANCE_KEEP") == "1":  # for profiling by hand afterwards
             print(f"kept the database {name}")

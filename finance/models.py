@@ -144,3 +144,92 @@ class PayoutReconciliation(Payout):
         proxy = True
         verbose_name = "payout reconciliation"
         verbose_name_plural = "payout reconciliation"
+
+
+class PaymentDayTotal(models.Model):
+    """Succeeded payments added up per day (in the publisher's time zone) and the attributes the
+    dashboard filters and groups by, so a year's sums read a few thousand rows, not every payment.
+
+    Written only by PostgreSQL triggers on the payments and contributions (finance/rollups.py),
+    in the transaction of the ledger write itself: a row is a change (signed), appended, never
+    updated in place, so concurrent writers never wait on one another; a periodic compaction
+    folds each day's changes into one row. Summed over any days, the rows equal the ledger.
+    """
+
+    day = models.DateField()
+    currency = models.CharField(max_length=3)
+    settlement_currency = models.CharField(max_length=3)
+    kind = models.CharField(max_length=24)
+    payment_method_type = models.CharField(max_length=40)
+    # The contribution's attributes ("" and null for a payment without one). The campaign is an
+    # id without a constraint: removing a campaign re-keys its payments through the trigger.
+    frequency = models.CharField(max_length=10)
+    campaign_id = models.BigIntegerField(null=True)
+    variant_key = models.CharField(max_length=40)
+    payments = models.IntegerField()
+    gross_minor = models.BigIntegerField()
+    fee_minor = models.BigIntegerField()
+    net_minor = models.BigIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], name="finance_paymentdaytotal_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.currency}: {self.payments} payments"
+
+
+class NewSupporterDay(models.Model):
+    """New supporters per day of their first paid contribution and its attributes, kept like
+    PaymentDayTotal (signed changes, appended by a trigger on contributions, compacted)."""
+
+    day = models.DateField()
+    currency = models.CharField(max_length=3)
+    frequency = models.CharField(max_length=10)
+    campaign_id = models.BigIntegerField(null=True)
+    variant_key = models.CharField(max_length=40)
+    supporters = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], name="finance_newsupporterday_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.currency}: {self.supporters} new supporters"
+
+
+class RecurringDay(models.Model):
+    """Changes of MRR and of active supporters by day, kept like PaymentDayTotal (see
+    finance/rollup_recurring.py): summed over the days before a month's end, they give MRR and
+    active supporters at that month's end. `part` says which: "mrr" (amounts, by campaign),
+    "campaign" (supporters counted once per campaign) or "all" (once across campaigns)."""
+
+    day = models.DateField()
+    part = models.CharField(max_length=8)
+    currency = models.CharField(max_length=3)
+    frequency = models.CharField(max_length=10)
+    campaign_id = models.BigIntegerField(null=True)
+    mrr_minor = models.BigIntegerField()
+    supporters = models.IntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], name="finance_recurringday_day")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.part} {self.currency}"
+
+
+class SupporterRecurring(models.Model):
+    """Each supporter's share of RecurringDay, as last counted: the next change to their
+    subscriptions appends the difference from it (active supporters do not add up across a
+    supporter's subscriptions, so their share is counted whole each time)."""
+
+    supporter_id = models.BigIntegerField(db_index=True)
+    day = models.DateField()
+    part = models.CharField(max_length=8)
+    currency = models.CharField(max_length=3)
+    frequency = models.CharField(max_length=10)
+    campaign_id = models.BigIntegerField(null=True)
+    mrr_minor = models.BigIntegerField()
+    supporters = models.IntegerField()
+
+    def __str__(self) -> str:
+        return f"Supporter {self.supporter_id} {self.day} {self.part}"

@@ -42,6 +42,14 @@ from django.db.models.functions import Coalesce, TruncMonth
 
 from campaigns.models import Frequency
 from finance.filters import DateBasis, ReportFilters, publisher_tz
+from finance.rollup_reads import (
+    new_supporters_from_rollups,
+    payment_sums_from_rollups,
+    recurring_from_rollups,
+    recurring_rollups_cover,
+    rollups_cover,
+    rollups_current,
+)
 from payments.models import (
     Contribution,
     Dispute,
@@ -408,14 +416,24 @@ def monthly_summary(*, filters: ReportFilters, by_campaign: bool = False) -> lis
         return months[key]
 
     campaign = "contribution__campaign__slug" if by_campaign else None
-    for row in _payment_sums(filters, campaign, currency="currency", sums=CHARGE_SUMS):
+    current = rollups_current()
+    from_rollups = rollups_cover(filters, current=current)
+    charged: Iterable[dict[str, Any]]
+    settled: Iterable[dict[str, Any]]
+    if from_rollups:
+        charged, settled = payment_sums_from_rollups(filters, by_campaign=by_campaign)
+    else:
+        charged = _payment_sums(filters, campaign, currency="currency", sums=CHARGE_SUMS)
+        settled = _payment_sums(
+            filters, campaign, currency="settlement_currency", sums=SETTLEMENT_SUMS
+        )
+    for row in charged:
         summary = row_for(row)
         summary.gross = row["gross"]
         summary.payments, summary.one_off_payments = row["payments"], row["one_off_payments"]
         summary.one_off_gross = row["one_off_gross"]
         summary.recurring_payments = row["payments"] - row["one_off_payments"]
         summary.recurring_gross = row["gross"] - row["one_off_gross"]
-    settled = _payment_sums(filters, campaign, currency="settlement_currency", sums=SETTLEMENT_SUMS)
     for row in settled:
         summary = row_for(row)
         summary.fees, summary.net = row["fees"], row["net"]
@@ -439,11 +457,16 @@ def monthly_summary(*, filters: ReportFilters, by_campaign: bool = False) -> lis
     for row in _dispute_fees(filters, via_payment):
         row_for(row).dispute_fees = row["total"]
 
-    for row in _new_supporters(filters, campaign):
+    firsts = (
+        new_supporters_from_rollups(filters, by_campaign=by_campaign)
+        if from_rollups
+        else _new_supporters(filters, campaign)
+    )
+    for row in firsts:
         row_for(row).new_supporters = row["n"]
     for row in _churned(filters, campaign):
         row_for(row).churned_supporters = row["n"]
-    _add_active_recurring(filters, campaign, months)
+    _add_active_recurring(filters, campaign, months, rollups=current)
 
     return sorted(months.values(), key=lambda s: (s.month, s.currency, s.campaign or ""))
 
@@ -617,8 +640,11 @@ def _add_active_recurring(
     filters: ReportFilters,
     campaign: str | None,
     months: dict[tuple[dt.date, str, str | None], MonthSummary],
+    *,
+    rollups: bool,
 ) -> None:
-    """Fill active supporters and MRR at the end of each month, in one query over subscriptions.
+    """Fill active supporters and MRR at the end of each month, in one query (from the recurring
+    rollup where `rollups` are current and cover the filters, else over the subscriptions).
 
     A subscription is active at a month's end if its first payment came before it and it had
     not ended by then. MRR adds up the amounts in force at each month's end: a subscription's
@@ -635,6 +661,30 @@ def _add_active_recurring(
         return
     tz = publisher_tz()
     starts = list(month_starts(first, last))
+    counted = (
+        recurring_from_rollups(
+            filters,
+            by_campaign=bool(campaign),
+            month_end_days=[_next_month(month) for month in starts],
+        )
+        if recurring_rollups_cover(filters, current=rollups)
+        else _active_counted(filters, campaign, starts, tz)
+    )
+    for (currency, key_campaign, i), (monthly, annual, mrr) in counted.items():
+        if not (monthly or annual):
+            continue
+        key = (starts[i], currency, key_campaign if campaign else None)
+        if key not in months:
+            months[key] = MonthSummary(month=starts[i], currency=key[1], campaign=key[2])
+        months[key].active_monthly_supporters = monthly
+        months[key].active_annual_supporters = annual
+        months[key].mrr = mrr
+
+
+def _active_counted(
+    filters: ReportFilters, campaign: str | None, starts: list[dt.date], tz: Any
+) -> ActiveCounts:
+    """Count active supporters and MRR at each month's end from the subscriptions themselves."""
     subscriptions = (
         _subscriptions(filters)
         .annotate(
@@ -657,18 +707,8 @@ def _add_active_recurring(
         keys["k"] = Coalesce(F(campaign), Value(""), output_field=CharField())
     ends = [dt.datetime.combine(_next_month(month), dt.time.min, tzinfo=tz) for month in starts]
     if connection.vendor == "postgresql" and len(ends) <= MAX_MASK_MONTHS:
-        counted = _active_by_intervals(subscriptions, keys, ends)
-    else:
-        counted = _active_by_filters(subscriptions, keys, ends)
-    for (currency, key_campaign, i), (monthly, annual, mrr) in counted.items():
-        if not (monthly or annual):
-            continue
-        key = (starts[i], currency, key_campaign if campaign else None)
-        if key not in months:
-            months[key] = MonthSummary(month=starts[i], currency=key[1], campaign=key[2])
-        months[key].active_monthly_supporters = monthly
-        months[key].active_annual_supporters = annual
-        months[key].mrr = mrr
+        return _active_by_intervals(subscriptions, keys, ends)
+    return _active_by_filters(subscriptions, keys, ends)
 
 
 # Months a bigint holds one bit each for (the interval path's limit).

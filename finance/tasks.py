@@ -5,6 +5,7 @@ from django.utils import timezone
 
 from finance import services
 from finance.filters import publisher_tz
+from finance.rollups import rollups_compact
 
 
 @shared_task(acks_late=True, soft_time_limit=3600, time_limit=3700)
@@ -35,3 +36,9 @@ def monthly_report_send_task(month: str | None = None) -> None:
     else:
         first = services.previous_month(timezone.now().astimezone(publisher_tz()).date())
     services.monthly_report_send(month=first)
+
+
+@shared_task
+def rollups_compact_task() -> int:
+    """Fold the dashboard rollups' appended changes (safe to run twice, or at once)."""
+    return rollups_compact()

@@ -49,6 +49,14 @@ def twice_subscribed(ledger):  # noqa: F811 - the fixture imported above
         )
 
 
+@pytest.fixture(autouse=True)
+def _from_the_payments(monkeypatch):
+    """Here the raw paths are compared (they still answer what the daily rollups do not cover;
+    tests/test_finance_rollups.py compares the rollups with them)."""
+    monkeypatch.setattr(selectors, "rollups_cover", lambda filters, current: False)
+    monkeypatch.setattr(selectors, "recurring_rollups_cover", lambda filters, current: False)
+
+
 def general(filters, *, by_campaign: bool, monkeypatch) -> list[MonthSummary]:
     """Return the summary the way the general queries compute it."""
     with monkeypatch.context() as patch:
