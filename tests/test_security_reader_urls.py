@@ -138,7 +138,6 @@ OUR_OWN_URL_VARIABLES = {
     "brand.logo_url",
     "brand.logo_absolute_url",
     "url",  # templates/email/button.html, included with the mail's own links
-    "draw_link",  # a mail's link to the draw's page: SITE_URL and reverse()
     "preview_url",  # a campaign preview: the sample article with a signed token
     "draw_link",  # the draw's public page, reversed and joined to SITE_URL
 }
