@@ -20,9 +20,9 @@ one run:
 3. 250 ms per Stripe call, events side by side (the default PAYMENTS_WEBHOOK_THREADS).
 
 In phases 2 and 3 the Stripe rate limit is live mode's (STRIPE_READS_PER_SECOND=90, shared in
-Redis), and the emulator's own log of requests gives the busiest second seen. Totals must be exact: one
-payment per checkout, gross as paid. Target: at least 80 events per second in phase 3, and no
-second above 100 Stripe reads.
+Redis), and the emulator's own log of requests gives the busiest second seen. Totals must be
+exact: one payment per checkout, gross as paid. Target: at least 80 events per second in phase 3,
+and no second above 100 Stripe reads.
 """
 
 from __future__ import annotations
