@@ -26,14 +26,29 @@ ATTRIBUTION_FIELDS = (
 PLACEMENTS = {"banner", "epic", "survey"}
 
 
-def campaign_frequencies(campaign: Campaign) -> list[str]:
-    """Return the frequencies the campaign offers, in display order."""
-    amounts = campaign.amounts or {}
+def amounts_offered(campaign: Campaign, variant_key: str = "") -> dict[str, Any]:
+    """Return the amounts the reader was offered: their A/B variant's own when it has some
+    (a variant may test other amounts), else the campaign's."""
+    if variant_key:
+        variant = campaign.variants.filter(key=variant_key).only("amounts").first()
+        if variant is not None and variant.amounts:
+            return dict(variant.amounts)
+    return dict(campaign.amounts or {})
+
+
+def frequencies_offered(amounts: dict[str, Any]) -> list[str]:
+    """Return the frequencies `amounts` offers, in display order."""
     return [f.value for f in Frequency if isinstance(amounts.get(f.value), dict)]
 
 
-def campaign_presets(campaign: Campaign, frequency: str) -> tuple[list[int], int | None]:
-    config = (campaign.amounts or {}).get(frequency) or {}
+def campaign_frequencies(campaign: Campaign) -> list[str]:
+    """Return the frequencies the campaign itself offers, in display order."""
+    return frequencies_offered(campaign.amounts or {})
+
+
+def presets_offered(amounts: dict[str, Any], frequency: str) -> tuple[list[int], int | None]:
+    """Return the preset amounts of one frequency and the one to select first."""
+    config = amounts.get(frequency) or {}
     presets = [int(p) for p in config.get("presets") or [] if str(p).isdecimal() and int(p) > 0]
     default = config.get("default")
     if str(default).isdecimal():
@@ -73,10 +88,13 @@ class SupportForm(HoneypotMixin, forms.Form):
     def __init__(self, *args: Any, campaign: Campaign, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.campaign = campaign
+        # What the reader sent, not yet valid: an unknown variant offers the campaign's amounts.
+        variant = self.data.get("variant") if self.is_bound else self.initial.get("variant")
+        self.amounts = amounts_offered(campaign, slug_or_empty(str(variant or "")))
         labels = dict(Frequency.choices)
         frequency_field = self.fields["frequency"]
         assert isinstance(frequency_field, forms.ChoiceField)
-        frequency_field.choices = [(f, labels[f]) for f in campaign_frequencies(campaign)]
+        frequency_field.choices = [(f, labels[f]) for f in frequencies_offered(self.amounts)]
         frequency_field.error_messages["invalid_choice"] = "Please choose how often to give."
         self.fields["marketing_consent"].label = settings.PAYMENTS_MARKETING_CONSENT_TEXT
         low, high = self.limits
@@ -103,7 +121,7 @@ class SupportForm(HoneypotMixin, forms.Form):
         frequency = cleaned.get("frequency")
         if not frequency or self.has_error("custom_amount"):
             return cleaned  # one message per mistake: what was typed is already explained
-        presets, _default = campaign_presets(self.campaign, frequency)
+        presets, _default = presets_offered(self.amounts, frequency)
         custom = cleaned.get("custom_amount")
         chosen = cleaned.get("amount") or ""
         amount: int | None

@@ -30,7 +30,14 @@ from payments.demo_provider.checkout import (
     demo_checkout_pay,
     demo_checkout_session,
 )
-from payments.forms import SupportForm, attribution_from, campaign_frequencies, campaign_presets
+from payments.forms import (
+    SupportForm,
+    amounts_offered,
+    attribution_from,
+    campaign_frequencies,
+    frequencies_offered,
+    presets_offered,
+)
 from payments.gateway import GatewayError
 from payments.models import Contribution
 from payments.money import fee_cover_minor, money_format
@@ -78,11 +85,13 @@ def _live_campaign(slug: str) -> Campaign | None:
 
 
 def _initial(campaign: Campaign, request: HttpRequest) -> dict[str, object]:
-    frequencies = campaign_frequencies(campaign)
+    attribution = attribution_from(request.GET)
+    amounts = amounts_offered(campaign, attribution["variant"])
+    frequencies = frequencies_offered(amounts)
     frequency = request.GET.get("frequency", "")
     if frequency not in frequencies:
         frequency = frequencies[0] if frequencies else ""
-    presets, default = campaign_presets(campaign, frequency) if frequency else ([], None)
+    presets, default = presets_offered(amounts, frequency) if frequency else ([], None)
     initial: dict[str, object] = {"frequency": frequency, "amount": default}
     asked = request.GET.get("amount", "")
     if asked.isdecimal():
@@ -93,7 +102,7 @@ def _initial(campaign: Campaign, request: HttpRequest) -> dict[str, object]:
             if low <= int(asked) <= high:
                 initial["amount"] = "custom"
                 initial["custom_amount"] = f"{int(asked) / 100:.2f}"
-    initial.update(attribution_from(request.GET))
+    initial.update(attribution)
     if not initial.get("referrer"):
         initial["referrer"] = reader_url_clean(request.META.get("HTTP_REFERER", ""))
     return initial
@@ -101,8 +110,8 @@ def _initial(campaign: Campaign, request: HttpRequest) -> dict[str, object]:
 
 def _support_context(campaign: Campaign, form: SupportForm, error: str = "") -> dict[str, object]:
     options: list[dict[str, Any]] = []
-    for frequency in campaign_frequencies(campaign):
-        presets, default = campaign_presets(campaign, frequency)
+    for frequency in frequencies_offered(form.amounts):
+        presets, default = presets_offered(form.amounts, frequency)
         options.append(
             {
                 "frequency": frequency,
