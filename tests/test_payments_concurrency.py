@@ -158,9 +158,31 @@ def test_a_batch_skips_an_event_another_worker_holds_and_takes_it_later(live_cam
     assert set(WebhookEvent.objects.values_list("status", "attempts")) == {("processed", 1)}
 
 
-def test_an_event_failed_by_a_deadlock_is_applied_again_by_the_next_chunk(live_campaign, emulated):
+def release_once_a_lock_is_awaited(release: threading.Event) -> None:
+    """Set `release` as soon as a session of this database waits for a row lock."""
+    try:
+        with connection.cursor() as cursor:
+            while not release.wait(timeout=0.02):
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+                if cursor.fetchone()[0]:
+                    release.set()
+    finally:
+        connection.close()
+
+
+def test_an_event_failed_by_a_deadlock_is_applied_again_by_the_next_chunk(
+    live_campaign, emulated, settings
+):
     from payments.models import Contribution
 
+    # The other two events in one chunk, one transaction: on a loaded machine the first event's
+    # time sized the next chunks at one event (or sent the batch side by side, one event per
+    # transaction), and nothing deadlocked.
+    settings.PAYMENTS_WEBHOOK_THREADS = 1
+    settings.PAYMENTS_WEBHOOK_CHUNK_SECONDS = 60
     post_paid_events(live_campaign, emulated, 3)
     # A batch applies its first event alone (to time it); the other two share the next chunk.
     _, first, second = Contribution.objects.order_by("pk")
@@ -180,14 +202,18 @@ def test_an_event_failed_by_a_deadlock_is_applied_again_by_the_next_chunk(live_c
     other = threading.Thread(target=other_worker)
     other.start()
     assert holding.wait(timeout=10)
-    # The chunk locks the first contribution, then waits for the second; the other worker then
-    # waits for the first, and PostgreSQL fails the statement that waited longest: the chunk's.
-    threading.Timer(0.3, release.set).start()
+    # The chunk locks the first contribution, then waits for the second; once it waits, the
+    # other worker waits for the first, and PostgreSQL fails the statement that waited longest:
+    # the chunk's. (Released on what PostgreSQL sees, not after a guess at how long the chunk
+    # takes to get there: on a loaded machine the other worker took the first lock first.)
+    watcher = threading.Thread(target=release_once_a_lock_is_awaited, args=(release,))
+    watcher.start()
     try:
         assert webhook_events_apply_pending(limit=100, seconds=30) == 4
     finally:
         release.set()
         other.join(timeout=30)
+        watcher.join(timeout=30)
 
     events = list(WebhookEvent.objects.order_by("received_at").values_list("status", "attempts"))
     assert events == [("processed", 1), ("processed", 1), ("processed", 2)]
