@@ -112,3 +112,16 @@ def choices_for_reader(question: QuestionDef, *, reader_token: str) -> list[dict
 
 def answer_is_empty(answer: object) -> bool:
     return answer is None or answer == "" or answer == []
+
+
+def page_first_unanswered(
+    definition: Definition, answers: dict[str, Any], *, before: int
+) -> int | None:
+    """Return the first page before page `before` with a required question, shown given the
+    answers, that has no answer; None when every earlier page is answered."""
+    for number, page in enumerate(definition["pages"][: before - 1], start=1):
+        for question in page["questions"]:
+            shown = question_visible(question, answers)
+            if shown and question.get("required") and answer_is_empty(answers.get(question["key"])):
+                return number
+    return None

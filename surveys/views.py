@@ -25,6 +25,7 @@ from antiabuse.origin import csrf_exempt_guarded
 from antiabuse.ratelimit import EmailRateLimit, RateLimit
 from config.security_headers import csp_frame_ancestors
 from surveys import proof, selectors
+from surveys.definition import page_first_unanswered
 from surveys.forms import PUBLISH_WORDING, ClaimForm, EntryForm, SurveyPageForm
 from surveys.models import DrawPlacement, PrizeDraw, Survey, SurveyVersion
 from surveys.served import ServedSurvey, served_surveys
@@ -142,6 +143,16 @@ def survey_page(request: HttpRequest, slug: str) -> HttpResponse:
             page_number = 1
     page_number = min(max(page_number, 1), len(pages))
     earlier = dict(draft.answers) if draft else {}
+    notice = ""
+    if request.method == "POST" and "back" not in request.POST:
+        unanswered = page_first_unanswered(version.definition, earlier, before=page_number)
+        if unanswered is not None:
+            # The draft expired (SURVEYS_DRAFT_DAYS) or a page was skipped: this page's answers
+            # cannot make a whole response, so the reader answers the earlier page first.
+            page_number = unanswered
+            notice = _(
+                "We no longer have your answers to the earlier questions. Please answer them again."
+            )
     form_kwargs = {
         "questions": pages[page_number - 1]["questions"],
         "earlier_answers": earlier,
@@ -152,7 +163,7 @@ def survey_page(request: HttpRequest, slug: str) -> HttpResponse:
             draft.page = page_number - 1
             draft.save(update_fields=["page", "updated_at"])
         return redirect(_with_draft(request.path, token))
-    if request.method == "POST":
+    if request.method == "POST" and not notice:
         form = SurveyPageForm(request.POST, prefix=None, **form_kwargs)
         if form.is_valid():
             last = page_number == len(pages)
@@ -192,6 +203,7 @@ def survey_page(request: HttpRequest, slug: str) -> HttpResponse:
         "page_number": page_number,
         "page_count": len(pages),
         "is_last": page_number == len(pages),
+        "notice": notice,
         "conditions": json.dumps(
             {q["key"]: q["show_if"] for q in pages[page_number - 1]["questions"] if q["show_if"]}
         ),

@@ -283,31 +283,3 @@ def test_a_first_page_sent_again_goes_into_the_readers_draft_not_a_new_one(clien
     assert again["Location"] == "/surveys/reader-survey/thanks/?draft=tok-again"
     assert SurveyDraft.objects.count() == 1
     assert Response.objects.count() == 1
-
-
-@pytest.mark.django_db(transaction=True)
-def test_a_new_draft_not_waiting_for_the_disk_leaves_every_other_write_durable():
-    """The first page's draft is committed without waiting for the disk; that setting must
-    end with its own statement, never reach a caller's transaction or the connection."""
-    from surveys.services.surveys import draft_start
-
-    survey = survey_create()
-    version = survey.versions.get()
-
-    def durability() -> str:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT current_setting('synchronous_commit')")
-            return str(cursor.fetchone()[0])
-
-    start: dict[str, Any] = {
-        "survey": survey,
-        "version": version,
-        "page_answers": {},
-        "attribution": {},
-    }
-    assert draft_start(token="on-its-own", **start) is not None  # autocommit: its own
-    assert durability() == "on"
-    with transaction.atomic():
-        assert draft_start(token="in-a-transaction", **start) is not None
-        assert durability() == "on"
-    assert draft_start(token="on-its-own", **start) is None  # the token has its draft

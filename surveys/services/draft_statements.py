@@ -74,25 +74,10 @@ WITH claimed AS (
 ), {_WRITE_RESPONSE_AND_ANSWERS}"""  # noqa: S608
 
 
-# A draft is the reader's convenience (their answers so far, to resume), not a record: a new
-# reader's draft is committed without waiting for the disk. Should PostgreSQL itself crash
-# within the fraction of a second before its WAL writer flushes it, that first page is lost
-# (the reader's next page then finds no draft, as after SURVEYS_DRAFT_DAYS); web processes
-# crashing lose nothing. Those flushes were half of a submission's commits, and what readers
-# waited for under a burst. The setting is the statement's own transaction's (autocommit), so a
-# draft started inside a caller's transaction takes the first, durable, statement instead.
 _START_DRAFT = f"""
 INSERT INTO {SurveyDraft._meta.db_table}
     (token, survey_id, version_id, answers, page, attribution, started_at, updated_at)
 VALUES (%s, %s, %s, %s::jsonb, %s, %s::jsonb, %s, %s)
-ON CONFLICT (token) DO NOTHING
-RETURNING id
-"""  # noqa: S608
-_START_DRAFT_NOT_WAITING_FOR_THE_DISK = f"""
-INSERT INTO {SurveyDraft._meta.db_table}
-    (token, survey_id, version_id, answers, page, attribution, started_at, updated_at)
-SELECT %s, %s, %s, %s::jsonb, %s, %s::jsonb, %s, %s
-FROM (SELECT set_config('synchronous_commit', 'off', true)) AS no_wait
 ON CONFLICT (token) DO NOTHING
 RETURNING id
 """  # noqa: S608
@@ -138,8 +123,7 @@ def start_draft(
         now,
         now,
     ]
-    own_transaction = not connection.in_atomic_block
-    return _run(_START_DRAFT_NOT_WAITING_FOR_THE_DISK if own_transaction else _START_DRAFT, params)
+    return _run(_START_DRAFT, params)
 
 
 def submit_seen_draft(
