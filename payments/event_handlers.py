@@ -273,8 +273,19 @@ def subscription_changed(data: dict[str, Any], created: datetime) -> None:
     existing = Subscription.objects.filter(stripe_subscription_id=state.id).first()
     reference = existing.contribution_id if existing is not None else state.contribution_id
     contribution = _contribution_lock(None, reference)
+    if existing is not None and _state_of_the_same_second(state.id, created):
+        # Stripe's `created` counts seconds, and a subscription can change twice in one (a
+        # renewal failed and retried): the events' order says nothing, so Stripe's current state
+        # decides. Read under the contribution's lock, so the next event of that second waits.
+        state = gateway_get().subscription_retrieve(subscription_id=state.id)
     subscription_apply(contribution=contribution, state=state, at=created)
     _contribution_save(contribution)
+
+
+def _state_of_the_same_second(subscription_id: str, created: datetime) -> bool:
+    return Subscription.objects.filter(
+        stripe_subscription_id=subscription_id, stripe_state_at=created
+    ).exists()
 
 
 def _payment_for_charge(charge_id: str | None, intent_id: str | None) -> Payment:
@@ -339,7 +350,7 @@ def dispute_apply(
             currency=str(dispute["currency"]).upper(),
             opened_at=stripe_time(dispute.get("created")) or state_at,
         )
-    if row.stripe_state_at is None or state_at >= row.stripe_state_at:
+    if _dispute_state_is_newer(row, state_at=state_at, status=str(dispute["status"])):
         row.status = str(dispute["status"])
         row.reason = str(dispute.get("reason") or "")
         row.amount_minor = int(dispute["amount"])
@@ -356,6 +367,17 @@ def dispute_apply(
     )["total"]
     payment.disputed_minor = at_stake or 0
     payment.save(update_fields=["disputed_minor", "updated_at"])
+
+
+def _dispute_state_is_newer(row: Dispute, *, state_at: datetime, status: str) -> bool:
+    """Whether a state as of `state_at` replaces the row's. Stripe's `created` counts seconds,
+    and a dispute can open and close in one: of two states of one second, a closed one is the
+    later (a closed dispute never opens again)."""
+    if row.stripe_state_at is None or state_at > row.stripe_state_at:
+        return True
+    if state_at < row.stripe_state_at:
+        return False
+    return row.status not in CLOSED_DISPUTE_STATUSES or status in CLOSED_DISPUTE_STATUSES
 
 
 def _dispute_movements_record(row: Dispute, balance_transactions: list[Any]) -> int:
