@@ -9,11 +9,11 @@ import pytest
 from django.contrib.auth.models import User
 
 from branding.brand import brand_get
-from campaigns.models import Campaign
+from campaigns.models import Campaign, Variant
 from payments.models import Contribution, Subscription
 from payments.services import sign_in_link_create
 from payments.tests.fixtures import AMOUNTS, contribution_make
-from surveys.models import DrawPlacement, Entry
+from surveys.models import DrawPlacement, Entry, SurveyDraft
 from surveys.services.draws import draw_run
 from surveys.tests.factories import (
     draw_closed,
@@ -184,3 +184,30 @@ def test_the_demo_article_page_with_its_banner_and_epic(page, live_server, appea
     assert "Georgia" in epic.locator("h2").evaluate("el => getComputedStyle(el).fontFamily")
     check_page(page, "demo-article")
     screenshot(page, "demo-article-phone-first-screen", full_page=False)  # check_page ends on it
+
+
+def test_a_variants_amounts_on_the_support_page(page, live_server, appeal):
+    Variant.objects.create(
+        campaign=appeal,
+        key="b",
+        amounts={"one_off": {"presets": [700, 1500, 4000], "default": 1500}},
+    )
+    page.goto(f"{live_server.url}/support/keep-local-news-open/?variant=b&amount=700")
+    assert page.get_by_label("€7.00").is_checked()
+    assert page.locator("[data-rs-give]").inner_text() == "Give €7.00 once"
+    check_page(page, "support-variant-amounts")
+
+
+def test_a_last_page_whose_first_page_was_lost_asks_for_it_again(page, live_server):
+    survey_create()
+    page.goto(f"{live_server.url}/surveys/reader-survey/")
+    page.get_by_label("Weekly").check()
+    page.get_by_label("Sport").check()
+    page.get_by_role("button", name="Next").click()
+    SurveyDraft.objects.all().delete()  # expired (SURVEYS_DRAFT_DAYS) while page 2 was open
+    page.get_by_label("9", exact=True).check()
+    page.get_by_label("Yes", exact=True).check()
+    page.get_by_role("button", name="Send my answers").click()
+    assert page.get_by_role("alert").inner_text().startswith("We no longer have your answers")
+    assert page.get_by_text("Page 1 of 2").is_visible()
+    check_page(page, "survey-earlier-answers-lost")
