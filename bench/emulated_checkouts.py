@@ -47,8 +47,12 @@ def checkouts_paid(
             contribution_id=contribution.pk,
             email=contribution.supporter.email,
         )
+        # As the checkout page does (`checkout_session_open`): the contribution holds its
+        # session before the reader pays, so the webhook finds it there.
+        contribution.stripe_checkout_session_id = session["id"]
         outcome = checkout.session_pay(emulator, session_id=session["id"], number=cards.SUCCESS)
         paid.append(
             PaidCheckout(contribution.pk, contribution.amount_minor, session["id"], outcome.events)
         )
+    Contribution.objects.bulk_update(contributions, ["stripe_checkout_session_id"])
     return paid

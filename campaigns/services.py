@@ -36,16 +36,28 @@ def campaigns_version_bump() -> None:
     transaction.on_commit(bump)
 
 
-def campaign_progress_touch() -> None:
-    """Tell every process that a gift moved the counters and goals (they recompile soon)."""
+def _progress_token_renew() -> None:
     from django.core.cache import cache
 
-    def touch() -> None:
-        cache.set(PROGRESS_KEY, uuid.uuid4().hex, timeout=None)
+    cache.set(PROGRESS_KEY, uuid.uuid4().hex, timeout=None)
 
+
+def campaign_progress_touch() -> None:
+    """Tell every process that a gift moved the counters and goals (they recompile soon).
+
+    Once per transaction: a webhook worker records up to a chunk of gifts in one, and a touch
+    per gift was a cache write (and a new cache client) each, for one token the processes read.
+    A touch already waiting for this commit is enough even if it was asked for inside a
+    savepoint: Django drops a waiting callback only when a savepoint open at its asking rolls
+    back, and any such savepoint still open encloses this call too (a released one can no
+    longer roll back), so it would drop this touch as well.
+    """
+    waiting = transaction.get_connection().run_on_commit
+    if any(func is _progress_token_renew for _, func, _ in waiting):
+        return
     # Robust: the gift is recorded whatever the cache says; the counter then moves on the
     # periodic recompile instead.
-    transaction.on_commit(touch, robust=True)
+    transaction.on_commit(_progress_token_renew, robust=True)
 
 
 @transaction.atomic

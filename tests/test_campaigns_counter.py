@@ -98,3 +98,48 @@ def test_a_counter_without_the_live_count_is_refused(model):
 
     with pytest.raises(ValidationError, match=r"\{supporters\}"):
         row.full_clean()
+
+
+def progress_token():
+    from django.core.cache import cache
+
+    from campaigns.compiled import PROGRESS_KEY
+
+    return cache.get(PROGRESS_KEY)
+
+
+def progress_touches_waiting():
+    """The campaigns' callbacks waiting for this transaction's commit (each a cache write)."""
+    waiting = transaction.get_connection().run_on_commit
+    return [func for _, func, _ in waiting if func.__module__ == "campaigns.services"]
+
+
+def test_gifts_recorded_together_renew_the_progress_token_once(counted_campaign):
+    # A webhook worker records a chunk of gifts in one transaction: one cache write for all.
+    contributions = ContributionFactory.create_batch(3, campaign=counted_campaign, status="pending")
+    before = progress_token()
+    with transaction.atomic():
+        for contribution in contributions:
+            with transaction.atomic():  # each event's own savepoint
+                payment_apply(contribution=contribution, kind="one_off", details=None, paid=True)
+        waiting = progress_touches_waiting()
+
+    assert len(waiting) == 1
+    assert progress_token() not in (None, before)
+
+
+def test_a_gift_renews_the_token_when_an_earlier_one_was_undone(counted_campaign):
+    # The first event of a chunk fails after its gift asked for the touch: its savepoint rolls
+    # back, taking that touch with it; the next event's gift must still renew the token.
+    first, second = ContributionFactory.create_batch(2, campaign=counted_campaign)
+    before = progress_token()
+    with transaction.atomic():
+        with pytest.raises(RuntimeError), transaction.atomic():
+            payment_apply(contribution=first, kind="one_off", details=None, paid=True)
+            raise RuntimeError("the handler failed after recording the gift")
+        with transaction.atomic():
+            payment_apply(contribution=second, kind="one_off", details=None, paid=True)
+        waiting = progress_touches_waiting()
+
+    assert len(waiting) == 1
+    assert progress_token() not in (None, before)
