@@ -55,34 +55,9 @@ def payout_manual(emulator: Emulator, *, amount: int, currency: str | None = Non
     events (payout.created). `payout_paid` then takes it to the bank."""
     mark = emulator.events_mark()
     with emulator.step():
-        currency = currency or emulator.default_currency
-        payout = emulator.create(
-            "payout",
-            amount=amount,
-            arrival_date=emulator.now() + DAY,
-            automatic=False,
-            balance_transaction=None,
-            currency=currency,
-            description="Manual payout",
-            method="standard",
-            reconciliation_status="not_applicable",
-            source_type="card",
-            status="pending",
-            type="bank_account",
+        _payout_create(
+            emulator, amount=amount, currency=currency or emulator.default_currency, carried=None
         )
-        txn = balance_transaction_create(
-            emulator,
-            amount=-amount,
-            currency=currency,
-            txn_type="payout",
-            source=payout["id"],
-            description="Manual payout",
-        )
-        txn["_payout"] = payout["id"]
-        emulator.save(txn)
-        payout["balance_transaction"] = txn["id"]
-        emulator.save(payout)
-        emulator.emit("payout.created", payout)
     return emulator.events(since=mark)
 
 
@@ -103,35 +78,47 @@ def payout_run(emulator: Emulator, *, currency: str | None = None) -> list[Obj]:
         amount = sum(t["net"] for t in included)
         if amount <= 0:
             return []
-        payout = emulator.create(
-            "payout",
-            amount=amount,
-            arrival_date=emulator.now() + DAY,
-            automatic=True,
-            balance_transaction=None,
-            currency=currency,
-            description="STRIPE PAYOUT",
-            method="standard",
-            reconciliation_status="in_progress",
-            source_type="card",
-            status="pending",
-            type="bank_account",
-        )
-        txn = balance_transaction_create(
-            emulator,
-            amount=-amount,
-            currency=currency,
-            txn_type="payout",
-            source=payout["id"],
-            description="STRIPE PAYOUT",
-        )
-        for item in [*included, txn]:
-            item["_payout"] = payout["id"]
-            emulator.save(item)
-        payout["balance_transaction"] = txn["id"]
-        emulator.save(payout)
-        emulator.emit("payout.created", payout)
+        _payout_create(emulator, amount=amount, currency=currency, carried=included)
     return emulator.events(since=mark)
+
+
+def _payout_create(
+    emulator: Emulator, *, amount: int, currency: str, carried: list[Obj] | None
+) -> Obj:
+    """Make a pending payout and its balance transaction, and emit payout.created. `carried`:
+    the balance transactions an automatic payout takes to the bank; None for a manual payout,
+    which Stripe does not reconcile."""
+    automatic = carried is not None
+    description = "STRIPE PAYOUT" if automatic else "Manual payout"
+    payout = emulator.create(
+        "payout",
+        amount=amount,
+        arrival_date=emulator.now() + DAY,
+        automatic=automatic,
+        balance_transaction=None,
+        currency=currency,
+        description=description,
+        method="standard",
+        reconciliation_status="in_progress" if automatic else "not_applicable",
+        source_type="card",
+        status="pending",
+        type="bank_account",
+    )
+    txn = balance_transaction_create(
+        emulator,
+        amount=-amount,
+        currency=currency,
+        txn_type="payout",
+        source=payout["id"],
+        description=description,
+    )
+    for item in [*(carried or []), txn]:
+        item["_payout"] = payout["id"]
+        emulator.save(item)
+    payout["balance_transaction"] = txn["id"]
+    emulator.save(payout)
+    emulator.emit("payout.created", payout)
+    return payout
 
 
 def payout_paid(emulator: Emulator, *, payout_id: str) -> list[Obj]:
