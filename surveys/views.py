@@ -237,6 +237,7 @@ def _new_readers_first_page(
         token=token,
         version=version,
         page_answers=form.page_answers,
+        next_page=2,
         attribution=survey_services.attribution_clean(request.GET),
     )
     if draft is None:

@@ -71,37 +71,46 @@ def draft_start(
     token: str,
     version: SurveyVersion,
     page_answers: dict[str, Any],
+    next_page: int,
     attribution: dict[str, str],
 ) -> SurveyDraft | None:
-    """Make a new reader's draft holding their first page, with one INSERT and no read before
-    it; return None if this token has a draft already, or on a database that cannot do it in
-    one statement (the caller then reads the draft and saves the page as usual)."""
-    if not draft_statements.available():
-        return None
+    """Make a new reader's draft holding their first answers, with one INSERT and no read or
+    lock before it (each round trip counts in a burst of new readers); return None if this
+    token has a draft already (the same reader in another tab) or, inside a transaction on a
+    database without ON CONFLICT, when it cannot be tried: the caller then stores the page into
+    the draft under its lock."""
     now = timezone.now()
     draft = SurveyDraft(
         token=token,
         survey=survey,
         version=version,
         answers=dict(page_answers),
-        page=2,
+        page=next_page,
         attribution=attribution,
         started_at=now,
         updated_at=now,
     )
-    draft_id = draft_statements.start_draft(
-        token=token,
-        survey_id=survey.pk,
-        version_id=version.pk,
-        answers=draft.answers,
-        next_page=draft.page,
-        attribution=attribution,
-        now=now,
-    )
-    if draft_id is None:
+    if draft_statements.available():
+        draft_id = draft_statements.start_draft(
+            token=token,
+            survey_id=survey.pk,
+            version_id=version.pk,
+            answers=draft.answers,
+            next_page=next_page,
+            attribution=attribution,
+            now=now,
+        )
+        if draft_id is None:
+            return None
+        draft.pk = draft_id
+        draft._state.adding = False
+        return draft
+    if transaction.get_connection().in_atomic_block:
+        return None  # a refused INSERT would break the caller's transaction
+    try:
+        draft.save(force_insert=True)
+    except IntegrityError:
         return None
-    draft.pk = draft_id
-    draft._state.adding = False
     return draft
 
 
@@ -120,24 +129,19 @@ def draft_page_save(
 
     `version` is the survey's current version, when the caller has it already: a new draft
     answers it (otherwise it is looked up). `expect_new` says the caller found no draft for
-    this token: the draft is then made by one INSERT, with no transaction and no lock around it
-    (each round trip counts in a burst of new readers); should the token be taken meanwhile (the
-    same reader in another tab), the page goes into that draft as usual.
+    this token: the draft is then made by `draft_start`; should the token be taken meanwhile
+    (the same reader in another tab), the page goes into that draft as usual.
     """
-    if expect_new and version is not None and not transaction.get_connection().in_atomic_block:
-        draft = SurveyDraft(
-            token=token,
+    if expect_new and version is not None:
+        draft = draft_start(
             survey=survey,
+            token=token,
             version=version,
+            page_answers=page_answers,
+            next_page=next_page,
             attribution=attribution,
-            answers=dict(page_answers),
-            page=next_page,
         )
-        try:
-            draft.save(force_insert=True)
-        except IntegrityError:
-            pass  # the token's draft exists now: store into it below
-        else:
+        if draft is not None:
             return draft
     return _draft_page_save_locked(
         survey=survey,
