@@ -9,7 +9,7 @@ from django.conf import settings
 
 from antiabuse.honeypot import HoneypotMixin
 from antiabuse.reader_urls import ReaderUrlField, reader_url_clean
-from campaigns.models import Campaign, Frequency
+from campaigns.models import Campaign, Frequency, Variant
 from config.url_ids import slug_or_empty
 from payments.money import MoneyParseError, fee_cover_minor, money_format, money_parse
 
@@ -26,13 +26,21 @@ ATTRIBUTION_FIELDS = (
 PLACEMENTS = {"banner", "epic", "survey"}
 
 
+def variant_offered(campaign: Campaign, variant_key: str) -> Variant | None:
+    """Return the campaign's A/B variant of this key, or None (no key, or an unknown one).
+    Reads the campaign's variants once (`campaign.variants.all()`, prefetched by the support
+    page), however often a request asks."""
+    if not variant_key:
+        return None
+    return next((v for v in campaign.variants.all() if v.key == variant_key), None)
+
+
 def amounts_offered(campaign: Campaign, variant_key: str = "") -> dict[str, Any]:
     """Return the amounts the reader was offered: their A/B variant's own when it has some
     (a variant may test other amounts), else the campaign's."""
-    if variant_key:
-        variant = campaign.variants.filter(key=variant_key).only("amounts").first()
-        if variant is not None and variant.amounts:
-            return dict(variant.amounts)
+    variant = variant_offered(campaign, variant_key)
+    if variant is not None and variant.amounts:
+        return dict(variant.amounts)
     return dict(campaign.amounts or {})
 
 

@@ -37,6 +37,7 @@ from payments.forms import (
     campaign_frequencies,
     frequencies_offered,
     presets_offered,
+    variant_offered,
 )
 from payments.gateway import GatewayError
 from payments.models import Contribution
@@ -81,7 +82,12 @@ def checkout_limits() -> tuple[RateLimit, RateLimit]:
 
 
 def _live_campaign(slug: str) -> Campaign | None:
-    return Campaign.objects.filter(slug=slug, status=Campaign.Status.LIVE).first()
+    # Its variants come along: the page reads the reader's variant for its amounts and copy.
+    return (
+        Campaign.objects.filter(slug=slug, status=Campaign.Status.LIVE)
+        .prefetch_related("variants")
+        .first()
+    )
 
 
 def _initial(campaign: Campaign, request: HttpRequest) -> dict[str, object]:
@@ -128,7 +134,7 @@ def _support_context(campaign: Campaign, form: SupportForm, error: str = "") -> 
         )
     examples = [f"{p['label']} adds {p['fee']}" for p in options[0]["presets"]] if options else []
     variant_key = slug_or_empty(form["variant"].value())  # what the reader sent, not yet valid
-    variant = campaign.variants.filter(key=variant_key).first() if variant_key else None
+    variant = variant_offered(campaign, variant_key)
     return {
         "campaign": campaign,
         "why": campaign.why_text(body=variant.body if variant else ""),
