@@ -274,7 +274,7 @@ def export_link_token(*, job: ExportJob) -> str:
 
 def export_link_url(*, job: ExportJob) -> str:
     path = reverse("admin:finance_exportjob_download", args=[export_link_token(job=job)])
-    return settings.SITE_URL.rstrip("/") + path
+    return site_link(path)
 
 
 def export_link_job(*, token: str) -> ExportJob | None:

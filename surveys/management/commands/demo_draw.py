@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import reverse
 
+from branding.mail import site_link
 from surveys.demo import DemoDrawRefused, demo_draw_run
 
 
@@ -32,7 +33,7 @@ class Command(BaseCommand):
         except DemoDrawRefused as refusal:
             raise CommandError(str(refusal)) from refusal
         draw = result.draw
-        page = settings.SITE_URL + reverse("surveys:draw-detail", args=[draw.survey.slug, draw.pk])
+        page = site_link(reverse("surveys:draw-detail", args=[draw.survey.slug, draw.pk]))
         self.stdout.write(
             f"Drew “{draw.title}” from {result.entries_count} confirmed entries "
             f"({result.entries_added} demo entrants added)."
