@@ -35,11 +35,11 @@ def rollups_cover(filters: ReportFilters, *, current: bool) -> bool:
     )
 
 
-def _attribution(filters: ReportFilters) -> tuple[list[str], list[Any]]:
-    """Return the frequency, campaign and variant conditions on a rollup row `t` (its campaign
-    joined as `k`)."""
-    where: list[str] = []
-    params: list[Any] = []
+def _day_and_attribution(filters: ReportFilters) -> tuple[list[str], list[Any]]:
+    """Return the conditions on a day's rollup row `t` (its campaign joined as `k`): the period,
+    then the frequency, campaign and variant."""
+    where: list[str] = ["t.day BETWEEN %s AND %s"]
+    params: list[Any] = [filters.since, filters.until]
     for column, value in (
         ("t.frequency", filters.frequency),
         ("k.slug", filters.campaign),
@@ -57,9 +57,7 @@ def payment_sums_from_rollups(
     """Return the charge side's and the settlement side's rows, as `_payment_sums` gives them
     with CHARGE_SUMS and SETTLEMENT_SUMS: keys m (the month), c (the currency), k (the campaign's
     slug, "" for none, when `by_campaign`)."""
-    where, params = _attribution(filters)
-    where = ["t.day BETWEEN %s AND %s", *where]
-    params = [filters.since, filters.until, *params]
+    where, params = _day_and_attribution(filters)
     if filters.payment_method:
         where.append("t.payment_method_type = %s")
         params.append(filters.payment_method)
@@ -108,9 +106,7 @@ def new_supporters_from_rollups(
     filters: ReportFilters, *, by_campaign: bool
 ) -> list[dict[str, Any]]:
     """Return the new supporters by month, currency (and campaign), as `_new_supporters` does."""
-    where, params = _attribution(filters)
-    where = ["t.day BETWEEN %s AND %s", *where]
-    params = [filters.since, filters.until, *params]
+    where, params = _day_and_attribution(filters)
     if filters.currency:
         where.append("t.currency = %s")
         params.append(filters.currency)
