@@ -380,8 +380,9 @@ def test_a_refund_is_recorded_once(emulated):
     assert listed and listed[0]["query"]["charge"] == payment.stripe_charge_id
 
 
-def test_a_refund_before_its_payment_is_applied_later_by_the_sweep(emulated, settings):
-    settings.PAYMENTS_WEBHOOK_SWEEP_AFTER_SECONDS = 0
+def paid_then_refunded(emulated, amount=None):
+    """A gift paid at Stripe and then refunded there (in part, with `amount`); return the
+    payment's events and the charge.refunded, none of them delivered."""
     contribution = emulated.start()
     paid = checkout.session_pay(
         emulated.emulator,
@@ -390,8 +391,13 @@ def test_a_refund_before_its_payment_is_applied_later_by_the_sweep(emulated, set
     ).events
     charge_id = emulated.event(paid, "charge.succeeded")["data"]["object"]["id"]
     mark = emulated.emulator.events_mark()
-    refunds.refund_create(emulated.emulator, charge_id=charge_id)
-    refunded = emulated.event(emulated.emulator.events(since=mark), "charge.refunded")
+    refunds.refund_create(emulated.emulator, charge_id=charge_id, amount=amount)
+    return paid, emulated.event(emulated.emulator.events(since=mark), "charge.refunded")
+
+
+def test_a_refund_before_its_payment_is_applied_later_by_the_sweep(emulated, settings):
+    settings.PAYMENTS_WEBHOOK_SWEEP_AFTER_SECONDS = 0
+    paid, refunded = paid_then_refunded(emulated)
 
     early = emulated.apply(refunded)  # Stripe's refund overtakes the checkout's events
     assert early.status == WebhookEvent.Status.FAILED
@@ -490,16 +496,7 @@ def test_an_event_stored_while_the_broker_was_down_is_applied_by_the_sweep(
 
 
 def test_replay_command_applies_one_event_or_all_failed_ones(emulated, capsys):
-    contribution = emulated.start()
-    paid = checkout.session_pay(
-        emulated.emulator,
-        session_id=str(contribution.stripe_checkout_session_id),
-        number=cards.SUCCESS,
-    ).events
-    charge_id = emulated.event(paid, "charge.succeeded")["data"]["object"]["id"]
-    mark = emulated.emulator.events_mark()
-    refunds.refund_create(emulated.emulator, charge_id=charge_id, amount=300)
-    data = emulated.event(emulated.emulator.events(since=mark), "charge.refunded")
+    paid, data = paid_then_refunded(emulated, amount=300)
     failed = emulated.apply(data)  # no payment recorded for the charge yet: fails
     assert failed.status == WebhookEvent.Status.FAILED
 
