@@ -81,13 +81,11 @@ def checkout_limits() -> tuple[RateLimit, RateLimit]:
     )
 
 
-def _live_campaign(slug: str) -> Campaign | None:
-    # Its variants come along: the page reads the reader's variant for its amounts and copy.
-    return (
-        Campaign.objects.filter(slug=slug, status=Campaign.Status.LIVE)
-        .prefetch_related("variants")
-        .first()
-    )
+def _live_campaign(slug: str, *, with_variants: bool) -> Campaign | None:
+    """Return the live campaign; `with_variants` brings its variants along (one query), for a
+    reader who came from an A/B variant: the page reads it for its amounts and copy."""
+    campaigns = Campaign.objects.filter(slug=slug, status=Campaign.Status.LIVE)
+    return (campaigns.prefetch_related("variants") if with_variants else campaigns).first()
 
 
 def _initial(campaign: Campaign, request: HttpRequest) -> dict[str, object]:
@@ -183,7 +181,8 @@ def _support_page(
 @require_http_methods(["GET", "POST"])
 def support(request: HttpRequest, slug: str) -> HttpResponse:
     """The support page of a campaign: choose, validate, then go to checkout."""
-    campaign = _live_campaign(slug)
+    sent = request.POST if request.method == "POST" else request.GET
+    campaign = _live_campaign(slug, with_variants=bool(sent.get("variant")))
     if campaign is None or not campaign_frequencies(campaign):
         return render(request, "payments/unavailable.html", status=404)
     if request.method == "GET":
