@@ -4,7 +4,6 @@ import hashlib
 import logging
 import threading
 import time
-import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,19 +80,12 @@ return hits
 def _redis_client_of(store: object) -> Any:
     """Return the Redis client behind Django's Redis cache, or None for any other cache.
 
-    Kept per cache backend (Django gives each thread its own): the cache makes a new client
-    object for every call, and building one costs more than the round trip it sends.
+    The project's backend (`config.redis_cache`) keeps one client per pool, so this is cheap.
     """
     backend = caches[DEFAULT_CACHE_ALIAS] if isinstance(store, ConnectionProxy) else store
     if not isinstance(backend, RedisCache):
         return None
-    client = _clients.get(backend)
-    if client is None:
-        client = _clients[backend] = backend._cache.get_client(write=True)
-    return client
-
-
-_clients: "weakref.WeakKeyDictionary[RedisCache, Any]" = weakref.WeakKeyDictionary()
+    return backend._cache.get_client(write=True)
 
 
 def _digest(key: str) -> str:

@@ -20,7 +20,7 @@ def test_healthz_answers_ok_when_every_part_answers(client):
 def test_healthz_names_the_cache_when_it_is_down(client):
     broken_cache = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.redis_cache.ReusedClientRedisCache",
             "LOCATION": UNREACHABLE_REDIS,
         }
     }

@@ -94,7 +94,7 @@ def test_with_the_cache_down_surveys_are_read_again_at_each_check(client, settin
     Survey.objects.filter(pk=survey.pk).update(status=Survey.Status.CLOSED)  # as elsewhere
     settings.CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "config.redis_cache.ReusedClientRedisCache",
             "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens: Redis is down
             "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 0.5},
         }
