@@ -23,6 +23,7 @@ from payments.gateway import (
     stripe_time,
     subscription_state_from,
 )
+from payments.hot_rows import row_locked, row_update, rows_locked
 from payments.ledger import (
     contribution_second_checkout,
     payment_apply,
@@ -61,22 +62,23 @@ def _contribution_lock(metadata: dict[str, Any] | None, reference: Any = None) -
     raw = str((metadata or {}).get("contribution_id") or reference or "")
     if not raw.isdecimal():
         raise EventNotApplicable("no contribution id in the object's metadata")
-    contribution = Contribution.objects.select_for_update().filter(pk=raw).first()
+    contribution = row_locked(Contribution, int(raw))
     if contribution is None:
         raise EventNotApplicable(f"contribution {raw} is not in this ledger")
     return contribution
 
 
 def _contribution_save(contribution: Contribution) -> None:
-    contribution.save(
-        update_fields=[
+    row_update(
+        contribution,
+        [
             "status",
             "first_paid_at",
             "canceled_at",
             "stripe_checkout_session_id",
             "stripe_payment_intent_id",
             "updated_at",
-        ]
+        ],
     )
 
 
@@ -106,13 +108,13 @@ def checkout_session_changed(session: dict[str, Any], created: datetime) -> None
         if not intent_id:
             raise EventNotReady("the session has no payment intent yet")
         details = gateway.payment_intent_details(payment_intent_id=intent_id)
-        contribution = _one_off_contribution(contribution, intent_id, session["id"])
+        contribution, known = _one_off_contribution(contribution, intent_id, session["id"])
         contribution.stripe_payment_intent_id = intent_id
         supporter_customer_remember(
             contribution, stripe_id(session.get("customer")) or details.customer_id
         )
         payment = payment_apply(
-            contribution=contribution, kind=Payment.Kind.ONE_OFF, details=details
+            contribution=contribution, kind=Payment.Kind.ONE_OFF, details=details, payment=known
         )
         if payment.status == Payment.Status.SUCCEEDED:
             contribution.status = Contribution.Status.PAID
@@ -131,24 +133,26 @@ def _contribution_of(contribution: Contribution, pk: int) -> Contribution:
 
 def _one_off_contribution(
     contribution: Contribution, intent_id: str, session_id: str
-) -> Contribution:
-    """Return the contribution a one-off checkout's payment belongs to: the one it names,
-    unless another (not failed) payment paid that one already."""
-    # One query for both questions: is this payment recorded (and on which contribution), and
-    # did another payment that did not fail pay the contribution the session names?
-    seen = Payment.objects.filter(
-        Q(stripe_payment_intent_id=intent_id)
-        | (Q(contribution=contribution) & ~Q(status=Payment.Status.FAILED))
-    ).values_list("contribution_id", "stripe_payment_intent_id")
-    rows = list(seen)
-    known = next((pk for pk, intent in rows if intent == intent_id), None)
+) -> tuple[Contribution, Payment | None]:
+    """Return the contribution a one-off checkout's payment belongs to (the one it names, unless
+    another payment that did not fail paid that one already), and the payment if recorded."""
+    # One query, locking what it reads, for both questions: is this payment recorded (and on
+    # which contribution), and did another payment that did not fail pay the one the session
+    # names? The other rows it locks are the named contribution's, whose lock the caller holds.
+    rows = rows_locked(
+        Payment,
+        "stripe_payment_intent_id = %s OR (contribution_id = %s AND status <> %s)",
+        [intent_id, contribution.pk, Payment.Status.FAILED],
+    )
+    known = next((row for row in rows if row.stripe_payment_intent_id == intent_id), None)
     if known is not None:
-        return _contribution_of(contribution, known)
-    if all(intent == intent_id for _, intent in rows):
-        return contribution  # nothing else paid it
-    return contribution_second_checkout(
+        return _contribution_of(contribution, known.contribution_id or contribution.pk), known
+    if not rows:
+        return contribution, None  # nothing else paid it
+    second = contribution_second_checkout(
         contribution=contribution, session_id=session_id, paid_by=f"payment {intent_id}"
     )
+    return second, None
 
 
 def _session_remember(contribution: Contribution, session_id: str) -> None:

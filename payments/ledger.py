@@ -6,8 +6,9 @@ id, under the lock of the contribution the caller holds, and only moves state fo
 from __future__ import annotations
 
 from datetime import datetime
+from enum import Enum, auto
 
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.db.models import Max, Q, Sum
 from django.utils import timezone
 
@@ -54,14 +55,16 @@ def supporter_customer_remember(contribution: Contribution, customer_id: str | N
     """Keep the Stripe customer on the supporter (for the Billing Portal), once."""
     if not customer_id:
         return
-    # One conditional UPDATE instead of loading the supporter: a no-op once it is known.
-    try:
-        with transaction.atomic():
-            Supporter.objects.filter(
-                pk=contribution.supporter_id, stripe_customer_id__isnull=True
-            ).update(stripe_customer_id=customer_id, updated_at=timezone.now())
-    except IntegrityError:  # another supporter row already holds this customer; keep theirs
-        pass
+    # One conditional UPDATE instead of loading the supporter: a no-op once it is known, and
+    # when another supporter row holds this customer already (theirs is kept). No savepoint:
+    # two supporters taking one customer at the same instant fail one event, applied again.
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE payments_supporter SET stripe_customer_id = %s, updated_at = %s "
+            "WHERE id = %s AND stripe_customer_id IS NULL AND NOT EXISTS "
+            "(SELECT 1 FROM payments_supporter WHERE stripe_customer_id = %s)",
+            [customer_id, timezone.now(), contribution.supporter_id, customer_id],
+        )
 
 
 def supporter_name_adopt(contribution: Contribution) -> None:
@@ -122,6 +125,13 @@ def contribution_second_checkout(
     return second
 
 
+class _NotLookedUp(Enum):
+    LOOK_IT_UP = auto()
+
+
+LOOK_IT_UP = _NotLookedUp.LOOK_IT_UP
+
+
 def payment_apply(
     *,
     contribution: Contribution,
@@ -133,18 +143,21 @@ def payment_apply(
     failed: bool = False,
     paid: bool = False,
     subscription: Subscription | None = None,
+    payment: Payment | _NotLookedUp | None = LOOK_IT_UP,
 ) -> Payment:
-    """Record the state of one money movement, found by its invoice or payment intent id.
+    """Record the state of one money movement, found by its invoice or payment intent id
+    (`payment`: the caller found it, locked, or found none).
 
     The caller holds the contribution's lock. Send the receipt (or failure notice) once, after
     commit, when the payment first reaches that state.
     """
-    lookup = Q(pk__in=[])
-    if invoice_id:
-        lookup |= Q(stripe_invoice_id=invoice_id)
-    if details is not None:
-        lookup |= Q(stripe_payment_intent_id=details.payment_intent_id)
-    payment = Payment.objects.select_for_update().filter(lookup).first()
+    if payment is LOOK_IT_UP:
+        lookup = Q(pk__in=[])
+        if invoice_id:
+            lookup |= Q(stripe_invoice_id=invoice_id)
+        if details is not None:
+            lookup |= Q(stripe_payment_intent_id=details.payment_intent_id)
+        payment = Payment.objects.select_for_update().filter(lookup).first()
     if payment is None:
         payment = Payment(
             contribution=contribution,

@@ -18,12 +18,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from payments.deadlocks import is_deadlock
@@ -313,13 +312,7 @@ def _events_apply_chunk(*, size: int) -> int:
     failing event leaves the others' changes in place.
     """
     with transaction.atomic():
-        _commit_without_waiting_for_disk()
-        events = list(
-            WebhookEvent.objects.select_for_update(skip_locked=True)
-            .only(*EVENT_FIELDS)
-            .filter(status=WebhookEvent.Status.RECEIVED)
-            .order_by("received_at", "pk")[:size]
-        )
+        events = _events_claim(CLAIM_OLDEST_RECEIVED, [size])
         outcomes = [_event_run(event) for event in events]
         _events_finish(outcomes)
     return len(events)
@@ -333,20 +326,74 @@ def webhook_event_process(*, event_pk: int) -> str:
     for the sweep and the replay command.
     """
     with transaction.atomic():
-        _commit_without_waiting_for_disk()
-        event = (
-            WebhookEvent.objects.select_for_update().only(*EVENT_FIELDS).filter(pk=event_pk).first()
-        )
-        if event is None:
+        events = _events_claim(CLAIM_ONE, [event_pk])
+        if not events:
             raise WebhookEvent.DoesNotExist(f"no stored webhook event {event_pk}")
-        outcome = _event_run(event)
+        outcome = _event_run(events[0])
         _events_finish([outcome])
     return outcome.status
 
 
 FINISHED = (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED)
-EVENT_FIELDS = ("type", "payload", "created", "status", "attempts")
-# PostgreSQL's code for a deadlock it broke by failing one of the statements.
+
+
+@dataclass(frozen=True)
+class ClaimedEvent:
+    """What applying a stored event needs of its row, which the caller holds locked."""
+
+    pk: int
+    type: str
+    payload: dict[str, Any]
+    created: datetime
+    status: str
+    attempts: int
+
+
+# Claims are written out rather than built by the ORM: every chunk (one event each while events
+# wait for Stripe) makes one, and building it cost more than PostgreSQL's answer.
+CLAIM_OLDEST_RECEIVED = (
+    "WHERE status = 'received' ORDER BY received_at, id LIMIT %s",
+    " FOR UPDATE SKIP LOCKED",
+)
+CLAIM_ONE = ("WHERE id = %s", " FOR UPDATE")
+
+
+def _events_claim(claim: tuple[str, str], params: list[Any]) -> list[ClaimedEvent]:
+    """Lock and read events for this transaction by one of the claims above.
+
+    On PostgreSQL the transaction's commit does not wait for the WAL to reach the disk, set in
+    the same round trip. That is safe here: the event itself was stored with a durable commit at
+    intake, and applying it is idempotent, so a crash that loses this commit leaves the event
+    "received" for the sweep. Any later durable commit (the receipt ledger, the next intake)
+    flushes this one too. (SQLite, the embedded demo's, has one writer and no row locks.)
+    """
+    where, lock = claim
+    select = (
+        f"SELECT id, type, payload, created, status, attempts FROM payments_webhookevent {where}"  # noqa: S608 - our own constants
+    )
+    postgres = connection.vendor == "postgresql"
+    with connection.cursor() as cursor:
+        if postgres:
+            cursor.execute(f"SET LOCAL synchronous_commit TO OFF; {select}{lock}", params)
+            cursor.nextset()  # the SELECT's rows, after SET's empty result
+        else:
+            cursor.execute(select, params)
+        rows = cursor.fetchall()
+    return [
+        ClaimedEvent(pk, kind, _json(payload), _aware(created), status, attempts)
+        for pk, kind, payload, created, status, attempts in rows
+    ]
+
+
+def _json(value: Any) -> dict[str, Any]:
+    return cast(dict[str, Any], json.loads(value) if isinstance(value, str | bytes) else value)
+
+
+def _aware(value: Any) -> datetime:
+    """A timestamp as the ORM gives it (SQLite's cursor returns a naive UTC one, or text)."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return cast(datetime, value if value.tzinfo else value.replace(tzinfo=UTC))
 
 
 @dataclass(frozen=True)
@@ -357,7 +404,7 @@ class Outcome:
     changed: bool = True
 
 
-def _event_run(event: WebhookEvent) -> Outcome:
+def _event_run(event: ClaimedEvent) -> Outcome:
     """Run the handler of an event the caller holds locked, in a savepoint; say how it ended.
 
     A failure undoes everything the handler did (and drops its after-commit work, such as the
@@ -390,7 +437,7 @@ def _event_run(event: WebhookEvent) -> Outcome:
     return Outcome(event.pk, WebhookEvent.Status.PROCESSED)
 
 
-def _event_failed(event: WebhookEvent, failure: Exception) -> Outcome:
+def _event_failed(event: ClaimedEvent, failure: Exception) -> Outcome:
     """Record an unexpected failure for the replay command; the worker goes on."""
     logger.exception("webhook event failed", extra={"event": event.pk})
     return Outcome(event.pk, WebhookEvent.Status.FAILED, f"{type(failure).__name__}: {failure}")
@@ -403,26 +450,15 @@ def _events_finish(outcomes: list[Outcome]) -> None:
         if outcome.changed:
             groups.setdefault((outcome.status, outcome.error), []).append(outcome.event_pk)
     now = timezone.now()
-    for (status, error), pks in groups.items():
-        # The rows are locked by this transaction: no need to check their status again.
-        WebhookEvent.objects.filter(pk__in=pks).update(
-            status=status,
-            attempts=F("attempts") + 1,
-            last_error=error,
-            processed_at=now,
-        )
-
-
-def _commit_without_waiting_for_disk() -> None:
-    """Let PostgreSQL acknowledge this transaction's commit before its WAL reaches the disk.
-
-    Safe here: the event itself was stored with a durable commit at intake, and applying it is
-    idempotent, so a crash that loses this commit leaves the event "received" for the sweep. Any
-    later durable commit (the receipt ledger, the next intake) flushes this one too.
-    """
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+    with connection.cursor() as cursor:
+        for (status, error), pks in groups.items():
+            # The rows are locked by this transaction: no need to check their status again.
+            marks = ", ".join(["%s"] * len(pks))
+            cursor.execute(
+                "UPDATE payments_webhookevent SET status = %s, attempts = attempts + 1, "  # noqa: S608 - placeholders only
+                f"last_error = %s, processed_at = %s WHERE id IN ({marks})",
+                [status, error, now, *pks],
+            )
 
 
 def webhook_events_due(*, now: datetime | None = None) -> list[int]:
