@@ -112,25 +112,13 @@ class _RequestLog:
 
 def _serve(emulator: list[Any], log: _RequestLog, port: int) -> Any:
     """Serve the emulator in `emulator[0]` (each phase puts a fresh one there)."""
-    from socketserver import ThreadingMixIn
-    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
-
+    from stripe_emulator.server import EmulatorServer
     from stripe_emulator.wsgi import wsgi_app
-
-    class Server(ThreadingMixIn, WSGIServer):
-        daemon_threads = True
-        request_queue_size = 256
-
-    class Quiet(WSGIRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:
-            pass
 
     def current(environ: dict[str, Any], start_response: Any) -> Any:
         return wsgi_app(emulator[0])(environ, start_response)
 
-    server = make_server("127.0.0.1", port, log.wrap(current), Server, handler_class=Quiet)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+    return EmulatorServer(log.wrap(current), port=port).serve_in_background()
 
 
 def _seed_and_deliver(emulator: Any, count: int, copies: int, phase: str) -> tuple[list[int], int]:

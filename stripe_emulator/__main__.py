@@ -4,20 +4,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-from socketserver import ThreadingMixIn
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from stripe_emulator.core import DEFAULT_WEBHOOK_SECRET, Emulator
+from stripe_emulator.server import EmulatorServer
 from stripe_emulator.wsgi import webhook_poster, wsgi_app
-
-
-class _ThreadingServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
-
-
-class _QuietHandler(WSGIRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        logging.getLogger("stripe_emulator.http").info(format, *args)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -37,9 +27,7 @@ def main(argv: list[str] | None = None) -> None:
     )
     emulator.sinks.append(webhook_poster(emulator, url=args.webhook_url))
     emulator.checkout_page_base = f"http://{args.host}:{args.port}"
-    server = make_server(
-        args.host, args.port, wsgi_app(emulator), _ThreadingServer, handler_class=_QuietHandler
-    )
+    server = EmulatorServer(wsgi_app(emulator), args.host, args.port)
     print(f"Stripe emulator on http://{args.host}:{args.port} (test mode only)", flush=True)
     server.serve_forever()
 

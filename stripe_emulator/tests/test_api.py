@@ -3,10 +3,9 @@ over HTTP."""
 
 from __future__ import annotations
 
-import threading
+import http.client
 from collections.abc import Iterator
 from contextlib import contextmanager
-from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 import stripe
@@ -15,6 +14,7 @@ from stripe_emulator import Emulator, EmulatorHttpClient, deliveries, signature_
 from stripe_emulator.api import api_call
 from stripe_emulator.flows import cards, checkout
 from stripe_emulator.scenarios import checkout_session_new, one_off_paid
+from stripe_emulator.server import EmulatorServer
 from stripe_emulator.store import MemoryStore
 from stripe_emulator.wsgi import wsgi_app
 
@@ -157,19 +157,35 @@ def test_deliveries_sign_as_stripe_and_take_its_freedoms() -> None:
     )
 
 
-class _Quiet(WSGIRequestHandler):
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
 @pytest.fixture(name="server")
 def server_fixture() -> Iterator[tuple[Emulator, str]]:
     emulator = Emulator()
-    httpd = make_server("127.0.0.1", 0, wsgi_app(emulator), handler_class=_Quiet)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
+    httpd = EmulatorServer(wsgi_app(emulator)).serve_in_background()
     yield emulator, f"http://127.0.0.1:{httpd.server_port}"
     httpd.shutdown()
+
+
+def test_the_http_server_keeps_a_connection_open_between_requests_as_stripe_does(
+    server: tuple[Emulator, str],
+) -> None:
+    _, base = server
+    connection = http.client.HTTPConnection(base.removeprefix("http://"), timeout=5)
+    headers = {"Authorization": "Bearer sk_test_emulator"}
+    sockets = []
+    for _ in range(3):
+        connection.request("GET", "/v1/customers?limit=1", headers=headers)
+        response = connection.getresponse()
+        assert response.status == 200
+        assert response.version == 11
+        response.read()
+        sockets.append(connection.sock)
+    # One socket throughout: a server that closed it after an answer makes the client reconnect.
+    assert sockets[0] is not None and all(sock is sockets[0] for sock in sockets)
+    connection.request("POST", "/v1/customers", body="email=a%40example.org", headers=headers)
+    answer = connection.getresponse()
+    assert answer.status == 200, answer.read()
+    assert b'"email": "a@example.org"' in answer.read().replace(b'":"', b'": "')
+    connection.close()
 
 
 def test_the_http_server_answers_the_stripe_library(server: tuple[Emulator, str]) -> None:
