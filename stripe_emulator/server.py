@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from socketserver import ThreadingMixIn
-from typing import Any
+from typing import IO, Any, cast
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
 logger = logging.getLogger("stripe_emulator.http")
@@ -48,9 +48,13 @@ class _KeepAliveRequestHandler(WSGIRequestHandler):
             self.close_connection = True
             return
         handler = _Http11Handler(
-            self.rfile, self.wfile, self.get_stderr(), self.get_environ(), multithread=True
+            self.rfile,
+            cast(IO[bytes], self.wfile),
+            self.get_stderr(),
+            self.get_environ(),
+            multithread=True,
         )
-        handler.request_handler = self  # type: ignore[attr-defined] - wsgiref's own link back
+        handler.request_handler = self  # type: ignore[attr-defined]  # wsgiref's link back
         handler.run(self.server.get_app())  # type: ignore[attr-defined]
 
     def log_message(self, format: str, *args: object) -> None:
