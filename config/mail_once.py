@@ -65,6 +65,14 @@ def mail_send_once(*, slot: SendSlot, send: Callable[[], object]) -> bool:
     claimed_at = _claim(slot)
     if claimed_at is None:
         return False
+    mail_send_claimed(slot=slot, claimed_at=claimed_at, send=send)
+    return True
+
+
+def mail_send_claimed(*, slot: SendSlot, claimed_at: datetime, send: Callable[[], object]) -> None:
+    """Send and mark one mail whose slot the caller claimed at `claimed_at` (steps 2 and 3),
+    as `mail_send_once` does after its own claim: for a ledger that creates and claims its row
+    in one statement."""
     mine = slot.row.filter(**{slot.claimed_field: claimed_at})
     try:
         send()
@@ -75,7 +83,6 @@ def mail_send_once(*, slot: SendSlot, send: Callable[[], object]) -> bool:
             logger.warning("could not release a mail claim; it expires", exc_info=True)
         raise
     _mark_sent(mine, slot.sent_field)
-    return True
 
 
 def _claim(slot: SendSlot) -> datetime | None:

@@ -63,7 +63,12 @@ def supporter_customer_remember(contribution: Contribution, customer_id: str | N
             "UPDATE payments_supporter SET stripe_customer_id = %s, updated_at = %s "
             "WHERE id = %s AND stripe_customer_id IS NULL AND NOT EXISTS "
             "(SELECT 1 FROM payments_supporter WHERE stripe_customer_id = %s)",
-            [customer_id, timezone.now(), contribution.supporter_id, customer_id],
+            [
+                customer_id,
+                connection.ops.adapt_datetimefield_value(timezone.now()),
+                contribution.supporter_id,
+                customer_id,
+            ],
         )
 
 

@@ -11,13 +11,13 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import connection
+from django.db import connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from branding.brand import brand_get
 from branding.mail import mail_compose, site_link
-from config.mail_once import SendSlot, mail_send_once, message_id
+from config.mail_once import SendSlot, mail_send_claimed, message_id
 from payments.models import Payment, ReceiptSend, Supporter
 from payments.money import money_format
 
@@ -137,25 +137,43 @@ def _payments_for_messages(payment_pks: list[int], status: str) -> list[Payment]
     return [payments[pk] for pk in dict.fromkeys(payment_pks) if pk in payments]
 
 
-def _send_slot(*, payment: Payment, kind: str, to_email: str) -> SendSlot:
-    """Return the send ledger's row for this payment and kind, inserting it unclaimed if new.
+# The send ledger's row for a payment and kind, created claimed, or claimed if it exists and is
+# free (never sent, and any claim expired): one statement, committed on its own, where creating
+# the row and then claiming it took two commits per mail. A row sent, or claimed by another
+# run, is left as it is, and no id comes back. The conflict target names the partial unique
+# index (resends may repeat).
+_SLOT_CLAIM = """
+INSERT INTO payments_receiptsend (payment_id, kind, to_email, sent_at, claimed_at, created_at)
+VALUES (%s, %s, %s, NULL, %s, %s)
+ON CONFLICT (payment_id, kind) WHERE NOT (kind = 'resend')
+DO UPDATE SET claimed_at = excluded.claimed_at
+WHERE payments_receiptsend.sent_at IS NULL
+  AND (payments_receiptsend.claimed_at IS NULL OR payments_receiptsend.claimed_at < %s)
+RETURNING id
+"""
 
-    One statement, committed on its own: `ON CONFLICT DO NOTHING` leaves a row that exists (sent,
-    or claimed by another run) as it is; `mail_send_once` then claims it or finds it taken.
-    """
-    table = ReceiptSend._meta.db_table
+
+def _send_slot_claim(
+    *, payment: Payment, kind: str, to_email: str
+) -> tuple[SendSlot, datetime] | None:
+    """Claim the send ledger's row for this payment and kind (see `_SLOT_CLAIM`); return it
+    and the claim's time for `mail_send_claimed`, or None when it was sent or another run
+    holds it."""
     now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (payment_id, kind, to_email, sent_at, claimed_at, created_at) "  # noqa: S608 - the table name is ours
-            "VALUES (%s, %s, %s, NULL, NULL, %s) ON CONFLICT DO NOTHING",
-            [payment.pk, kind, to_email, now],
-        )
-    return SendSlot(
-        row=ReceiptSend.objects.filter(payment_id=payment.pk, kind=kind),
+    expired = now - timedelta(seconds=settings.MAIL_CLAIM_SECONDS)
+    # Durable: refuses to run inside a caller's transaction (the claim commits before the send).
+    with transaction.atomic(durable=True), connection.cursor() as cursor:
+        at, before = (connection.ops.adapt_datetimefield_value(t) for t in (now, expired))
+        cursor.execute(_SLOT_CLAIM, [payment.pk, kind, to_email, at, at, before])
+        claimed = cursor.fetchone()
+    if claimed is None:
+        return None
+    slot = SendSlot(
+        row=ReceiptSend.objects.filter(pk=claimed[0]),
         claimed_field="claimed_at",
         sent_field="sent_at",
     )
+    return slot, now
 
 
 def _send_once(
@@ -186,9 +204,10 @@ def _send_once(
             message.send()
 
         try:
-            if mail_send_once(
-                slot=_send_slot(payment=payment, kind=kind, to_email=email), send=send
-            ):
+            claimed = _send_slot_claim(payment=payment, kind=kind, to_email=email)
+            if claimed is not None:
+                slot, claimed_at = claimed
+                mail_send_claimed(slot=slot, claimed_at=claimed_at, send=send)
                 sent += 1
         except OSError as error:  # the mail server: go on with the others, then report it
             failures.append(error)

@@ -457,7 +457,7 @@ def _events_finish(outcomes: list[Outcome]) -> None:
             cursor.execute(
                 "UPDATE payments_webhookevent SET status = %s, attempts = attempts + 1, "  # noqa: S608 - placeholders only
                 f"last_error = %s, processed_at = %s WHERE id IN ({marks})",
-                [status, error, now, *pks],
+                [status, error, connection.ops.adapt_datetimefield_value(now), *pks],
             )
 
 
