@@ -21,6 +21,8 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
+from bench.environment import fresh_database
+
 TARGET_SECONDS = 10.0
 
 
@@ -29,10 +31,8 @@ def bench_database(name: str) -> Iterator[None]:
     """Set Django up on a fresh, migrated database that is dropped afterwards."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
-    from django.conf import settings
 
     django.setup()
-    from django.db import connection
 
     from config.celery import app
 
@@ -40,17 +40,11 @@ def bench_database(name: str) -> Iterator[None]:
     app.conf.update(broker_url="memory://localhost/")
     from django.test.utils import setup_test_environment, teardown_test_environment
 
-    test_settings: Any = settings.DATABASES["default"].setdefault("TEST", {})
-    if connection.vendor == "sqlite":
-        test_settings["NAME"] = str(settings.VAR_DIR / f"{name}.sqlite3")
-    else:
-        test_settings["NAME"] = name
     setup_test_environment()
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
     try:
-        yield
+        with fresh_database(name):
+            yield
     finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
         teardown_test_environment()
 
 

@@ -23,6 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.environment import fresh_database
+
 TARGET_APPLIED_PER_SECOND = 300
 
 
@@ -248,11 +250,8 @@ def main() -> None:
     if not settings.PAYMENTS_DEMO:
         print("bench_webhooks signs events as the demo provider: unset STRIPE_SECRET_KEY.")
         return
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-    try:
+    with fresh_database("bench_webhooks"):
         run(count, copies)
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 if __name__ == "__main__":

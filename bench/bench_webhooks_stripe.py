@@ -38,6 +38,8 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
+from bench.environment import fresh_database
+
 TARGET_PER_SECOND = 80
 STRIPE_READ_LIMIT = 100  # Stripe's, live mode
 CHILD = "BENCH_WEBHOOKS_STRIPE_CHILD"
@@ -56,11 +58,8 @@ def main() -> None:
     if connection.vendor != "postgresql" or not os.environ.get("REDIS_URL"):
         print("bench_webhooks_stripe needs PostgreSQL and Redis: set DATABASE_URL and REDIS_URL.")
         return
-    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
-    try:
+    with fresh_database("bench_webhooks_stripe"):
         _run()
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 def _run_in_child() -> None:

@@ -8,6 +8,9 @@ worth keeping, and the demo payment provider stands in for Stripe unless a Strip
 import os
 import secrets
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 
 def bench_environment_defaults() -> None:
@@ -37,3 +40,26 @@ def wrk_missing(benchmark: str) -> str | None:
     if shutil.which("wrk"):
         return None
     return f"{benchmark} needs wrk, the HTTP load generator ({WRK_INSTALL}). Skipped."
+
+
+@contextmanager
+def fresh_database(name: str) -> Iterator[None]:
+    """Run on a new, migrated database of this run's own, dropped afterwards.
+
+    Named after the benchmark and this process: a fixed name (Django's `test_<name>`) was
+    dropped and made again by a second run at once, or by the test suite on the same server.
+    """
+    from django.conf import settings
+    from django.db import connection
+
+    test_settings: Any = settings.DATABASES["default"].setdefault("TEST", {})
+    own = f"{name}_{os.getpid()}"
+    if connection.vendor == "sqlite":
+        test_settings["NAME"] = str(settings.VAR_DIR / f"{own}.sqlite3")
+    else:
+        test_settings["NAME"] = own
+    old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False)
+    try:
+        yield
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)

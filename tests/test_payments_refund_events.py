@@ -150,3 +150,17 @@ def test_a_pending_sepa_refund_becomes_succeeded(emulated):
     assert Refund.objects.get().status == "succeeded"
     payment.refresh_from_db()
     assert payment.refunded_minor == payment.gross_minor == 1000
+
+
+def test_a_refund_event_records_the_refund_as_stripe_has_it_now_not_as_the_event_saw_it(
+    emulated,
+):
+    payment = sepa_paid(emulated)
+    refund, events = dashboard_refund(emulated, payment)
+    created = emulated.event(events, "refund.created")
+    assert created["data"]["object"]["status"] == "pending"
+    stripe_refunds.refund_settle(emulated.emulator, refund_id=refund["id"])
+
+    emulated.apply(created)  # late: Stripe settled the refund since, and that event is not here
+
+    assert Refund.objects.get().status == "succeeded"  # read from Stripe, not the old payload
