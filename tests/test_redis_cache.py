@@ -41,3 +41,18 @@ def test_threads_share_the_client_and_each_sees_its_own_answers(redis_cache):
     for thread in threads:
         thread.join()
     assert errors == []
+
+
+@pytest.mark.redis
+def test_threads_cache_backends_share_one_client_and_pool(redis_cache):
+    """Django gives each thread a cache backend of its own: each built its own pool, and the
+    webhook worker's threads, started for each batch, opened new connections every time."""
+    seen = []
+
+    def in_a_thread() -> None:
+        seen.append(caches["default"]._cache.get_client(write=True))
+
+    thread = threading.Thread(target=in_a_thread)
+    thread.start()
+    thread.join()
+    assert seen[0] is redis_cache._cache.get_client(write=True)
