@@ -50,7 +50,9 @@ def test_threads_cache_backends_share_one_client_and_pool(redis_cache):
     seen = []
 
     def in_a_thread() -> None:
-        seen.append(caches["default"]._cache.get_client(write=True))
+        backend = caches["default"]
+        assert isinstance(backend, ReusedClientRedisCache)
+        seen.append(backend._cache.get_client(write=True))
 
     thread = threading.Thread(target=in_a_thread)
     thread.start()
