@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 from socketserver import ThreadingMixIn
-from typing import IO, Any, cast
+from typing import IO, Any, Self, cast
 from wsgiref.simple_server import ServerHandler, WSGIRequestHandler, WSGIServer
 
 logger = logging.getLogger("stripe_emulator.http")
@@ -71,6 +71,6 @@ class EmulatorServer(ThreadingMixIn, WSGIServer):
         super().__init__((host, port), _KeepAliveRequestHandler)
         self.set_app(app)
 
-    def serve_in_background(self) -> EmulatorServer:
+    def serve_in_background(self) -> Self:
         threading.Thread(target=self.serve_forever, daemon=True).start()
         return self

@@ -5,13 +5,19 @@ request and answers as Stripe would; everything above it (parameter encoding, AP
 idempotency headers, response parsing) is the real library.
 """
 
+import socket
+
 import pytest
+import stripe
+import urllib3
 
 from payments.gateway import CheckoutRequest, GatewayError
-from payments.stripe_gateway import API_VERSION, StripeGateway
+from payments.stripe_gateway import API_VERSION, StripeGateway, _PooledHttpClient
 from stripe_emulator import Emulator, EmulatorHttpClient
 from stripe_emulator.api import api_call
 from stripe_emulator.scenarios import one_off_paid, subscription_paid
+from stripe_emulator.server import EmulatorServer
+from stripe_emulator.wsgi import wsgi_app
 
 
 @pytest.fixture
@@ -266,14 +272,59 @@ def test_an_id_is_quoted_into_the_path(gateway, fake):
 
 
 def test_the_proxy_for_stripe_is_read_once_from_the_environment(monkeypatch):
-    from payments.stripe_gateway import _ProxiesReadOnceClient
-
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.org:3128")
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    behind = _ProxiesReadOnceClient("https://api.stripe.com")
+    behind = _PooledHttpClient("https://api.stripe.com")
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    bypassed = _ProxiesReadOnceClient("http://127.0.0.1:12111")
+    bypassed = _PooledHttpClient("http://127.0.0.1:12111")
 
-    assert behind._proxy == {"https": "http://proxy.example.org:3128"}
-    assert not bypassed._proxy
+    assert behind.proxy_url == "http://proxy.example.org:3128"
+    assert isinstance(behind.pool, urllib3.ProxyManager)
+    assert bypassed.proxy_url is None
+    assert not isinstance(bypassed.pool, urllib3.ProxyManager)
+
+
+def test_stripe_s_certificate_is_checked_against_the_stripe_library_s_bundle():
+    settings = _PooledHttpClient("https://api.stripe.com").pool.connection_pool_kw
+    assert settings["cert_reqs"] == "CERT_REQUIRED"
+    assert settings["ca_certs"] == stripe.ca_bundle_path
+
+
+class _CountingServer(EmulatorServer):
+    """The emulator over HTTP, counting the connections it accepts."""
+
+    accepted = 0
+
+    def verify_request(self, request, client_address):
+        self.accepted += 1
+        return True
+
+
+def test_reads_over_http_share_one_kept_alive_connection(emulator):
+    charge = one_off_paid(emulator, amount=2500)
+    server = _CountingServer(wsgi_app(emulator)).serve_in_background()
+    try:
+        base = f"http://127.0.0.1:{server.server_port}"
+        gateway = StripeGateway(api_key="sk_test_http", api_base=base, rate_limited=False)
+        for _ in range(3):
+            details = gateway.payment_intent_details(payment_intent_id=charge["payment_intent"])
+            assert (details.amount_minor, details.status) == (2500, "succeeded")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert server.accepted == 1
+
+
+def test_stripe_out_of_reach_is_a_transient_gateway_error():
+    """After the library's own retries (about a second and a half of back-off)."""
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    gateway = StripeGateway(
+        api_key="sk_test_unreachable", api_base=f"http://127.0.0.1:{port}", rate_limited=False
+    )
+
+    with pytest.raises(GatewayError) as raised:
+        gateway.payment_intent_details(payment_intent_id="pi_anything")
+    assert raised.value.transient
