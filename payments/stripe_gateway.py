@@ -18,11 +18,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal, cast
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 import requests
 import stripe
-import urllib3
 from django.conf import settings
 from stripe.params import (
     CustomerCreateParams,
@@ -94,87 +93,33 @@ def webhook_signature_header(*, payload: bytes, secret: str, timestamp: int | No
     return f"t={signed_at},v1={digest}"
 
 
-class _PooledHttpClient(stripe.HTTPClient):
-    """Stripe's HTTP layer on urllib3 (what `requests` runs on): one pool of kept-alive
-    connections per process, shared by its threads.
+class _ProxiesReadOnceClient(stripe.RequestsClient):
+    """The library's `requests` client with the environment's proxy settings read once.
 
-    The library's `requests` client spent about half of a read's CPU on this side in `requests`'
-    session layer (preparing the request, hooks, cookies, adapters), none of which a Stripe call
-    uses; a webhook worker makes one read per event. Certificates are checked against the stripe
-    library's own bundle, as its `requests` client does. The proxy that applies to Stripe's
-    address (`HTTPS_PROXY`, `NO_PROXY`...) is read once, when the client is made. Network
-    failures become the library's `APIConnectionError`, retried as its own clients' are: all but
-    a certificate that fails to verify.
+    `requests` otherwise reads every proxy variable of the environment again on each call
+    (about a millisecond). Its sessions ignore the environment instead; the proxy that applies
+    to Stripe's address (`HTTPS_PROXY`, `NO_PROXY`...) is read when the client is made and
+    passed on explicitly, so a deployment behind a proxy still goes through it.
     """
 
-    name = "urllib3"
-
     def __init__(self, api_base: str) -> None:
-        super().__init__()
         proxies = requests.utils.get_environ_proxies(api_base)
-        self.proxy_url = proxies.get(urlsplit(api_base).scheme) or proxies.get("all")
-        options: dict[str, Any] = {
-            "cert_reqs": "CERT_REQUIRED",
-            "ca_certs": stripe.ca_bundle_path,
-            "maxsize": 64,  # connections kept per host: more than a worker's threads
-            "timeout": urllib3.Timeout(connect=30.0, read=80.0),  # the library's own 80 s
-            # The library retries (max_network_retries); urllib3 must not retry underneath.
-            "retries": urllib3.Retry(total=0, read=False, redirect=False),
-        }
-        self.pool: urllib3.PoolManager = (
-            urllib3.ProxyManager(self.proxy_url, **options)
-            if self.proxy_url
-            else urllib3.PoolManager(**options)
-        )
+        super().__init__(proxy=cast(Any, proxies) or None)
 
-    def request(
-        self, method: str, url: str, headers: Any, post_data: Any = None, *, _usage: Any = None
-    ) -> Any:  # (body bytes, status, headers), as the library's requests client gives
-        response = self._send(method, url, headers, post_data, preload=True)
-        return response.data, response.status, response.headers
-
-    def request_stream(
-        self, method: str, url: str, headers: Any, post_data: Any = None, *, _usage: Any = None
-    ) -> tuple[Any, int, Any]:
-        response = self._send(method, url, headers, post_data, preload=False)
-        return response, response.status, response.headers
-
-    def _send(
-        self, method: str, url: str, headers: Any, post_data: Any, *, preload: bool
-    ) -> urllib3.BaseHTTPResponse:
-        try:
-            return self.pool.request(
-                method.upper(),
-                url,
-                body=post_data,
-                headers=dict(headers or {}),
-                preload_content=preload,
-            )
-        except urllib3.exceptions.HTTPError as error:
-            raise _connection_error(error) from error
-
-    def close(self) -> None:
-        self.pool.clear()
-
-
-def _connection_error(error: urllib3.exceptions.HTTPError) -> stripe.APIConnectionError:
-    cause = getattr(error, "reason", None) or error  # urllib3 wraps connect failures
-    if isinstance(cause, urllib3.exceptions.SSLError):
-        return stripe.APIConnectionError(  # type: ignore[no-untyped-call]
-            f"Could not verify Stripe's SSL certificate ({cause}).", should_retry=False
-        )
-    retry = not isinstance(cause, urllib3.exceptions.LocationValueError)
-    return stripe.APIConnectionError(  # type: ignore[no-untyped-call]
-        f"Could not reach Stripe ({type(cause).__name__}: {cause}).", should_retry=retry
-    )
+    def _request_internal(self, *args: Any, **kwargs: Any) -> Any:
+        if getattr(self._thread_local, "session", None) is None:
+            session = requests.Session()
+            session.trust_env = False  # proxies: read once above; certificates: the library's
+            self._thread_local.session = session
+        return super()._request_internal(*args, **kwargs)
 
 
 @functools.cache
 def _shared_http_client(api_base: str) -> stripe.HTTPClient:
-    """The HTTP client, one per process and address: its connections to Stripe are kept alive
-    between events (a new TLS handshake per event would cost more than the read itself), and
-    the worker's threads share them."""
-    return _PooledHttpClient(api_base)
+    """The library's HTTP client, one per process and address: its connections to Stripe are
+    kept alive between events (a new TLS handshake per event would cost more than the read
+    itself). It keeps a session per thread, so the worker's threads can share it."""
+    return _ProxiesReadOnceClient(api_base)
 
 
 class RateLimitedHttpClient(stripe.HTTPClient):

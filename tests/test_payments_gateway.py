@@ -8,11 +8,9 @@ idempotency headers, response parsing) is the real library.
 import socket
 
 import pytest
-import stripe
-import urllib3
 
 from payments.gateway import CheckoutRequest, GatewayError
-from payments.stripe_gateway import API_VERSION, StripeGateway, _PooledHttpClient
+from payments.stripe_gateway import API_VERSION, StripeGateway, _ProxiesReadOnceClient
 from stripe_emulator import Emulator, EmulatorHttpClient
 from stripe_emulator.api import api_call
 from stripe_emulator.scenarios import one_off_paid, subscription_paid
@@ -275,20 +273,12 @@ def test_the_proxy_for_stripe_is_read_once_from_the_environment(monkeypatch):
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.org:3128")
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    behind = _PooledHttpClient("https://api.stripe.com")
+    behind = _ProxiesReadOnceClient("https://api.stripe.com")
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    bypassed = _PooledHttpClient("http://127.0.0.1:12111")
+    bypassed = _ProxiesReadOnceClient("http://127.0.0.1:12111")
 
-    assert behind.proxy_url == "http://proxy.example.org:3128"
-    assert isinstance(behind.pool, urllib3.ProxyManager)
-    assert bypassed.proxy_url is None
-    assert not isinstance(bypassed.pool, urllib3.ProxyManager)
-
-
-def test_stripe_s_certificate_is_checked_against_the_stripe_library_s_bundle():
-    settings = _PooledHttpClient("https://api.stripe.com").pool.connection_pool_kw
-    assert settings["cert_reqs"] == "CERT_REQUIRED"
-    assert settings["ca_certs"] == stripe.ca_bundle_path
+    assert behind._proxy == {"https": "http://proxy.example.org:3128"}
+    assert not bypassed._proxy
 
 
 class _CountingServer(EmulatorServer):
