@@ -93,12 +93,14 @@ def _plain_static_files(settings):
 @pytest.fixture(autouse=True)
 def _webhook_worker_fresh():
     """Each test's webhook batches start as a fresh worker process's: not knowing whether
-    events wait for Stripe (an earlier test's slow emulator must not send them side by side)."""
-    from payments.webhooks import STRIPE_WAITS
+    events wait for Stripe (an earlier test's slow emulator must not send them side by side),
+    and with no side-by-side threads (whose connections would outlive the test's database)."""
+    from payments.webhooks import SIDE_BY_SIDE_THREADS, STRIPE_WAITS
 
     STRIPE_WAITS.forget()
     yield
     STRIPE_WAITS.forget()
+    SIDE_BY_SIDE_THREADS.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -237,38 +237,89 @@ def _events_apply_side_by_side(*, limit: int, deadline: float) -> tuple[int, boo
 
     Waiting for Stripe leaves the process idle: threads overlap those waits, and the shared rate
     limit (`payments.stripe_rate`) keeps all of them under Stripe's limit. Each thread runs in a
-    copy of the caller's context, so their receipts join the caller's `receipts_batched`.
+    copy of the caller's context, so their receipts join the caller's `receipts_batched`. The
+    threads and their connections outlive the task (`SIDE_BY_SIDE_THREADS`).
     """
     lock = threading.Lock()
     left, applied, exhausted = limit, 0, False
 
     def run() -> None:
         nonlocal left, applied, exhausted
+        # This thread's connection, kept from an earlier task: Django's rules between requests
+        # (CONN_MAX_AGE, a connection that failed) decide whether it is used again.
+        connection.close_if_unusable_or_obsolete()
         size = 1
-        try:
-            while time.monotonic() < deadline:
-                with lock:
-                    take = min(size, left)
-                    if take <= 0 or exhausted:
-                        return
-                    left -= take
-                claimed, took = _events_apply_chunk_timed(size=take)
-                with lock:
-                    left += take - claimed
-                    applied += claimed
-                    if claimed == 0:
-                        exhausted = True
-                        return
-                size = _chunk_size_next(seconds_per_event=took / claimed)
-        finally:
-            connection.close()  # this thread's own connection
+        while time.monotonic() < deadline:
+            with lock:
+                take = min(size, left)
+                if take <= 0 or exhausted:
+                    return
+                left -= take
+            claimed, took = _events_apply_chunk_timed(size=take)
+            with lock:
+                left += take - claimed
+                applied += claimed
+                if claimed == 0:
+                    exhausted = True
+                    return
+            size = _chunk_size_next(seconds_per_event=took / claimed)
 
     threads = settings.PAYMENTS_WEBHOOK_THREADS
-    with ThreadPoolExecutor(max_workers=threads, thread_name_prefix="webhook-events") as pool:
-        runs = [pool.submit(contextvars.copy_context().run, run) for _ in range(threads)]
-        for finished in runs:
-            finished.result()  # a thread's failure fails the task, as it would in series
+    pool = SIDE_BY_SIDE_THREADS.pool(size=threads)
+    runs = [pool.submit(contextvars.copy_context().run, run) for _ in range(threads)]
+    for finished in runs:
+        finished.result()  # a thread's failure fails the task, as it would in series
     return applied, exhausted
+
+
+class _SideBySideThreads:
+    """The threads a worker process applies events side by side with, kept between batch tasks
+    with their database connections.
+
+    Threads made for each task opened PAYMENTS_WEBHOOK_THREADS new PostgreSQL connections every
+    few seconds on a renewal day, each a server process to start and warm (about 5 ms of the
+    server's CPU). `stop` closes every thread's connection and ends the threads (tests, or a
+    change of size); a process that exits ends them with it.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: ThreadPoolExecutor | None = None
+        self._size = 0
+
+    def pool(self, *, size: int) -> ThreadPoolExecutor:
+        with self._lock:
+            if self._pool is None or self._size != size:
+                self._stop()
+                self._pool = ThreadPoolExecutor(
+                    max_workers=size, thread_name_prefix="webhook-events"
+                )
+                self._size = size
+            return self._pool
+
+    def stop(self) -> None:
+        with self._lock:
+            self._stop()
+
+    def _stop(self) -> None:
+        pool, size = self._pool, self._size
+        if pool is None:
+            return
+        # A connection is closed only by its own thread: one job each, held at a barrier until
+        # every thread has taken one, so that no thread takes two.
+        everyone = threading.Barrier(size)
+
+        def close_own_connection() -> None:
+            everyone.wait(timeout=30)
+            connection.close()
+
+        for job in [pool.submit(close_own_connection) for _ in range(size)]:
+            job.result()
+        pool.shutdown(wait=True)
+        self._pool, self._size = None, 0
+
+
+SIDE_BY_SIDE_THREADS = _SideBySideThreads()
 
 
 def _events_apply_chunk_receipted(*, size: int) -> tuple[int, float]:

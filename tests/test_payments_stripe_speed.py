@@ -5,6 +5,7 @@ import threading
 import time
 
 import pytest
+from django.db import connection
 
 from campaigns.models import Campaign
 from payments import stripe_rate, tasks, webhooks
@@ -263,3 +264,37 @@ def test_a_call_that_wakes_late_for_its_slot_takes_another(settings, monkeypatch
     stripe_call_wait(kind="read")
 
     assert reserved == ["read", "read"]  # the late slot was given up for a fresh one
+
+
+def _worker_backends() -> set[int]:
+    """The PostgreSQL server processes connected to this database, but this thread's."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        return {pid for (pid,) in cursor.fetchall()}
+
+
+@pytest.mark.postgres
+def test_side_by_side_threads_keep_their_connections_from_one_batch_task_to_the_next(
+    client, slow_stripe, settings, django_capture_on_commit_callbacks, monkeypatch
+):
+    """Threads made per task opened a connection each, every task: on a renewal day, dozens of
+    new PostgreSQL server processes every few seconds."""
+    settings.PAYMENTS_WEBHOOK_THREADS = 3
+    monkeypatch.setattr(tasks.receipts_send, "delay", lambda pks: None)
+    monkeypatch.setattr(tasks.webhook_events_apply_pending, "apply_async", lambda **kw: None)
+    slow_stripe, _ = slow_stripe
+    _checkouts_received(client, slow_stripe, django_capture_on_commit_callbacks)
+    slow_stripe.latency = LATENCY
+
+    first = webhook_events_apply_pending(limit=EVENTS // 2, seconds=60)
+    after_first = _worker_backends()
+    second = webhook_events_apply_pending(limit=EVENTS, seconds=60)
+    after_second = _worker_backends()
+
+    assert first + second == EVENTS
+    assert Payment.objects.count() == EVENTS
+    assert len(after_first) == 3, after_first  # each thread's, open between the tasks
+    assert after_second == after_first
