@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 from django.db import connection, models
@@ -31,12 +32,24 @@ def row_locked(model: type[Row], pk: object) -> Row | None:
 
 def rows_locked(model: type[Row], where: str, params: list[Any]) -> list[Row]:
     """Read and lock the rows of `model` matching `where` (SQL with %s placeholders)."""
-    reader = _reader(model, connection.vendor)
+    reader = row_reader(model)
     sql = f"SELECT {reader.columns} FROM {model._meta.db_table} WHERE {where}{_for_update()}"  # noqa: S608 - our constants
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     return [reader.instance(row) for row in rows]
+
+
+def row_reader(model: type[Row]) -> _Reader:
+    """How to select every concrete column of `model` (`columns`) and make an instance of a
+    row of them (`instance`), for a statement of the caller's own."""
+    return _reader(model, connection.vendor)
+
+
+def db_time(value: datetime) -> Any:
+    """A time as a parameter of hand-written SQL, as the ORM would store it (SQLite keeps times
+    as text in its own format: one written otherwise no longer equals the ORM's)."""
+    return connection.ops.adapt_datetimefield_value(value)
 
 
 Converter = Callable[[Any, Any, Any], Any]

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from campaigns.services import campaign_progress_touch
 from payments.gateway import ChargeDetails, RefundDetails, SubscriptionState
+from payments.hot_rows import db_time
 from payments.models import (
     Contribution,
     ContributionFlag,
@@ -65,7 +66,7 @@ def supporter_customer_remember(contribution: Contribution, customer_id: str | N
             "(SELECT 1 FROM payments_supporter WHERE stripe_customer_id = %s)",
             [
                 customer_id,
-                connection.ops.adapt_datetimefield_value(timezone.now()),
+                db_time(timezone.now()),
                 contribution.supporter_id,
                 customer_id,
             ],

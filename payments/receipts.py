@@ -18,6 +18,7 @@ from django.utils import timezone
 from branding.brand import brand_get
 from branding.mail import mail_compose, site_link
 from config.mail_once import SendSlot, mail_send_claimed, message_id
+from payments.hot_rows import db_time
 from payments.models import Payment, ReceiptSend, Supporter
 from payments.money import money_format
 
@@ -163,7 +164,7 @@ def _send_slot_claim(
     expired = now - timedelta(seconds=settings.MAIL_CLAIM_SECONDS)
     # Durable: refuses to run inside a caller's transaction (the claim commits before the send).
     with transaction.atomic(durable=True), connection.cursor() as cursor:
-        at, before = (connection.ops.adapt_datetimefield_value(t) for t in (now, expired))
+        at, before = db_time(now), db_time(expired)
         cursor.execute(_SLOT_CLAIM, [payment.pk, kind, to_email, at, at, before])
         claimed = cursor.fetchone()
     if claimed is None:

@@ -18,7 +18,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
@@ -33,6 +33,7 @@ from payments.gateway import (
     expected_livemode,
     webhook_secret,
 )
+from payments.hot_rows import db_time, row_reader
 from payments.models import WebhookEvent
 from payments.receipts import receipts_batched
 from payments.stripe_gateway import API_VERSION, webhook_payload_verify
@@ -388,18 +389,6 @@ def webhook_event_process(*, event_pk: int) -> str:
 FINISHED = (WebhookEvent.Status.PROCESSED, WebhookEvent.Status.IGNORED)
 
 
-@dataclass(frozen=True)
-class ClaimedEvent:
-    """What applying a stored event needs of its row, which the caller holds locked."""
-
-    pk: int
-    type: str
-    payload: dict[str, Any]
-    created: datetime
-    status: str
-    attempts: int
-
-
 # Claims are written out rather than built by the ORM: every chunk (one event each while events
 # wait for Stripe) makes one, and building it cost more than PostgreSQL's answer.
 CLAIM_OLDEST_RECEIVED = (
@@ -409,7 +398,7 @@ CLAIM_OLDEST_RECEIVED = (
 CLAIM_ONE = ("WHERE id = %s", " FOR UPDATE")
 
 
-def _events_claim(claim: tuple[str, str], params: list[Any]) -> list[ClaimedEvent]:
+def _events_claim(claim: tuple[str, str], params: list[Any]) -> list[WebhookEvent]:
     """Lock and read events for this transaction by one of the claims above.
 
     On PostgreSQL the transaction's commit does not wait for the WAL to reach the disk, set in
@@ -419,32 +408,16 @@ def _events_claim(claim: tuple[str, str], params: list[Any]) -> list[ClaimedEven
     flushes this one too. (SQLite, the embedded demo's, has one writer and no row locks.)
     """
     where, lock = claim
-    select = (
-        f"SELECT id, type, payload, created, status, attempts FROM payments_webhookevent {where}"  # noqa: S608 - our own constants
-    )
-    postgres = connection.vendor == "postgresql"
+    reader = row_reader(WebhookEvent)
+    select = f"SELECT {reader.columns} FROM payments_webhookevent {where}"  # noqa: S608 - ours
     with connection.cursor() as cursor:
-        if postgres:
+        if connection.vendor == "postgresql":
             cursor.execute(f"SET LOCAL synchronous_commit TO OFF; {select}{lock}", params)
             cursor.nextset()  # the SELECT's rows, after SET's empty result
         else:
             cursor.execute(select, params)
         rows = cursor.fetchall()
-    return [
-        ClaimedEvent(pk, kind, _json(payload), _aware(created), status, attempts)
-        for pk, kind, payload, created, status, attempts in rows
-    ]
-
-
-def _json(value: Any) -> dict[str, Any]:
-    return cast(dict[str, Any], json.loads(value) if isinstance(value, str | bytes) else value)
-
-
-def _aware(value: Any) -> datetime:
-    """A timestamp as the ORM gives it (SQLite's cursor returns a naive UTC one, or text)."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return cast(datetime, value if value.tzinfo else value.replace(tzinfo=UTC))
+    return [reader.instance(row) for row in rows]
 
 
 @dataclass(frozen=True)
@@ -455,7 +428,7 @@ class Outcome:
     changed: bool = True
 
 
-def _event_run(event: ClaimedEvent) -> Outcome:
+def _event_run(event: WebhookEvent) -> Outcome:
     """Run the handler of an event the caller holds locked, in a savepoint; say how it ended.
 
     A failure undoes everything the handler did (and drops its after-commit work, such as the
@@ -488,7 +461,7 @@ def _event_run(event: ClaimedEvent) -> Outcome:
     return Outcome(event.pk, WebhookEvent.Status.PROCESSED)
 
 
-def _event_failed(event: ClaimedEvent, failure: Exception) -> Outcome:
+def _event_failed(event: WebhookEvent, failure: Exception) -> Outcome:
     """Record an unexpected failure for the replay command; the worker goes on."""
     logger.exception("webhook event failed", extra={"event": event.pk})
     return Outcome(event.pk, WebhookEvent.Status.FAILED, f"{type(failure).__name__}: {failure}")
@@ -508,7 +481,7 @@ def _events_finish(outcomes: list[Outcome]) -> None:
             cursor.execute(
                 "UPDATE payments_webhookevent SET status = %s, attempts = attempts + 1, "  # noqa: S608 - placeholders only
                 f"last_error = %s, processed_at = %s WHERE id IN ({marks})",
-                [status, error, connection.ops.adapt_datetimefield_value(now), *pks],
+                [status, error, db_time(now), *pks],
             )
 
 
