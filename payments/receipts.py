@@ -11,13 +11,13 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
-from django.db import connection, transaction
+from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
 from branding.brand import brand_get
 from branding.mail import mail_compose, site_link
-from config.mail_once import SendSlot, mail_send_claimed, message_id
+from config.mail_once import RowSendSlot, claim_must_commit, mail_send_claimed, message_id
 from payments.hot_rows import db_time
 from payments.models import Payment, ReceiptSend, Supporter
 from payments.money import money_format
@@ -156,23 +156,21 @@ RETURNING id
 
 def _send_slot_claim(
     *, payment: Payment, kind: str, to_email: str
-) -> tuple[SendSlot, datetime] | None:
+) -> tuple[RowSendSlot, datetime] | None:
     """Claim the send ledger's row for this payment and kind (see `_SLOT_CLAIM`); return it
     and the claim's time for `mail_send_claimed`, or None when it was sent or another run
     holds it."""
+    claim_must_commit()  # one statement, committed on its own (autocommit)
     now = timezone.now()
     expired = now - timedelta(seconds=settings.MAIL_CLAIM_SECONDS)
-    # Durable: refuses to run inside a caller's transaction (the claim commits before the send).
-    with transaction.atomic(durable=True), connection.cursor() as cursor:
+    with connection.cursor() as cursor:
         at, before = db_time(now), db_time(expired)
         cursor.execute(_SLOT_CLAIM, [payment.pk, kind, to_email, at, at, before])
         claimed = cursor.fetchone()
     if claimed is None:
         return None
-    slot = SendSlot(
-        row=ReceiptSend.objects.filter(pk=claimed[0]),
-        claimed_field="claimed_at",
-        sent_field="sent_at",
+    slot = RowSendSlot(
+        model=ReceiptSend, pk=claimed[0], claimed_field="claimed_at", sent_field="sent_at"
     )
     return slot, now
 

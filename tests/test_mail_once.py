@@ -12,7 +12,7 @@ import psycopg
 import pytest
 from django.core import mail
 from django.core.mail.backends.locmem import EmailBackend
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from payments import receipts
@@ -113,3 +113,12 @@ def test_the_sweep_finds_unsent_receipts_after_its_window_in_tasks_of_a_batch(
     assert enqueued["receipts"] == [[paid.pk]]
     receipts.receipts_send(payment_pks=[paid.pk])
     assert receipts.receipts_missing_enqueue(now=paid.paid_at + timedelta(seconds=121)) == 0
+
+
+def test_a_receipt_is_never_claimed_inside_a_callers_transaction(paid):
+    # Its claim must commit before the send: inside a transaction it would commit with the
+    # caller, after the mail went, and a second run meanwhile would send it again.
+    with transaction.atomic(), pytest.raises(RuntimeError, match="before its send"):
+        receipts.receipts_send(payment_pks=[paid.pk])
+    assert not ReceiptSend.objects.exists()
+    assert receipts.receipts_send(payment_pks=[paid.pk]) == 1
