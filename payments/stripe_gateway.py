@@ -9,7 +9,6 @@ signatures with Stripe's own code, and turns Stripe objects into the small resul
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import hmac
 import json
@@ -20,7 +19,6 @@ from decimal import Decimal
 from typing import Any, Literal, cast
 from urllib.parse import quote
 
-import requests
 import stripe
 from django.conf import settings
 from stripe.params import (
@@ -51,6 +49,7 @@ from payments.gateway import (
     stripe_id,
     subscription_state_from,
 )
+from payments.stripe_http import stripe_http_client
 from payments.stripe_rate import stripe_call_wait, stripe_seconds_add
 
 API_VERSION = "2026-10-28.endive"
@@ -93,35 +92,6 @@ def webhook_signature_header(*, payload: bytes, secret: str, timestamp: int | No
     return f"t={signed_at},v1={digest}"
 
 
-class _ProxiesReadOnceClient(stripe.RequestsClient):
-    """The library's `requests` client with the environment's proxy settings read once.
-
-    `requests` otherwise reads every proxy variable of the environment again on each call
-    (about a millisecond). Its sessions ignore the environment instead; the proxy that applies
-    to Stripe's address (`HTTPS_PROXY`, `NO_PROXY`...) is read when the client is made and
-    passed on explicitly, so a deployment behind a proxy still goes through it.
-    """
-
-    def __init__(self, api_base: str) -> None:
-        proxies = requests.utils.get_environ_proxies(api_base)
-        super().__init__(proxy=cast(Any, proxies) or None)
-
-    def _request_internal(self, *args: Any, **kwargs: Any) -> Any:
-        if getattr(self._thread_local, "session", None) is None:
-            session = requests.Session()
-            session.trust_env = False  # proxies: read once above; certificates: the library's
-            self._thread_local.session = session
-        return super()._request_internal(*args, **kwargs)
-
-
-@functools.cache
-def _shared_http_client(api_base: str) -> stripe.HTTPClient:
-    """The library's HTTP client, one per process and address: its connections to Stripe are
-    kept alive between events (a new TLS handshake per event would cost more than the read
-    itself). It keeps a session per thread, so the worker's threads can share it."""
-    return _ProxiesReadOnceClient(api_base)
-
-
 class RateLimitedHttpClient(stripe.HTTPClient):
     """Stripe's HTTP layer with every request (retries included) first waiting for its slot
     under the shared rate limit (`payments.stripe_rate`): reads and writes each have their own."""
@@ -132,7 +102,7 @@ class RateLimitedHttpClient(stripe.HTTPClient):
         self, inner: stripe.HTTPClient | None = None, *, api_base: str = STRIPE_API_BASE
     ) -> None:
         super().__init__()
-        self.inner = inner if inner is not None else _shared_http_client(api_base)
+        self.inner = inner if inner is not None else stripe_http_client(api_base)
 
     def request(
         self,

@@ -10,7 +10,8 @@ import socket
 import pytest
 
 from payments.gateway import CheckoutRequest, GatewayError
-from payments.stripe_gateway import API_VERSION, StripeGateway, _ProxiesReadOnceClient
+from payments.stripe_gateway import API_VERSION, StripeGateway
+from payments.stripe_http import KeptAliveHttpClient, stripe_http_client
 from stripe_emulator import Emulator, EmulatorHttpClient
 from stripe_emulator.api import api_call
 from stripe_emulator.scenarios import one_off_paid, subscription_paid
@@ -273,12 +274,14 @@ def test_the_proxy_for_stripe_is_read_once_from_the_environment(monkeypatch):
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.org:3128")
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
-    behind = _ProxiesReadOnceClient("https://api.stripe.com")
+    stripe_http_client.cache_clear()
+    behind = stripe_http_client("https://api.stripe.com")
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    bypassed = _ProxiesReadOnceClient("http://127.0.0.1:12111")
+    bypassed = stripe_http_client("http://127.0.0.1:12111")
+    stripe_http_client.cache_clear()
 
     assert behind._proxy == {"https": "http://proxy.example.org:3128"}
-    assert not bypassed._proxy
+    assert isinstance(bypassed, KeptAliveHttpClient)  # no proxy: straight to the server
 
 
 class _CountingServer(EmulatorServer):
