@@ -108,3 +108,28 @@ def row_update(instance: models.Model, fields: list[str]) -> None:
     sql = f"UPDATE {meta.db_table} SET {', '.join(columns)} WHERE id = %s"  # noqa: S608 - ours
     with connection.cursor() as cursor:
         cursor.execute(sql, [*values, instance.pk])
+
+
+def row_save(instance: models.Model) -> None:
+    """Write every field of `instance` as `save()` does: a new row (its id set from the
+    database, `auto_now_add` and `auto_now` fields set to now), or its existing row, which the
+    caller holds locked."""
+    if not instance._state.adding:
+        fields = [field.name for field in instance._meta.concrete_fields if not field.primary_key]
+        row_update(instance, fields)
+        return
+    meta = instance._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    columns = ", ".join(connection.ops.quote_name(str(field.column)) for field in fields)
+    values = [
+        field.get_db_prep_save(field.pre_save(instance, add=True), connection) for field in fields
+    ]
+    marks = ", ".join(["%s"] * len(fields))
+    sql = f"INSERT INTO {meta.db_table} ({columns}) VALUES ({marks})"  # noqa: S608 - ours
+    returning = connection.features.can_return_columns_from_insert
+    with connection.cursor() as cursor:
+        cursor.execute(f"{sql} RETURNING id" if returning else sql, values)
+        new_id = cursor.fetchone()[0] if returning else cursor.lastrowid
+    instance.pk = new_id
+    instance._state.adding = False
+    instance._state.db = connection.alias

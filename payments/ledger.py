@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from campaigns.services import campaign_progress_touch
 from payments.gateway import ChargeDetails, RefundDetails, SubscriptionState
-from payments.hot_rows import db_time
+from payments.hot_rows import db_time, row_save
 from payments.models import (
     Contribution,
     ContributionFlag,
@@ -204,7 +204,7 @@ def payment_apply(
             payment.failed_at = payment.failed_at or timezone.now()
         else:
             payment.status = Payment.Status.PENDING
-    payment.save()
+    row_save(payment)  # as save() would, without building its statement per event
     presented = details.presentment_currency if details is not None else ""
     charged_in = {payment.currency, presented} - {"", contribution.currency}
     if charged_in:

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from django.db import transaction
 
-from payments.hot_rows import row_locked, row_update, rows_locked
+from payments.hot_rows import row_locked, row_save, row_update, rows_locked
 from payments.models import Contribution, Payment, Supporter
 
 pytestmark = pytest.mark.django_db
@@ -68,3 +68,40 @@ def test_a_row_update_writes_what_save_would_and_moves_updated_at(payment):
     assert stored.updated_at > before
     # The times are stored as the ORM stores them: filters on them still match.
     assert Contribution.objects.filter(canceled_at=contribution.canceled_at).exists()
+
+
+def test_a_row_save_inserts_and_updates_what_save_would(payment):
+    fields = {
+        "contribution_id": payment.contribution_id,
+        "kind": Payment.Kind.ONE_OFF,
+        "status": Payment.Status.SUCCEEDED,
+        "gross_minor": 990,
+        "currency": "EUR",
+        "settlement_amount_minor": 845,
+        "settlement_currency": "GBP",
+        "exchange_rate": Decimal("0.853535"),
+        "paid_at": datetime(2026, 12, 1, 9, 30, 0, 250, tzinfo=UTC),
+        "livemode": True,
+    }
+    # Each payment intent is one payment's.
+    by_orm = Payment(**fields, stripe_payment_intent_id="pi_by_orm")
+    by_hand = Payment(**fields, stripe_payment_intent_id="pi_by_hand")
+    by_orm.save()
+    row_save(by_hand)
+
+    assert by_hand.pk and not by_hand._state.adding
+    stored = Payment.objects.get(pk=by_hand.pk)
+    made_now = {"id", "created_at", "updated_at", "stripe_payment_intent_id"}
+    assert {k: v for k, v in _values(stored).items() if k not in made_now} == {
+        k: v for k, v in _values(by_orm).items() if k not in made_now
+    }
+    assert _values(stored) == _values(by_hand)
+    assert stored.created_at and stored.updated_at  # auto_now_add and auto_now
+
+    by_hand.refunded_minor, by_hand.failure_message = 100, "partly refunded"
+    before = stored.updated_at
+    row_save(by_hand)
+    again = Payment.objects.get(pk=by_hand.pk)
+    assert _values(again) == _values(by_hand)
+    assert again.updated_at > before and again.created_at == stored.created_at
+    assert Payment.objects.count() == 3  # the fixture's, the ORM's, ours: updated, not inserted
