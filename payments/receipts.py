@@ -138,41 +138,52 @@ def _payments_for_messages(payment_pks: list[int], status: str) -> list[Payment]
     return [payments[pk] for pk in dict.fromkeys(payment_pks) if pk in payments]
 
 
-# The send ledger's row for a payment and kind, created claimed, or claimed if it exists and is
-# free (never sent, and any claim expired): one statement, committed on its own, where creating
-# the row and then claiming it took two commits per mail. A row sent, or claimed by another
-# run, is left as it is, and no id comes back. The conflict target names the partial unique
-# index (resends may repeat).
-_SLOT_CLAIM = """
+# The send ledger's rows for a batch's payments and one kind, each created claimed, or claimed if
+# it exists and is free (never sent, and any claim expired): one statement, committed on its
+# own, for the whole batch, where a claim per mail took a commit each. A row sent, or claimed by
+# another run, is left as it is, and does not come back. The conflict target names the partial
+# unique index (resends may repeat).
+_SLOTS_CLAIM = """
 INSERT INTO payments_receiptsend (payment_id, kind, to_email, sent_at, claimed_at, created_at)
-VALUES (%s, %s, %s, NULL, %s, %s)
+VALUES {rows}
 ON CONFLICT (payment_id, kind) WHERE NOT (kind = 'resend')
 DO UPDATE SET claimed_at = excluded.claimed_at
 WHERE payments_receiptsend.sent_at IS NULL
   AND (payments_receiptsend.claimed_at IS NULL OR payments_receiptsend.claimed_at < %s)
-RETURNING id
+RETURNING payment_id, id
 """
 
 
-def _send_slot_claim(
-    *, payment: Payment, kind: str, to_email: str
-) -> tuple[RowSendSlot, datetime] | None:
-    """Claim the send ledger's row for this payment and kind (see `_SLOT_CLAIM`); return it
-    and the claim's time for `mail_send_claimed`, or None when it was sent or another run
-    holds it."""
+# Claims taken in one statement: a crash leaves at most these waiting for their claims to expire.
+CLAIMS_AT_ONCE = 100
+
+
+def _send_slots_claim(*, payments: list[Payment], kind: str) -> tuple[dict[int, int], datetime]:
+    """Claim the send ledger's rows of these payments for `kind` (see `_SLOTS_CLAIM`); return
+    the row claimed for each payment that was neither sent nor held by another run, and the
+    claims' time for `mail_send_claimed`."""
     claim_must_commit()  # one statement, committed on its own (autocommit)
     now = timezone.now()
-    expired = now - timedelta(seconds=settings.MAIL_CLAIM_SECONDS)
+    if not payments:
+        return {}, now
+    at, expired = db_time(now), db_time(now - timedelta(seconds=settings.MAIL_CLAIM_SECONDS))
+    params: list[object] = []
+    for payment in payments:
+        assert payment.contribution is not None  # filtered in the query
+        params += [payment.pk, kind, payment.contribution.supporter.email, at, at]
+    rows = ", ".join(["(%s, %s, %s, NULL, %s, %s)"] * len(payments))
     with connection.cursor() as cursor:
-        at, before = db_time(now), db_time(expired)
-        cursor.execute(_SLOT_CLAIM, [payment.pk, kind, to_email, at, at, before])
-        claimed = cursor.fetchone()
-    if claimed is None:
-        return None
-    slot = RowSendSlot(
-        model=ReceiptSend, pk=claimed[0], claimed_field="claimed_at", sent_field="sent_at"
-    )
-    return slot, now
+        cursor.execute(_SLOTS_CLAIM.format(rows=rows), [*params, expired])
+        claimed = dict(cursor.fetchall())
+    return claimed, now
+
+
+def _claim_fresh(claimed_at: datetime) -> bool:
+    """Whether a claim is young enough to send under: one past half its life is left to expire
+    (the sweep sends it then). A batch slowed down by the mail server must not send a mail whose
+    claim another run may take meanwhile, and send it again."""
+    age = timezone.now() - claimed_at
+    return age < timedelta(seconds=settings.MAIL_CLAIM_SECONDS / 2)
 
 
 def _send_once(
@@ -180,38 +191,45 @@ def _send_once(
 ) -> int:
     """Send one kind of message for each payment at most once; return how many were sent now.
 
-    Each send is claimed, sent and recorded in the crash-safe order of `config.mail_once`, with
-    a Message-ID derived from the payment and kind. The batch shares one connection to the mail
-    server (one SMTP session, not one per message); after a failure the next message opens a
-    new one. Must run outside a transaction: each claim commits on its own.
+    The batch's sends are claimed in one statement, then each is sent and recorded in the
+    crash-safe order of `config.mail_once`, with a Message-ID derived from the payment and kind.
+    The batch shares one connection to the mail server (one SMTP session, not one per message);
+    after a failure the next message opens a new one. Must run outside a transaction: the
+    claims commit before the sends.
     """
     sent, failures = 0, []
     mail_connection = get_connection()
-    for payment in _payments_for_messages(payment_pks, status):
-        assert payment.contribution is not None  # filtered in the query
-        email = payment.contribution.supporter.email
-        message = _message(
-            payment=payment,
-            template=template,
-            subject=subject,
-            mail_connection=mail_connection,
-        )
-        message.extra_headers["Message-ID"] = message_id(kind=kind, key=payment.pk)
+    payments = _payments_for_messages(payment_pks, status)
+    for start in range(0, len(payments), CLAIMS_AT_ONCE):
+        batch = payments[start : start + CLAIMS_AT_ONCE]
+        claimed, claimed_at = _send_slots_claim(payments=batch, kind=kind)
+        for payment in batch:
+            if payment.pk not in claimed:
+                continue  # sent already, or another run is sending it
+            if not _claim_fresh(claimed_at):
+                break  # the rest go when their claims expire
+            message = _message(
+                payment=payment, template=template, subject=subject, mail_connection=mail_connection
+            )
+            message.extra_headers["Message-ID"] = message_id(kind=kind, key=payment.pk)
 
-        def send(message: EmailMultiAlternatives = message) -> None:
-            mail_connection.open()  # a no-op while the session is open
-            message.send()
+            def send(message: EmailMultiAlternatives = message) -> None:
+                mail_connection.open()  # a no-op while the session is open
+                message.send()
 
-        try:
-            claimed = _send_slot_claim(payment=payment, kind=kind, to_email=email)
-            if claimed is not None:
-                slot, claimed_at = claimed
+            slot = RowSendSlot(
+                model=ReceiptSend,
+                pk=claimed[payment.pk],
+                claimed_field="claimed_at",
+                sent_field="sent_at",
+            )
+            try:
                 mail_send_claimed(slot=slot, claimed_at=claimed_at, send=send)
                 sent += 1
-        except OSError as error:  # the mail server: go on with the others, then report it
-            failures.append(error)
-            with suppress(OSError):  # the session is broken anyway
-                mail_connection.close()
+            except OSError as error:  # the mail server: go on with the others, then report it
+                failures.append(error)
+                with suppress(OSError):  # the session is broken anyway
+                    mail_connection.close()
     with suppress(OSError):  # every message was handed over: a failed goodbye is no harm
         mail_connection.close()
     if failures:

@@ -6,6 +6,7 @@ the sender records the send through the restart; a sender that dies itself leave
 expires, and the resend carries the same Message-ID.
 """
 
+import time
 from datetime import timedelta
 
 import psycopg
@@ -122,3 +123,36 @@ def test_a_receipt_is_never_claimed_inside_a_callers_transaction(paid):
         receipts.receipts_send(payment_pks=[paid.pk])
     assert not ReceiptSend.objects.exists()
     assert receipts.receipts_send(payment_pks=[paid.pk]) == 1
+
+
+class SlowMailServer(EmailBackend):
+    """A mail server that takes 0.6 s to accept each message."""
+
+    def send_messages(self, messages):
+        time.sleep(0.6)
+        return super().send_messages(messages)
+
+
+def test_a_batch_slowed_by_the_mail_server_leaves_aging_claims_to_expire(
+    emulated,
+    campaign,
+    enqueued,  # noqa: F811
+    settings,
+):
+    # The batch's claims are taken together. Past half their life, another run could take one
+    # as soon as it expires: sending it then could send it twice. It waits for the sweep.
+    for n in range(2):
+        post_paid(emulated, campaign, n)
+    webhook_events_apply_pending(limit=10, seconds=10)
+    pks = list(Payment.objects.order_by("pk").values_list("pk", flat=True))
+    settings.MAIL_CLAIM_SECONDS = 1
+    settings.EMAIL_BACKEND = "tests.test_mail_once.SlowMailServer"
+
+    assert receipts.receipts_send(payment_pks=pks) == 1
+    waiting = ReceiptSend.objects.get(payment_id=pks[1])
+    assert waiting.claimed_at is not None and waiting.sent_at is None
+    assert receipts.receipts_send(payment_pks=pks) == 0  # still claimed
+
+    time.sleep(1.1)  # the claim expires
+    assert receipts.receipts_send(payment_pks=pks) == 1
+    assert [m.to[0] for m in mail.outbox] == ["reader0@example.org", "reader1@example.org"]
