@@ -8,6 +8,7 @@ context. The HTML part is autoescaped, so a reader's name with markup in it arri
 the plain-text part is not (it is not HTML, and escaping would show `&lt;` to the reader).
 """
 
+import secrets
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,6 +18,23 @@ from django.core.mail.backends.base import BaseEmailBackend
 from django.template.loader import render_to_string
 
 from branding.brand import brand_get
+
+
+class BrandedMail(EmailMultiAlternatives):
+    """A multipart mail whose MIME boundaries are drawn when its message is built.
+
+    Left to the standard library, a boundary is drawn while the message is written out and then
+    checked against the whole text with a regular expression compiled anew for each mail: a
+    worker sending a batch of receipts spent a twentieth of its time compiling them. A boundary
+    of 128 random bits, drawn after the parts were written, is not in them.
+    """
+
+    def message(self, **kwargs: Any) -> Any:
+        built = super().message(**kwargs)
+        for part in built.walk():
+            if part.is_multipart() and part.get_boundary() is None:
+                part.set_boundary(f"=_{secrets.token_hex(16)}")
+        return built
 
 
 def site_link(path: str) -> str:
@@ -36,7 +54,7 @@ def mail_compose(
     """Return the mail `template` names (without extension) as text and branded HTML."""
     brand = brand_get()
     full = {"brand": brand, "publisher": brand.name, "site_url": site_link("/"), **context}
-    message = EmailMultiAlternatives(
+    message = BrandedMail(
         subject=subject,
         body=render_to_string(f"{template}.txt", full),
         to=to,

@@ -115,17 +115,13 @@ def row_save(instance: models.Model) -> None:
     database, `auto_now_add` and `auto_now` fields set to now), or its existing row, which the
     caller holds locked."""
     if not instance._state.adding:
-        fields = [field.name for field in instance._meta.concrete_fields if not field.primary_key]
-        row_update(instance, fields)
+        stored = [field.name for field in instance._meta.concrete_fields if not field.primary_key]
+        row_update(instance, stored)
         return
-    meta = instance._meta
-    fields = [field for field in meta.concrete_fields if not field.primary_key]
-    columns = ", ".join(connection.ops.quote_name(str(field.column)) for field in fields)
+    fields, sql = _insert(type(instance), connection.vendor)
     values = [
         field.get_db_prep_save(field.pre_save(instance, add=True), connection) for field in fields
     ]
-    marks = ", ".join(["%s"] * len(fields))
-    sql = f"INSERT INTO {meta.db_table} ({columns}) VALUES ({marks})"  # noqa: S608 - ours
     returning = connection.features.can_return_columns_from_insert
     with connection.cursor() as cursor:
         cursor.execute(f"{sql} RETURNING id" if returning else sql, values)
@@ -133,3 +129,13 @@ def row_save(instance: models.Model) -> None:
     instance.pk = new_id
     instance._state.adding = False
     instance._state.db = connection.alias
+
+
+@functools.cache
+def _insert(model: type[models.Model], vendor: str) -> tuple[list[models.Field[Any, Any]], str]:
+    """The fields a new row of `model` is written with (all but the id), and the INSERT."""
+    meta = model._meta
+    fields = [field for field in meta.concrete_fields if not field.primary_key]
+    columns = ", ".join(connection.ops.quote_name(str(field.column)) for field in fields)
+    marks = ", ".join(["%s"] * len(fields))
+    return fields, f"INSERT INTO {meta.db_table} ({columns}) VALUES ({marks})"  # noqa: S608 - ours

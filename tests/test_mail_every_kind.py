@@ -7,6 +7,8 @@ the templates are the whole list holds because only `branding.mail` builds a mes
 second test reads the code for any other place that does).
 """
 
+import email.generator
+import email.policy
 import html
 import re
 import secrets
@@ -306,6 +308,29 @@ def test_the_mail_is_text_and_branded_html_with_working_links_and_escaped_input(
     if template in SHOWS_READER_INPUT:
         assert ESCAPED in page
         assert HOSTILE in message.body or "<script>" in message.body  # plain text, as typed
+
+
+@pytest.mark.parametrize("template", sorted(CASES))
+def test_the_mail_reads_back_as_it_was_written(template, send, monkeypatch):
+    message = send(template)
+
+    # Boundaries are drawn when the message is built, not by the generator (which compiles a
+    # regular expression per mail to check its own): see branding.mail.BrandedMail.
+    def drawn_again(*args):
+        raise AssertionError("the generator drew a boundary")
+
+    monkeypatch.setattr(email.generator.Generator, "_make_boundary", drawn_again)
+    wire = message.message().as_bytes(linesep="\r\n")  # as SMTP sends it
+    read = email.message_from_bytes(wire, policy=email.policy.default)
+
+    assert read["Subject"].strip() == message.subject and read["To"] == message.to[0]
+
+    def lines(text):  # lines end in CRLF on the wire
+        return text.replace("\r\n", "\n").strip()
+
+    assert lines(read.get_body(("plain",)).get_content()) == lines(message.body)
+    html_part = read.get_body(("html",)).get_content()
+    assert lines(html_part) == lines(str(message.alternatives[0][0]))
 
 
 @pytest.mark.browser
