@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
@@ -167,7 +168,7 @@ def _send_slots_claim(*, payments: list[Payment], kind: str) -> tuple[dict[int, 
     if not payments:
         return {}, now
     at, expired = db_time(now), db_time(now - timedelta(seconds=settings.MAIL_CLAIM_SECONDS))
-    params: list[object] = []
+    params: list[Any] = []
     for payment in payments:
         assert payment.contribution is not None  # filtered in the query
         params += [payment.pk, kind, payment.contribution.supporter.email, at, at]

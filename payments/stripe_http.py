@@ -21,7 +21,8 @@ import http.client
 import io
 import select
 import ssl
-from typing import Any, NoReturn
+from collections.abc import Mapping
+from typing import Any, NoReturn, cast
 from urllib.parse import urlsplit
 
 import requests
@@ -37,12 +38,12 @@ class KeptAliveHttpClient(stripe.HTTPClient):
 
     def request(
         self, method: str, url: str, headers: Any, post_data: Any = None, *, _usage: Any = None
-    ) -> tuple[bytes, int, http.client.HTTPMessage]:
+    ) -> tuple[Any, int, Mapping[str, str]]:
         return self._send(method, url, headers, post_data)
 
     def request_stream(
         self, method: str, url: str, headers: Any, post_data: Any = None, *, _usage: Any = None
-    ) -> tuple[io.BytesIO, int, http.client.HTTPMessage]:
+    ) -> tuple[Any, int, Mapping[str, str]]:
         # Only file downloads stream, and they fit in memory: the answer is read whole.
         content, status, answer_headers = self._send(method, url, headers, post_data)
         return io.BytesIO(content), status, answer_headers
@@ -55,7 +56,7 @@ class KeptAliveHttpClient(stripe.HTTPClient):
 
     def _send(
         self, method: str, url: str, headers: Any, post_data: Any
-    ) -> tuple[bytes, int, http.client.HTTPMessage]:
+    ) -> tuple[bytes, int, Mapping[str, str]]:
         parts = urlsplit(url)
         target = f"{parts.path}?{parts.query}" if parts.query else parts.path
         server = (parts.scheme, parts.hostname or "", parts.port)
@@ -76,7 +77,8 @@ class KeptAliveHttpClient(stripe.HTTPClient):
             self._drop(server)
         if answer.headers.get("Content-Encoding", "").lower() == "gzip":
             content = gzip.decompress(content)
-        return content, answer.status, answer.headers
+        # Looked up without regard to case, as the library does (`"stripe-should-retry" in ...`).
+        return content, answer.status, cast(Mapping[str, str], answer.headers)
 
     def _connections(self) -> dict[tuple[str, str, int | None], http.client.HTTPConnection]:
         if not hasattr(self._thread_local, "connections"):
@@ -132,7 +134,7 @@ def _raise_connection_error(error: Exception) -> NoReturn:
     or dropped connection is."""
     retry = not isinstance(error, ssl.SSLCertVerificationError)
     message = f"Could not reach Stripe ({type(error).__name__}: {error})."
-    raise stripe.APIConnectionError(message, should_retry=retry) from error
+    raise stripe.APIConnectionError(message, should_retry=retry) from error  # type: ignore[no-untyped-call]
 
 
 class _ProxiesReadOnceClient(stripe.RequestsClient):

@@ -328,9 +328,10 @@ def test_the_mail_reads_back_as_it_was_written(template, send, monkeypatch):
     def lines(text):  # lines end in CRLF on the wire
         return text.replace("\r\n", "\n").strip()
 
-    assert lines(read.get_body(("plain",)).get_content()) == lines(message.body)
-    html_part = read.get_body(("html",)).get_content()
-    assert lines(html_part) == lines(str(message.alternatives[0][0]))
+    plain, html_part = read.get_body(("plain",)), read.get_body(("html",))
+    assert plain is not None and html_part is not None
+    assert lines(plain.get_content()) == lines(message.body)
+    assert lines(html_part.get_content()) == lines(str(message.alternatives[0][0]))
 
 
 @pytest.mark.browser
