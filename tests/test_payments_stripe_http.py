@@ -12,6 +12,7 @@ import socket
 import ssl
 import subprocess
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -24,9 +25,9 @@ from payments.stripe_http import KeptAliveHttpClient
 BODY = b'{"id": "pi_1", "object": "payment_intent"}'
 
 
-class OneShotServer:
-    """A server on a free local port that answers each request with `answer(request)` and then
-    does what `after` says: keep the connection, or close it as an idle timeout would."""
+class LocalServer:
+    """A server on a free local port that answers each request with `answer(request)`, then
+    keeps the connection open, or with `close_after_each` closes it as an idle timeout would."""
 
     def __init__(
         self,
@@ -92,7 +93,7 @@ def client() -> Iterator[KeptAliveHttpClient]:
 
 
 def test_a_connection_the_server_closed_while_idle_is_replaced_not_failed(client):
-    server = OneShotServer(answer_with(BODY), close_after_each=True)
+    server = LocalServer(answer_with(BODY), close_after_each=True)
     url = f"http://127.0.0.1:{server.port}/v1/payment_intents/pi_1"
     try:
         first = client.request("get", url, {"Authorization": "Bearer sk_test_x"})
@@ -106,7 +107,7 @@ def test_a_connection_the_server_closed_while_idle_is_replaced_not_failed(client
 
 
 def test_requests_on_one_thread_share_its_connection(client):
-    server = OneShotServer(answer_with(BODY))
+    server = LocalServer(answer_with(BODY))
     url = f"http://127.0.0.1:{server.port}/v1/charges/ch_1?expand%5B0%5D=balance_transaction"
     try:
         for _ in range(3):
@@ -123,7 +124,7 @@ def test_requests_on_one_thread_share_its_connection(client):
 
 
 def test_a_compressed_answer_is_read_as_the_json_it_holds(client):
-    server = OneShotServer(answer_with(gzip.compress(BODY), "Content-Encoding: gzip"))
+    server = LocalServer(answer_with(gzip.compress(BODY), "Content-Encoding: gzip"))
     try:
         content, status, headers = client.request("get", f"http://127.0.0.1:{server.port}/v1", {})
     finally:
@@ -131,6 +132,15 @@ def test_a_compressed_answer_is_read_as_the_json_it_holds(client):
     assert (content, status) == (BODY, 200)
     assert b"Accept-Encoding: gzip" in server.requests[0]
     assert headers["content-type"] == "application/json"  # looked up as the library does
+
+
+def test_a_streamed_answer_reads_as_the_whole_answer(client):
+    server = LocalServer(answer_with(BODY))
+    try:
+        stream, status, _ = client.request_stream("get", f"http://127.0.0.1:{server.port}/v1", {})
+    finally:
+        server.close()
+    assert (stream.read(), status) == (BODY, 200)
 
 
 @pytest.fixture(scope="module")
@@ -145,10 +155,10 @@ def certificate(tmp_path_factory) -> tuple[Path, Path]:
     return cert, key
 
 
-def _tls_server(certificate: tuple[Path, Path]) -> OneShotServer:
+def _tls_server(certificate: tuple[Path, Path]) -> LocalServer:
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(*certificate)
-    return OneShotServer(
+    return LocalServer(
         answer_with(BODY), wrap=lambda raw: context.wrap_socket(raw, server_side=True)
     )
 
@@ -190,9 +200,9 @@ def _peer_closed(client: KeptAliveHttpClient) -> bool:
 
 
 def _wait_for(condition: Callable[[], object], seconds: float = 5.0) -> bool:
-    deadline = threading.Event()
-    for _ in range(int(seconds / 0.01)):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
         if condition():
             return True
-        deadline.wait(0.01)
+        time.sleep(0.01)
     return False
