@@ -8,14 +8,13 @@ posts it, signed, to the webhook intake).
 
 from __future__ import annotations
 
-import copy
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from stripe_emulator.objects import API_VERSION, Obj, id_new, object_new, public
-from stripe_emulator.store import MemoryStore, Store
+from stripe_emulator.store import MemoryStore, Store, tree_copy
 
 DEFAULT_WEBHOOK_SECRET = "whsec_emulator_" + "0" * 32
 ACCOUNT_ID = "acct_1EmulatorAccount0000"
@@ -177,7 +176,7 @@ class Emulator:
         self.save(event)
         rendered: Obj = public(event)
         for sink in self.sinks:
-            sink(copy.deepcopy(rendered))
+            sink(tree_copy(rendered))
         return rendered
 
     def events(self, *, since: int = 0) -> list[Obj]:

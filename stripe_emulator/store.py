@@ -7,13 +7,23 @@ emulator's own bookkeeping and never leave it.
 
 from __future__ import annotations
 
-import copy
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
 Obj = dict[str, Any]
+
+
+def tree_copy(value: Any) -> Any:
+    """Copy an object in Stripe's shape: its dicts and lists anew, its strings, numbers and
+    None as they are (immutable). A quarter of `copy.deepcopy`'s time, which also looks for
+    cycles and shared parts Stripe's objects never have: every API read copies an object."""
+    if type(value) is dict:
+        return {key: tree_copy(item) for key, item in value.items()}
+    if type(value) is list:
+        return [tree_copy(item) for item in value]
+    return value
 
 
 class Store(Protocol):
@@ -55,19 +65,19 @@ class MemoryStore:
     def get(self, object_id: str) -> Obj | None:
         with self._lock:
             found = self._objects.get(object_id)
-            return copy.deepcopy(found) if found is not None else None
+            return tree_copy(found) if found is not None else None
 
     def put(self, obj: Obj) -> None:
         with self._lock:
             object_id = obj["id"]
             if object_id not in self._objects:
                 self._by_type.setdefault(obj["object"], []).append(object_id)
-            self._objects[object_id] = copy.deepcopy(obj)
+            self._objects[object_id] = tree_copy(obj)
 
     def scan(self, object_type: str, *, start: int = 0) -> list[Obj]:
         with self._lock:
             ids = self._by_type.get(object_type, [])[start:]
-            return [copy.deepcopy(self._objects[i]) for i in ids]
+            return [tree_copy(self._objects[i]) for i in ids]
 
     def count(self, object_type: str) -> int:
         with self._lock:
