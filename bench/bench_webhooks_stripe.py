@@ -30,6 +30,7 @@ and no second above 100 Stripe reads.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import subprocess
@@ -155,11 +156,14 @@ def _seed_and_deliver(emulator: Any, count: int, copies: int, phase: str) -> tup
     return [c.contribution_id for c in paid], sum(c.amount_minor for c in paid)
 
 
-def _apply_with_worker(threads: int, count: int, *, limited: bool) -> tuple[float, float, int]:
+def _apply_with_worker(
+    threads: int, count: int, *, limited: bool
+) -> tuple[float, float, int, float | None]:
     """Start the Procfile's worker until `count` more events are processed; return events/s,
-    and the worker's CPU seconds and events processed when it applied its first events (its
-    start-up, to leave out of the CPU per event). Without `limited`, its Stripe reads keep to
-    no rate."""
+    the worker's CPU seconds and events processed when it applied its first events (its
+    start-up, to leave out of the CPU per event), and PostgreSQL's CPU seconds serving this
+    database meanwhile (None when the server is not on this machine). Without `limited`, its
+    Stripe reads keep to no rate."""
     from django.db import connection
 
     from config.env import postgres_url
@@ -194,11 +198,13 @@ def _apply_with_worker(threads: int, count: int, *, limited: bool) -> tuple[floa
         env=env,
     )
     started_cpu, started_done = 0.0, 0
+    server = _ServerCpu()
     try:
         # The intake woke a batch task; the worker picks it up when it starts.
         deadline = time.monotonic() + max(120, count / 2)
         while time.monotonic() < deadline and pending.exists():
             time.sleep(0.2)
+            server.look()
             if not started_done:
                 started_cpu = _process_tree_cpu(worker.pid)
                 started_done = WebhookEvent.objects.filter(pk__in=pks, status="processed").count()
@@ -209,7 +215,60 @@ def _apply_with_worker(threads: int, count: int, *, limited: bool) -> tuple[floa
     assert not done.exclude(status="processed").exists(), "an event was not applied"
     times = sorted(t for t in done.values_list("processed_at", flat=True) if t is not None)
     span = (times[-1] - times[0]).total_seconds()
-    return (len(times) - 1) / span if span > 0 else float("inf"), started_cpu, started_done
+    rate = (len(times) - 1) / span if span > 0 else float("inf")
+    return rate, started_cpu, started_done, server.seconds()
+
+
+class _ServerCpu:
+    """The CPU PostgreSQL's server processes spend on this database from now on, read from
+    /proc (so only with the server on this machine): the worker's own time is not all an event
+    costs the machine, and statements moved between the two show up here. (This process's
+    own polling is in it too: a query every 0.2 s.)"""
+
+    def __init__(self) -> None:
+        self.local = _server_is_here()
+        self.before: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.look()
+        self.before = dict(self.last)  # this process's own connection, already running
+
+    def look(self) -> None:
+        """Note the CPU of every server process connected to this database now (the worker's
+        connections are kept open, so each is seen before it ends)."""
+        from django.db import connection
+
+        if not self.local:
+            return
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+            pids = [pid for (pid,) in cursor.fetchall()]
+        for pid in pids:
+            with contextlib.suppress(OSError):  # it ended meanwhile
+                self.last[pid] = _process_cpu(pid)
+
+    def seconds(self) -> float | None:
+        if not self.local:
+            return None
+        return sum(cpu - self.before.get(pid, 0.0) for pid, cpu in self.last.items())
+
+
+def _server_is_here() -> bool:
+    """Whether the PostgreSQL serving this connection runs on this machine."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"postgres")
+    except OSError:
+        return False
+
+
+def _process_cpu(pid: int) -> float:
+    """CPU seconds one process on this machine has used (user and system)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _process_tree_cpu(pid: int) -> float:
@@ -228,6 +287,12 @@ def _process_tree_cpu(pid: int) -> float:
         total += sum(int(value) for value in fields[11:15]) / ticks
         pids.extend(int(child) for child in children)
     return total
+
+
+def _per_event(who: str, seconds: float | None, count: int) -> str:
+    if seconds is None:
+        return f"{who} not on this machine"
+    return f"{who} {1000 * seconds / count:.1f} ms"
 
 
 def _queue_empty() -> None:
@@ -295,7 +360,7 @@ def _run() -> None:
             log.times.clear()
             worker_cpu = _cpu(resource.RUSAGE_CHILDREN)
             emulator_cpu = _cpu(resource.RUSAGE_SELF)
-            rate, start_cpu, start_done = _apply_with_worker(
+            rate, start_cpu, start_done, server_cpu = _apply_with_worker(
                 phase_threads, phase_count, limited=limited
             )
             worker_cpu = _cpu(resource.RUSAGE_CHILDREN) - worker_cpu
@@ -314,7 +379,8 @@ def _run() -> None:
                 f"  CPU per event: worker {1000 * applying:.1f} ms once started "
                 f"({1000 * worker_cpu / phase_count:.1f} ms with its start-up of "
                 f"{start_cpu:.1f} s), emulator and this process "
-                f"{1000 * emulator_cpu / phase_count:.1f} ms"
+                f"{1000 * emulator_cpu / phase_count:.1f} ms, "
+                + _per_event("PostgreSQL", server_cpu, phase_count)
             )
             assert busiest <= STRIPE_READ_LIMIT or not limited, "over Stripe's live-mode limit"
     finally:
