@@ -1,6 +1,8 @@
 """The emulator's memory store hands out copies: a caller changing what it read (as the API's
 handlers do before answering) never changes what Stripe holds."""
 
+from typing import Any
+
 from stripe_emulator.objects import template
 from stripe_emulator.store import MemoryStore, tree_copy
 
@@ -26,7 +28,12 @@ def test_a_copy_equals_the_object_and_shares_none_of_its_dicts_or_lists():
 
 def test_what_is_read_and_changed_leaves_the_stored_object_as_it_was():
     store = MemoryStore()
-    stored = {"id": "pi_1", "object": "payment_intent", "metadata": {"a": "1"}, "list": [{"x": 1}]}
+    stored: dict[str, Any] = {
+        "id": "pi_1",
+        "object": "payment_intent",
+        "metadata": {"a": "1"},
+        "list": [{"x": 1}],
+    }
     store.put(stored)
     stored["metadata"]["a"] = "changed by the caller after put"
 
