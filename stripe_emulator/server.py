@@ -45,7 +45,10 @@ class _KeepAliveRequestHandler(StreamRequestHandler):
 
     def handle(self) -> None:
         """Answer requests on this connection until the client closes it or asks to."""
-        while self._answer_one():
+        try:
+            while self._answer_one():
+                pass
+        except ConnectionError:  # the client went away mid-request or before its answer
             pass
 
     def _answer_one(self) -> bool:
@@ -75,6 +78,8 @@ class _KeepAliveRequestHandler(StreamRequestHandler):
         if not version.startswith("HTTP/1."):
             raise _BadRequest("505 HTTP Version Not Supported")
         headers = self._headers()
+        if headers is None:
+            return None  # the client closed the connection mid-request
         try:
             length = int(headers.get("content-length") or 0)
         except ValueError:
@@ -107,11 +112,13 @@ class _KeepAliveRequestHandler(StreamRequestHandler):
         keep_open = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
         return environ, keep_open
 
-    def _headers(self) -> dict[str, str]:
+    def _headers(self) -> dict[str, str] | None:
         headers: dict[str, str] = {}
         for _ in range(MAX_HEADERS):
             line = self.rfile.readline(MAX_REQUEST_LINE + 1)
-            if line in (b"\r\n", b"\n", b""):
+            if not line:
+                return None
+            if line in (b"\r\n", b"\n"):
                 return headers
             name, colon, value = line.decode("latin-1").partition(":")
             if not colon or len(line) > MAX_REQUEST_LINE:

@@ -96,3 +96,10 @@ def test_an_emulator_bug_is_a_500_and_the_server_goes_on(address):
     assert answers[0].startswith(b"500 ")
     assert b'"type": "api_error"' in answers[0]
     assert answers[1].startswith(b"200 OK") and answers[1].endswith(b"GET|/v1/after||||")
+
+
+def test_a_client_gone_mid_request_leaves_the_server_answering_others(address):
+    with socket.create_connection(address, timeout=5) as sock:
+        sock.sendall(b"GET /v1/half HTTP/1.1\r\nHost: e\r\n")  # no blank line: then gone
+    answer = _exchange(address, b"GET /v1/next HTTP/1.1\r\nConnection: close\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 200 OK") and answer.endswith(b"GET|/v1/next||||")
