@@ -267,24 +267,31 @@ def _server_is_here() -> bool:
 
 def _process_cpu(pid: int) -> float:
     """CPU seconds one process on this machine has used (user and system)."""
+    own, _reaped_children = _cpu_times(pid)
+    return own
+
+
+def _cpu_times(pid: int) -> tuple[float, float]:
+    """CPU seconds of a process on this machine: its own (user and system), and its reaped
+    children's. Raises OSError once it has ended."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    # utime, stime, cutime, cstime: fields 14-17 of proc(5), counted after the name.
+    utime, stime, cutime, cstime = (int(value) for value in fields[11:15])
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (utime + stime) / ticks, (cutime + cstime) / ticks
 
 
 def _process_tree_cpu(pid: int) -> float:
     """CPU seconds a running process and its children (alive or reaped) have used so far."""
-    ticks = os.sysconf("SC_CLK_TCK")
     total, pids = 0.0, [pid]
     while pids:
         current = pids.pop()
         try:
-            stat = Path(f"/proc/{current}/stat").read_text()
+            own, reaped = _cpu_times(current)
             children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
         except OSError:  # it ended meanwhile (its time is in its parent's reaped children)
             continue
-        fields = stat.rsplit(")", 1)[1].split()
-        # utime, stime, cutime, cstime: fields 14-17 of proc(5), counted after the name.
-        total += sum(int(value) for value in fields[11:15]) / ticks
+        total += own + reaped
         pids.extend(int(child) for child in children)
     return total
 

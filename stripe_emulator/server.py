@@ -2,8 +2,8 @@
 
 Stripe's API keeps a client's connection alive, and the stripe library reuses it: the emulator
 does too, so what a client spends per call here is what it spends against Stripe (wsgiref's own
-server speaks HTTP/1.0 and closes every connection after one answer). Every answer of
-`stripe_emulator.wsgi` has a Content-Length, which keeping a connection open needs.
+server speaks HTTP/1.0 and closes every connection after one answer). Every answer is sent
+with the Content-Length of its body, which keeping a connection open needs.
 
 The HTTP here is the little a Stripe client sends: a request line, headers and a body of
 Content-Length bytes. `http.server` parsed the headers with the e-mail package's parser and
@@ -56,7 +56,7 @@ class _KeepAliveRequestHandler(StreamRequestHandler):
         try:
             request = self._request()
         except _BadRequest as bad:
-            self._write(bad.status, [("Content-Length", "0")], b"", keep_open=False)
+            self._write(bad.status, [], b"", keep_open=False)
             return False
         if request is None:
             return False  # the client closed the connection
@@ -145,6 +145,7 @@ class _KeepAliveRequestHandler(StreamRequestHandler):
         self, status: str, headers: list[tuple[str, str]], body: bytes, *, keep_open: bool
     ) -> None:
         lines = [f"HTTP/1.1 {status}"]
+        # The length of what is sent, whatever the application said.
         lines += [f"{name}: {value}" for name, value in headers if name.lower() != "content-length"]
         lines.append(f"Content-Length: {len(body)}")
         if not keep_open:

@@ -9,8 +9,11 @@ import pytest
 
 from stripe_emulator.server import EmulatorServer
 
+ANSWERED: list[str] = []  # the paths the application was called with
+
 
 def _echo(environ, start_response):
+    ANSWERED.append(environ["PATH_INFO"])
     if environ["PATH_INFO"] == "/boom":
         raise RuntimeError("an emulator bug")
     body = environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"] or 0))
@@ -98,8 +101,10 @@ def test_an_emulator_bug_is_a_500_and_the_server_goes_on(address):
     assert answers[1].startswith(b"200 OK") and answers[1].endswith(b"GET|/v1/after||||")
 
 
-def test_a_client_gone_mid_request_leaves_the_server_answering_others(address):
+def test_a_client_gone_mid_request_is_never_answered_and_others_are(address):
+    ANSWERED.clear()
     with socket.create_connection(address, timeout=5) as sock:
         sock.sendall(b"GET /v1/half HTTP/1.1\r\nHost: e\r\n")  # no blank line: then gone
     answer = _exchange(address, b"GET /v1/next HTTP/1.1\r\nConnection: close\r\n\r\n")
     assert answer.startswith(b"HTTP/1.1 200 OK") and answer.endswith(b"GET|/v1/next||||")
+    assert ANSWERED == ["/v1/next"]  # the half-read request never reached the API
